@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { addKernelCommands } from './kernel-commands.js';
+import { addPilotCommands } from './pilot-commands.js';
+
+const program = new Command('pilot-streaming')
+  .description('Pilots for streaming frameworks on local machines, SSH hosts and SLURM clusters')
+  .showHelpAfterError();
+
+addPilotCommands(program);
+addKernelCommands(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});

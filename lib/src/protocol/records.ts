@@ -1,0 +1,84 @@
+import type { PilotDescription } from './description.js';
+import type { PilotState } from './states.js';
+
+/** One transition in a pilot's life. */
+export interface StateChange {
+  state: PilotState;
+  /** ISO-8601 time of the transition. */
+  at: string;
+  /** Why, for Failed and Canceled (and anything else worth saying). */
+  reason?: string;
+}
+
+/** Connection details a framework publishes once it is Running. */
+export interface KafkaDetails {
+  type: 'kafka';
+  /** host:port list, as kafkajs `brokers` wants it. */
+  bootstrapServers: string[];
+  brokers: { nodeId: number; host: string; port: number }[];
+  clusterId: string;
+  kafkaVersion: string;
+}
+
+export type FrameworkDetails = KafkaDetails;
+
+/** The process (or batch job) that holds the pilot on its resource. */
+export interface JobHandle {
+  /** Adaptor-specific job id: a pid for fork://, a SLURM job id later. */
+  jobId: string;
+  /** For fork://: the supervisor's pid and its start time (guards against pid reuse). */
+  pid?: number;
+  pidStartTime?: string;
+  /** Host the job runs on. */
+  host: string;
+}
+
+/** The durable record of a pilot, as stored in the registry and shown to the browser. */
+export interface PilotRecord {
+  /** Record format version, raised when the shape changes incompatibly. */
+  format: 1;
+  id: string;
+  description: PilotDescription;
+  state: PilotState;
+  reason?: string;
+  history: StateChange[];
+  /** Monotonic counter, raised by every write (optimistic concurrency and change detection). */
+  revision: number;
+  createdAt: string;
+  updatedAt: string;
+  /** Directory on the resource holding the pilot's config, storage and logs. */
+  workDir?: string;
+  job?: JobHandle;
+  details?: FrameworkDetails;
+  /** Latest progress of start-up (stage name and fraction), cleared once Running. */
+  progress?: { stage: string; fraction?: number };
+}
+
+/** The short form the panel lists. */
+export interface PilotSummary {
+  id: string;
+  name?: string;
+  type: PilotDescription['type'];
+  resource: string;
+  state: PilotState;
+  reason?: string;
+  createdAt: string;
+  updatedAt: string;
+  details?: FrameworkDetails;
+  progress?: { stage: string; fraction?: number };
+}
+
+export function summarize(record: PilotRecord): PilotSummary {
+  return {
+    id: record.id,
+    ...(record.description.name !== undefined ? { name: record.description.name } : {}),
+    type: record.description.type,
+    resource: record.description.resource,
+    state: record.state,
+    ...(record.reason !== undefined ? { reason: record.reason } : {}),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    ...(record.details !== undefined ? { details: record.details } : {}),
+    ...(record.progress !== undefined ? { progress: record.progress } : {})
+  };
+}
