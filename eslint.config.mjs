@@ -28,9 +28,17 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          paths: [
+            {
+              name: '@pilot-streaming/lib',
+              message: 'The browser imports only @pilot-streaming/lib/protocol.'
+            }
+          ],
           patterns: [
             {
-              group: ['@pilot-streaming/lib', '@pilot-streaming/lib/*', '!@pilot-streaming/lib/protocol'],
+              // gitignore-style: a negation cannot re-include a path whose parent was excluded,
+              // so the parent itself is listed under `paths` above.
+              group: ['@pilot-streaming/lib/*', '!@pilot-streaming/lib/protocol'],
               message: 'The browser imports only @pilot-streaming/lib/protocol.'
             }
           ]
