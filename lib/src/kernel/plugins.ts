@@ -1,4 +1,6 @@
+import { controlKernelPlugin } from '../control/kernel-plugin.js';
+import { monitoringKernelPlugin } from '../monitoring/kernel-plugin.js';
 import type { KernelPlugin } from './api.js';
 
 /** The library parts that plug into every kernel at start-up. */
-export const kernelPlugins: KernelPlugin[] = [];
+export const kernelPlugins: KernelPlugin[] = [controlKernelPlugin, monitoringKernelPlugin];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { Admin, Kafka } from 'kafkajs';
 import { z } from 'zod';
-import type { KernelPlugin } from '../kernel/api.js';
+import { TO_MIME_BUNDLE, type KernelPlugin, type MimeBundle } from '../kernel/api.js';
 import { lagBundle } from './lag-bundle.js';
 import { getDefaultPilotService } from '../pilot/index.js';
 import {
@@ -116,6 +116,11 @@ export class KafkaLagMonitor {
   /** Stops updating the widget; it keeps showing the last numbers, marked stopped. */
   async stop(): Promise<void> {
     await this.monitor.stop();
+  }
+
+  /** As a cell's result: one line of text (the widget itself is already displayed). */
+  [TO_MIME_BUNDLE](): MimeBundle {
+    return { 'text/plain': this[inspect.custom]() };
   }
 
   [inspect.custom](): string {
