@@ -1,4 +1,9 @@
-import type { FrameworkDetails, PilotDescription, PilotType } from '../protocol/index.js';
+import type {
+  FrameworkDetails,
+  PilotDescription,
+  PilotType,
+  ValidationProblem
+} from '../protocol/index.js';
 
 /** Progress of a long step, for CLI bars and panel spinners. */
 export interface Progress {
@@ -31,6 +36,8 @@ export interface RunningFramework {
 /** Client side of a framework: preparation on the client and the native client ("context"). */
 export interface FrameworkManager<Context = unknown> {
   readonly type: PilotType;
+  /** Framework-specific checks of a description (e.g. configuration keys); empty when fine. */
+  validate(description: PilotDescription): ValidationProblem[];
   /** Fetches/caches what the framework needs (e.g. the Kafka distribution). Idempotent. */
   prepare(onProgress: ProgressListener): Promise<void>;
   /** A ready native client for a Running pilot. */

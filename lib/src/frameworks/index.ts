@@ -1,0 +1,27 @@
+import type { PilotType } from '../protocol/index.js';
+import { KafkaBootstrap } from './kafka/bootstrap.js';
+import { KafkaManager } from './kafka/manager.js';
+import type { FrameworkBootstrap, FrameworkManager } from './plugin.js';
+
+export type * from './plugin.js';
+export { KafkaManager } from './kafka/manager.js';
+export { KAFKA_VERSION } from './kafka/distribution.js';
+
+/** The client side of a framework type. */
+export function frameworkManager(type: PilotType, options: { cacheDir: string }): FrameworkManager {
+  switch (type) {
+    case 'kafka':
+      return new KafkaManager(options);
+  }
+}
+
+/** The resource side of a framework type (runs inside the pilot's supervisor). */
+export function frameworkBootstrap(
+  type: PilotType,
+  options: { cacheDir: string }
+): FrameworkBootstrap {
+  switch (type) {
+    case 'kafka':
+      return new KafkaBootstrap(options);
+  }
+}

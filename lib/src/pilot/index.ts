@@ -1,0 +1,20 @@
+export { PilotComputeService, CANCEL_GRACE_MS } from './service.js';
+export { Pilot, DEFAULT_WAIT_TIMEOUT_MS, type StateListener } from './pilot.js';
+export { PilotRegistry } from './registry.js';
+export {
+  PilotNotFoundError,
+  PilotStateError,
+  PilotWaitError,
+  InvalidTransitionError
+} from './errors.js';
+export { defaultPilotCache, defaultPilotHome } from './environment.js';
+export type { Progress, ProgressListener } from '../frameworks/plugin.js';
+import { PilotComputeService } from './service.js';
+
+let defaultService: PilotComputeService | undefined;
+
+/** One service per process (the kernel's plugins share it); home and cache from the env. */
+export function getDefaultPilotService(): PilotComputeService {
+  defaultService ??= new PilotComputeService();
+  return defaultService;
+}

@@ -1,0 +1,166 @@
+import { EventEmitter } from 'node:events';
+import type { Kafka } from 'kafkajs';
+import {
+  isTerminal,
+  stateRank,
+  type FrameworkDetails,
+  type PilotDescription,
+  type PilotRecord,
+  type PilotState,
+  type StateChange
+} from '../protocol/index.js';
+import { PilotStateError, PilotWaitError } from './errors.js';
+
+export const DEFAULT_WAIT_TIMEOUT_MS = 300_000;
+const WAIT_POLL_MS = 200;
+
+export type StateListener = (change: StateChange, record: PilotRecord) => void;
+
+/** What a Pilot needs from its service (reads that see the true state, cancel, contexts). */
+export interface PilotBackend {
+  /** The record as it is now, with a dead supervisor already turned into Failed. */
+  observe(id: string): Promise<PilotRecord>;
+  cancel(record: PilotRecord): Promise<PilotRecord>;
+  createContext(record: PilotRecord): Promise<Kafka>;
+  /** Pilots with state listeners keep the service's registry monitor running. */
+  retain(): void;
+  release(): void;
+}
+
+/** A handle on one pilot in the registry; many handles (in many processes) may exist. */
+export class Pilot {
+  readonly id: string;
+  readonly description: PilotDescription;
+  private current: PilotRecord;
+  private readonly backend: PilotBackend;
+  private readonly events = new EventEmitter();
+  private context: Promise<Kafka> | undefined;
+
+  constructor(record: PilotRecord, backend: PilotBackend) {
+    this.id = record.id;
+    this.description = record.description;
+    this.current = record;
+    this.backend = backend;
+  }
+
+  /** Last known state (see refresh()). */
+  get state(): PilotState {
+    return this.current.state;
+  }
+
+  /** Last known record (see refresh()). */
+  get record(): PilotRecord {
+    return this.current;
+  }
+
+  async refresh(): Promise<PilotRecord> {
+    this.apply(await this.backend.observe(this.id));
+    return this.current;
+  }
+
+  /** Takes a newer record and emits its new transitions. */
+  apply(record: PilotRecord): void {
+    if (record.id !== this.id || record.revision <= this.current.revision) return;
+    const previous = this.current;
+    this.current = record;
+    if (record.state !== 'Running') this.context = undefined;
+    for (const change of record.history.slice(previous.history.length)) {
+      this.events.emit('state', change, record);
+    }
+  }
+
+  async details(): Promise<FrameworkDetails> {
+    const record = await this.refresh();
+    if (record.state !== 'Running' || record.details === undefined) {
+      throw new PilotStateError(
+        this.id,
+        record.state,
+        'details are published once it is Running' +
+          (record.reason !== undefined ? ` (${record.reason})` : '')
+      );
+    }
+    return record.details;
+  }
+
+  /**
+   * Resolves once the pilot has reached `state` (or passed it on the way to Running); rejects if
+   * it ends elsewhere or `timeoutMs` passes.
+   */
+  async wait(
+    state: PilotState = 'Running',
+    options: { timeoutMs?: number } = {}
+  ): Promise<PilotState> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await this.refresh();
+      if (record.state === state) return state;
+      const ended = isTerminal(record.state);
+      if (!ended && !isTerminal(state) && stateRank(record.state) >= stateRank(state)) {
+        return record.state;
+      }
+      if (ended) {
+        throw new PilotWaitError(
+          this.id,
+          record.state,
+          `Pilot ${this.id} ended ${record.state} before reaching ${state}` +
+            (record.reason !== undefined ? `: ${record.reason}` : '')
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const stage = record.progress !== undefined ? ` (${record.progress.stage})` : '';
+        throw new PilotWaitError(
+          this.id,
+          record.state,
+          `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for pilot ${this.id} to reach ${state}; it is ${record.state}${stage}`
+        );
+      }
+      await new Promise(resolve => setTimeout(resolve, Math.min(WAIT_POLL_MS, left)));
+    }
+  }
+
+  /** Stops the pilot (gracefully, then by force); resolves when nothing of it is left. */
+  async cancel(): Promise<void> {
+    this.context = undefined;
+    this.apply(await this.backend.cancel(this.current));
+  }
+
+  /** A ready kafkajs client for the pilot's broker (one per Pilot handle). */
+  async getContext(): Promise<Kafka> {
+    const record = await this.refresh();
+    if (record.state !== 'Running') {
+      throw new PilotStateError(
+        this.id,
+        record.state,
+        'its context is available once it is Running'
+      );
+    }
+    if (this.context === undefined) {
+      const created = this.backend.createContext(record);
+      this.context = created;
+      created.catch(() => {
+        // A failed attempt is reported to its caller; the next call tries again.
+        if (this.context === created) this.context = undefined;
+      });
+    }
+    return this.context;
+  }
+
+  on(event: 'state', listener: StateListener): this {
+    if (this.events.listenerCount(event) === 0) this.backend.retain();
+    this.events.on(event, listener);
+    return this;
+  }
+
+  off(event: 'state', listener: StateListener): this {
+    const before = this.events.listenerCount(event);
+    this.events.off(event, listener);
+    if (before > 0 && this.events.listenerCount(event) === 0) this.backend.release();
+    return this;
+  }
+
+  toJSON(): PilotRecord {
+    return this.current;
+  }
+}

@@ -1,0 +1,174 @@
+import { frameworkBootstrap } from '../../frameworks/index.js';
+import type { Progress, RunningFramework } from '../../frameworks/plugin.js';
+import { canTransition, isTerminal, type PilotState } from '../../protocol/index.js';
+import { readProcessStat } from '../../resource/fork/processes.js';
+import { applyTransition } from '../record.js';
+import { PilotRegistry } from '../registry.js';
+
+/** How long the framework gets to stop after SIGTERM before it is killed. */
+export const FRAMEWORK_STOP_GRACE_MS = 15_000;
+/** setTimeout cannot wait longer than this; longer walltimes wait in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface StopRequest {
+  state: Extract<PilotState, 'Done' | 'Canceled' | 'Failed'>;
+  reason: string;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[${new Date().toISOString()}] ${message}\n`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/** Resolves at `deadline` (ms since the epoch), however far away. */
+function at(deadline: number, keepAlive: { stopped: boolean }): Promise<void> {
+  return new Promise(resolve => {
+    const step = (): void => {
+      if (keepAlive.stopped) return;
+      const left = deadline - Date.now();
+      if (left <= 0) resolve();
+      else setTimeout(step, Math.min(left, MAX_TIMER_MS)).unref();
+    };
+    step();
+  });
+}
+
+/**
+ * The process that holds a pilot on its resource: starts the framework, records progress,
+ * Running with the framework's details, and the end (Done at walltime, Canceled on SIGTERM,
+ * Failed with the framework's exit and last log lines). Returns the exit code.
+ */
+export async function runSupervisor(options: {
+  pilotId: string;
+  home: string;
+  cacheDir: string;
+}): Promise<number> {
+  const { pilotId } = options;
+  const registry = new PilotRegistry(options.home);
+
+  let stop: StopRequest | undefined;
+  let requestStop: (request: StopRequest) => void = () => undefined;
+  const stopRequested = new Promise<StopRequest>(resolve => {
+    requestStop = request => {
+      if (stop !== undefined) return;
+      stop = request;
+      resolve(request);
+    };
+  });
+  const controller = new AbortController();
+  void stopRequested.then(() => controller.abort());
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      log(`received ${signal}`);
+      requestStop({ state: 'Canceled', reason: `canceled (${signal} to the pilot's supervisor)` });
+    });
+  }
+
+  const finish = async (request: StopRequest): Promise<void> => {
+    const record = await registry.update(pilotId, current => {
+      if (isTerminal(current.state)) return undefined;
+      // Walltime before Running is a failure to start in time, not a normal end.
+      const state = canTransition(current.state, request.state) ? request.state : 'Failed';
+      return applyTransition(current, state, { reason: request.reason, now: new Date() });
+    });
+    log(`pilot ${pilotId} is ${record.state}: ${record.reason ?? ''}`);
+  };
+
+  const self = await readProcessStat(process.pid);
+  let record = await registry.update(pilotId, current =>
+    current.state === 'New'
+      ? applyTransition(
+          {
+            ...current,
+            job: current.job ?? {
+              jobId: String(process.pid),
+              pid: process.pid,
+              ...(self !== undefined ? { pidStartTime: self.startTime } : {}),
+              host: 'localhost'
+            }
+          },
+          'Pending',
+          { now: new Date() }
+        )
+      : undefined
+  );
+  if (record.state !== 'Pending') {
+    log(`pilot ${pilotId} is ${record.state}, not Pending: nothing to start`);
+    return 1;
+  }
+  const walltime = { stopped: false };
+  const walltimeMinutes = record.description.walltimeMinutes;
+  void at(Date.parse(record.createdAt) + walltimeMinutes * 60_000, walltime).then(() =>
+    requestStop({ state: 'Done', reason: `walltime of ${walltimeMinutes} minutes reached` })
+  );
+
+  // Progress writes go one after the other, newest last.
+  let progressChain = Promise.resolve();
+  const onProgress = (progress: Progress): void => {
+    progressChain = progressChain
+      .then(async () => {
+        await registry.update(pilotId, current =>
+          current.state === 'Pending' ? { ...current, progress } : undefined
+        );
+      })
+      .catch((error: unknown) => log(`cannot record progress: ${(error as Error).message}`));
+  };
+
+  let framework: RunningFramework;
+  try {
+    log(`starting ${record.description.type} for pilot ${pilotId}`);
+    framework = await frameworkBootstrap(record.description.type, {
+      cacheDir: options.cacheDir
+    }).start({
+      pilotId,
+      description: record.description,
+      workDir: registry.workDirOf(pilotId),
+      onProgress,
+      signal: controller.signal
+    });
+  } catch (error) {
+    await progressChain;
+    walltime.stopped = true;
+    const message = error instanceof Error ? error.message : String(error);
+    log(`start-up ended: ${message}`);
+    await finish(stop ?? { state: 'Failed', reason: `start-up failed: ${message}` });
+    return stop !== undefined ? 0 : 1;
+  }
+  await progressChain;
+
+  if (stop === undefined) {
+    record = await registry.update(pilotId, current =>
+      current.state === 'Pending'
+        ? applyTransition({ ...current, details: framework.details }, 'Running', {
+            now: new Date()
+          })
+        : undefined
+    );
+    if (record.state !== 'Running') {
+      requestStop({ state: 'Failed', reason: `record became ${record.state} during start-up` });
+    } else {
+      log(`pilot ${pilotId} is Running: ${JSON.stringify(framework.details)}`);
+    }
+  }
+
+  const outcome = await Promise.race([
+    framework.exited.then(reason => ({ kind: 'exited' as const, reason })),
+    stopRequested.then(request => ({ kind: 'stop' as const, request }))
+  ]);
+  walltime.stopped = true;
+  if (outcome.kind === 'exited') {
+    // A SIGTERM to the pilot's process group reaches the framework too, and it may exit before
+    // our own handler has run: give the handler a moment so a cancel is not taken for a crash.
+    await sleep(500);
+    const request = stop ?? { state: 'Failed' as const, reason: outcome.reason };
+    await finish(request);
+    return stop !== undefined ? 0 : 1;
+  }
+  log(`stopping the framework: ${outcome.request.reason}`);
+  await framework.stop(FRAMEWORK_STOP_GRACE_MS);
+  await finish(outcome.request);
+  return 0;
+}
