@@ -3,12 +3,12 @@ import type { Command } from 'commander';
 import { frameworkManager } from '../frameworks/index.js';
 import type { Progress } from '../frameworks/plugin.js';
 import { PilotComputeService, type Pilot } from '../pilot/index.js';
+import { formatPilotTable } from '../pilot/pilot-table.js';
 import {
   PILOT_TYPES,
   ValidationError,
   isTerminal,
   type PilotDescriptionInput,
-  type PilotRecord,
   type PilotType
 } from '../protocol/index.js';
 
@@ -68,38 +68,6 @@ export function parseConfigPairs(pairs: readonly string[]): Record<string, strin
 /** A number when the text is one, else the text (the schema then names what is wrong). */
 function numberOrText(text: string): number | string {
   return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
-}
-
-function age(since: string, now = Date.now()): string {
-  const seconds = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
-}
-
-/** A plain text table, columns padded to their widest cell. */
-export function formatPilotTable(records: readonly PilotRecord[], now = Date.now()): string {
-  const rows = [
-    ['ID', 'NAME', 'STATE', 'TYPE', 'RESOURCE', 'AGE'],
-    ...records.map(record => [
-      record.id,
-      record.description.name ?? '',
-      record.state,
-      record.description.type,
-      record.description.resource,
-      age(record.createdAt, now)
-    ])
-  ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map(row => row[column]!.length)));
-  return rows
-    .map(row =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd()
-    )
-    .join('\n');
 }
 
 /** Follows a starting pilot's progress until it is Running (or ends, or time runs out). */

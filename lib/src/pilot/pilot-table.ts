@@ -1,0 +1,33 @@
+import type { PilotRecord } from '../protocol/index.js';
+
+export function age(since: string, now = Date.now()): string {
+  const seconds = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+/** A plain text table, columns padded to their widest cell. */
+export function formatPilotTable(records: readonly PilotRecord[], now = Date.now()): string {
+  const rows = [
+    ['ID', 'NAME', 'STATE', 'TYPE', 'RESOURCE', 'AGE'],
+    ...records.map(record => [
+      record.id,
+      record.description.name ?? '',
+      record.state,
+      record.description.type,
+      record.description.resource,
+      age(record.createdAt, now)
+    ])
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map(row => row[column]!.length)));
+  return rows
+    .map(row =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd()
+    )
+    .join('\n');
+}
