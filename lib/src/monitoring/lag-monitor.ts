@@ -49,7 +49,6 @@ export class LagMonitor {
   private current: KafkaLagView;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
-  private inFlight: Promise<void> | undefined;
   private finishing: Promise<void> | undefined;
   private readonly now: () => number;
 
@@ -82,12 +81,14 @@ export class LagMonitor {
     this.schedule(0);
   }
 
-  /** Stops sampling and publishes the final view (marked stopped, with the reason if any). */
+  /**
+   * Stops sampling and publishes the final view (marked stopped, with the reason if any). A
+   * sample in flight is not waited for (its broker may be gone); its result is dropped.
+   */
   async stop(reason?: string): Promise<void> {
     this.running = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.inFlight;
     await this.finish(reason);
   }
 
@@ -110,7 +111,7 @@ export class LagMonitor {
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.inFlight = this.tick();
+      void this.tick();
     }, delayMs);
   }
 

@@ -154,12 +154,23 @@ describe('LagMonitor', () => {
     await vi.advanceTimersByTimeAsync(6000);
     expect(maxActive).toBe(1);
     expect(calls).toBe(3);
-    // stop() waits for the sample in flight, then nothing more starts.
-    const stopped = monitor.stop();
-    await vi.advanceTimersByTimeAsync(2500);
-    await stopped;
+    await monitor.stop();
     await vi.advanceTimersByTimeAsync(5000);
     expect(calls).toBe(3);
+  });
+
+  it('does not wait for a sample in flight when stopped, and drops its result', async () => {
+    let release: (snapshot: LagSnapshot) => void = () => undefined;
+    const { monitor, published } = monitorWith({
+      sample: () => new Promise<LagSnapshot>(resolve => (release = resolve))
+    });
+    monitor.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await monitor.stop('pilot pilot-0123456789ab is Canceled');
+    expect(published).toEqual([expect.objectContaining({ stopped: true, totalLag: 0 })]);
+    release(snapshot([9]));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(published).toHaveLength(1);
   });
 
   it('reports a failure to release in the final view instead of throwing', async () => {
