@@ -122,13 +122,9 @@ export class PilotRegistry {
     change: (record: PilotRecord) => PilotRecord | undefined
   ): Promise<PilotRecord> {
     const path = this.pathOf(id);
-    let release: () => Promise<void>;
-    try {
-      release = await lockfile.lock(path, LOCK_OPTIONS);
-    } catch (error) {
-      if (isErrno(error, 'ENOENT')) throw new PilotNotFoundError(id, this.directory);
-      throw error;
-    }
+    // The lock would be retried on a missing record; find out first that there is none.
+    if (!(await this.exists(id))) throw new PilotNotFoundError(id, this.directory);
+    const release = await lockfile.lock(path, LOCK_OPTIONS);
     try {
       const current = await this.read(id);
       const changed = change(structuredClone(current));

@@ -1,0 +1,99 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PilotComputeService } from '../../src/pilot/index.js';
+import { PilotRegistry } from '../../src/pilot/registry.js';
+import { ForkAdaptor } from '../../src/resource/fork/adaptor.js';
+import { testCacheDir } from './paths.js';
+
+/** A private PILOT_STREAMING_HOME for one test, and a service on it with the shared cache. */
+export interface PilotTestHome {
+  home: string;
+  cacheDir: string;
+  service: PilotComputeService;
+  /** Another service on the same home (as another kernel would have). */
+  newService(): PilotComputeService;
+  /** Stops every process of every pilot of this home, closes services, removes the home. */
+  cleanup(): Promise<void>;
+}
+
+export async function createPilotTestHome(): Promise<PilotTestHome> {
+  const home = await mkdtemp(join(tmpdir(), 'pilot-streaming-test-'));
+  const cacheDir = testCacheDir();
+  const services: PilotComputeService[] = [];
+  const newService = (): PilotComputeService => {
+    const service = new PilotComputeService({ home, cacheDir });
+    services.push(service);
+    return service;
+  };
+  const service = newService();
+  return {
+    home,
+    cacheDir,
+    service,
+    newService,
+    async cleanup() {
+      await Promise.all(services.map(s => s.close()));
+      await killAllPilots(home);
+      await rm(home, { recursive: true, force: true });
+    }
+  };
+}
+
+/** Kills whatever the pilots of `home` left running (their supervisors' whole sessions). */
+export async function killAllPilots(home: string): Promise<void> {
+  const registry = new PilotRegistry(home);
+  const adaptor = new ForkAdaptor();
+  for (const record of await registry.list()) {
+    if (record.job !== undefined) await adaptor.terminate(record.job, 2_000);
+  }
+}
+
+/** Processes whose command line mentions `text` (e.g. a test's home directory). */
+export async function processesMentioning(text: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      const commandLine = (await readFile(`/proc/${name}/cmdline`, 'utf8')).replace(/\0/g, ' ');
+      if (commandLine.includes(text)) found.push(Number(name));
+    } catch (error) {
+      // The process ended while we looked: it mentions nothing any more.
+      if (
+        (error as NodeJS.ErrnoException).code !== 'ENOENT' &&
+        (error as NodeJS.ErrnoException).code !== 'ESRCH'
+      )
+        throw error;
+    }
+  }
+  return found;
+}
+
+/** Whether anything listens on 127.0.0.1:`port` (from /proc/net/tcp, state 0A = LISTEN). */
+export async function isListening(port: number): Promise<boolean> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const lines = (await readFile(table, 'utf8')).split('\n').slice(1);
+    for (const line of lines) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A') return true;
+    }
+  }
+  return false;
+}
+
+/** Resolves true if a TCP connection to 127.0.0.1:`port` is refused, false if it is accepted. */
+export function connectionRefused(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', error => {
+      if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED') resolve(true);
+      else reject(error);
+    });
+  });
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import {
+  heapOf,
+  kafkaConfigurationProblems,
+  renderServerProperties
+} from '../../../src/frameworks/kafka/server-config.js';
+import { newClusterId } from '../../../src/frameworks/kafka/bootstrap.js';
+
+function parseProperties(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const equals = line.indexOf('=');
+    map.set(line.slice(0, equals), line.slice(equals + 1));
+  }
+  return map;
+}
+
+describe('Kafka server configuration', () => {
+  it('writes a combined-mode KRaft broker on loopback with the chosen ports and directory', () => {
+    const properties = parseProperties(
+      renderServerProperties({
+        host: '127.0.0.1',
+        brokerPort: 40001,
+        controllerPort: 40002,
+        dataDir: '/data/x',
+        configuration: {
+          'num.partitions': 3,
+          'auto.create.topics.enable': false,
+          'pilot.heap': '1g'
+        }
+      })
+    );
+    expect(properties.get('process.roles')).toBe('broker,controller');
+    expect(properties.get('listeners')).toBe(
+      'PLAINTEXT://127.0.0.1:40001,CONTROLLER://127.0.0.1:40002'
+    );
+    expect(properties.get('advertised.listeners')).toBe('PLAINTEXT://127.0.0.1:40001');
+    expect(properties.get('controller.quorum.voters')).toBe('1@127.0.0.1:40002');
+    expect(properties.get('log.dirs')).toBe('/data/x');
+    expect(properties.get('offsets.topic.replication.factor')).toBe('1');
+    // Pass-through overrides our defaults; pilot options stay out of Kafka's file.
+    expect(properties.get('num.partitions')).toBe('3');
+    expect(properties.get('auto.create.topics.enable')).toBe('false');
+    expect(properties.has('pilot.heap')).toBe(false);
+  });
+
+  it('escapes backslashes', () => {
+    const text = renderServerProperties({
+      host: '127.0.0.1',
+      brokerPort: 1,
+      controllerPort: 2,
+      dataDir: 'C:\\data',
+      configuration: {}
+    });
+    expect(text).toContain('log.dirs=C:\\\\data');
+  });
+
+  it('accepts ordinary Kafka keys and a heap size', () => {
+    expect(kafkaConfigurationProblems({ 'num.partitions': 3, 'pilot.heap': '768m' })).toEqual([]);
+    expect(heapOf({ 'pilot.heap': '768m' })).toBe('768m');
+    expect(heapOf({})).toBe('512m');
+  });
+
+  it.each([
+    ['listeners', 'PLAINTEXT://:9092'],
+    ['node.id', 2],
+    ['log.dirs', '/tmp/kafka-logs'],
+    ['controller.quorum.voters', '1@x:1'],
+    ['process.roles', 'broker']
+  ])('rejects the reserved key %s', (key, value) => {
+    expect(kafkaConfigurationProblems({ [key]: value })).toEqual([
+      {
+        key: `configuration.${key}`,
+        value,
+        expected: expect.stringMatching(/sets this key itself/) as unknown
+      }
+    ]);
+  });
+
+  it('makes Kafka-style cluster ids', () => {
+    for (let i = 0; i < 100; i++) {
+      const id = newClusterId();
+      expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+      expect(Buffer.from(id, 'base64url')).toHaveLength(16);
+    }
+  });
+});
