@@ -32,8 +32,13 @@ export type LineMagicHandler = (args: string, kernel: KernelServices) => Promise
 
 export interface KernelServices {
   /** Displays a bundle in the cell currently executing (or the last one, from timers). */
-  display(data: MimeBundle, options?: { displayId?: string; metadata?: Record<string, unknown> }): DisplayHandle;
+  display(
+    data: MimeBundle,
+    options?: { displayId?: string; metadata?: Record<string, unknown> }
+  ): DisplayHandle;
   registerCommTarget(targetName: string, handler: CommTargetHandler): void;
+  /** Opens a comm from the kernel to a target registered in the frontend. */
+  openComm(targetName: string, data?: unknown, metadata?: Record<string, unknown>): KernelComm;
   registerLineMagic(name: string, handler: LineMagicHandler): void;
   /** Makes a value available as a global in cells. */
   defineGlobal(name: string, value: unknown): void;
@@ -43,3 +48,9 @@ export interface KernelServices {
 
 /** A part of the library that plugs itself into the kernel at start-up. */
 export type KernelPlugin = (kernel: KernelServices) => void;
+
+/**
+ * A value that knows how to show itself: `[TO_MIME_BUNDLE]()` returns a MIME bundle used for a
+ * cell's result and for `display(value)`.
+ */
+export const TO_MIME_BUNDLE: unique symbol = Symbol.for('pilot-streaming.toMimeBundle');

@@ -1,0 +1,68 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { Publisher, Router, type Socket } from 'zeromq';
+import { endpoint, type Channel, type ConnectionInfo } from './connection.js';
+
+/**
+ * Sends on one socket strictly one after another: zeromq allows only one pending send per socket,
+ * and Jupyter clients rely on iopub order (busy, outputs, idle).
+ */
+export class SerialSender {
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socket: Socket & { send(frames: Buffer[]): Promise<void> },
+    private readonly onError: (error: unknown) => void
+  ) {}
+
+  send(frames: Buffer[]): Promise<void> {
+    const sent = this.tail.then(() => this.socket.send(frames));
+    this.tail = sent.catch(this.onError);
+    return this.tail;
+  }
+
+  /** Resolves once everything queued so far has been handed to zeromq. */
+  drain(): Promise<void> {
+    return this.tail;
+  }
+}
+
+/** The kernel's five sockets, bound to the addresses of the connection file. */
+export class KernelChannels {
+  readonly shell = new Router({ linger: 0 });
+  readonly control = new Router({ linger: 0 });
+  readonly stdin = new Router({ linger: 0 });
+  readonly iopub = new Publisher({ linger: 0 });
+  private heartbeat: Worker | undefined;
+
+  static async bind(info: ConnectionInfo, onError: (error: unknown) => void) {
+    const channels = new KernelChannels();
+    const sockets: [Channel, Socket][] = [
+      ['shell', channels.shell],
+      ['control', channels.control],
+      ['stdin', channels.stdin],
+      ['iopub', channels.iopub]
+    ];
+    for (const [channel, socket] of sockets) await socket.bind(endpoint(info, channel));
+    channels.heartbeat = new Worker(new URL('./heartbeat-worker.js', import.meta.url), {
+      workerData: { endpoint: endpoint(info, 'hb') }
+    });
+    channels.heartbeat.on('error', onError);
+    await once(channels.heartbeat, 'message');
+    return channels;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of [this.shell, this.control, this.stdin, this.iopub]) {
+      if (!socket.closed) socket.close();
+    }
+    if (this.heartbeat) {
+      // Terminating a worker that still holds a zeromq socket aborts the process: let it end.
+      const exited = once(this.heartbeat, 'exit');
+      this.heartbeat.postMessage('close');
+      const timer = setTimeout(() => void this.heartbeat?.terminate(), 2000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}

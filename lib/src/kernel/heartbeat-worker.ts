@@ -1,0 +1,22 @@
+/**
+ * Heartbeat echo on its own thread, so the kernel keeps answering heartbeats while a cell runs a
+ * long synchronous computation (as IPython's heartbeat thread does).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Reply } from 'zeromq';
+
+const { endpoint } = workerData as { endpoint: string };
+const socket = new Reply({ linger: 0 });
+await socket.bind(endpoint);
+parentPort?.postMessage({ endpoint: socket.lastEndpoint });
+parentPort?.on('message', (message: unknown) => {
+  if (message !== 'close') return;
+  socket.close();
+  parentPort?.close();
+});
+try {
+  for await (const frames of socket) await socket.send(frames);
+} catch (error) {
+  // A closed socket ends the loop; anything else is worth seeing on stderr.
+  if (!socket.closed) process.stderr.write(`[kernel] heartbeat failed: ${String(error)}\n`);
+}
