@@ -36,6 +36,13 @@ type Pending = { resolve: (reply: ControlReply) => void; reject: (error: Error) 
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 10_000;
+/**
+ * The server does not always tell a kernel connection that its kernel was restarted (e.g. a
+ * restart through the REST API), and a restarted kernel silently drops messages for comms it
+ * never opened. So the model asks for the list now and then, and reopens when nobody answers.
+ */
+const HEARTBEAT_MS = 5000;
+const HEARTBEAT_TIMEOUT_MS = 10_000;
 
 /**
  * Owns the panel's connection to a headless control session of our kernel: finds the session
@@ -53,6 +60,8 @@ export class PilotsModel implements IPilotsModel {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private openTimer: ReturnType<typeof setTimeout> | undefined;
   private retryMs = RETRY_MIN_MS;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private heartbeatInFlight = false;
   private reopenAfterRestart = false;
   private disposed = false;
 
@@ -80,6 +89,7 @@ export class PilotsModel implements IPilotsModel {
 
   /** Connects (and keeps reconnecting until disposed). */
   start(): void {
+    this.heartbeat = setInterval(() => void this.checkAlive(), HEARTBEAT_MS);
     void this.connect();
   }
 
@@ -116,6 +126,7 @@ export class PilotsModel implements IPilotsModel {
     this.disposed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.openTimer);
+    clearInterval(this.heartbeat);
     this.detach('The panel was closed.');
     Signal.clearData(this);
   }
@@ -229,6 +240,32 @@ export class PilotsModel implements IPilotsModel {
         }
         return;
       }
+    }
+  }
+
+  private async checkAlive(): Promise<void> {
+    if (this.status.state !== 'connected' || this.heartbeatInFlight) return;
+    this.heartbeatInFlight = true;
+    const requestId = UUID.uuid4();
+    const timer = setTimeout(() => {
+      const waiting = this.pending.get(requestId);
+      if (waiting) {
+        this.pending.delete(requestId);
+        waiting.reject(
+          new ControlError({ name: 'Timeout', message: 'No answer from the control kernel.' })
+        );
+      }
+    }, HEARTBEAT_TIMEOUT_MS);
+    try {
+      // Any answer will do: snapshots keep the list current, this only proves the comm works.
+      await this.request({ kind: 'list', requestId });
+    } catch (error) {
+      if (this.status.state === 'connected') {
+        this.retry(`The control kernel stopped answering (${messageOf(error)}); reconnecting.`);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.heartbeatInFlight = false;
     }
   }
 

@@ -3,6 +3,16 @@ import 'uplot/dist/uPlot.min.css';
 import { lagRange, type LagSeries } from './series';
 
 const HEIGHT = 160;
+/** Tick spacings on the time axis, in seconds. */
+const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400];
+
+function formatTick(seconds: number): string {
+  return new Date(seconds * 1000).toLocaleTimeString([], {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit'
+  });
+}
 
 /** Colours from the JupyterLab theme, so the canvas follows light and dark themes. */
 function themeColors(node: HTMLElement): { line: string; axis: string; grid: string } {
@@ -79,7 +89,16 @@ export class LagChart {
           {},
           { label: 'total lag', stroke: colors.line, width: 2, points: { show: false } }
         ],
-        axes: [axis, { ...axis, size: 56 }]
+        axes: [
+          {
+            ...axis,
+            // Samples come every second or so: whole seconds, as wall-clock times.
+            space: 70,
+            incrs: TIME_STEPS_S,
+            values: (_self: uPlot, ticks: number[]) => ticks.map(formatTick)
+          },
+          { ...axis, size: 56 }
+        ]
       },
       this.series,
       this.node

@@ -49,6 +49,8 @@ export function NewPilotForm(props: {
     setOutcome(undefined);
     try {
       await props.model.create(check.description);
+      // Ready for the next one; type and resource are usually the same again.
+      setValues(current => ({ ...current, name: '' }));
     } catch (error) {
       setOutcome(outcomeOf(error));
     }

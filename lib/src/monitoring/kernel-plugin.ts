@@ -118,16 +118,15 @@ export class KafkaLagMonitor {
     await this.monitor.stop();
   }
 
-  /** As a cell's result: one line of text (the widget itself is already displayed). */
+  /** As a cell's result: what runs, and how to stop it (the widget itself is displayed already). */
   [TO_MIME_BUNDLE](): MimeBundle {
     return { 'text/plain': this[inspect.custom]() };
   }
 
   [inspect.custom](): string {
-    const { topic, groupId, totalLag } = this.monitor.view;
-    return `KafkaLagMonitor { topic: ${JSON.stringify(topic)}, groupId: ${JSON.stringify(groupId)}, totalLag: ${totalLag}, ${
-      this.monitor.stopped ? 'stopped' : 'running'
-    } }`;
+    const { topic, groupId } = this.monitor.view;
+    const state = this.monitor.stopped ? 'stopped' : 'running; .stop() ends it';
+    return `KafkaLagMonitor { topic: ${JSON.stringify(topic)}, groupId: ${JSON.stringify(groupId)}, ${state} }`;
   }
 }
 
