@@ -158,7 +158,8 @@ export class PilotsModel implements IPilotsModel {
       this.openComm();
     } catch (error) {
       this.retry(
-        `Cannot start the control kernel "${this.options.kernelName}": ${messageOf(error)}`
+        `Cannot start the control kernel "${this.options.kernelName}": ${messageOf(error)}. ` +
+          'Is its kernelspec installed ("pilot-streaming kernel install")?'
       );
     }
   }
