@@ -28,6 +28,7 @@ import { UsageError, replaceLineMagics } from './executor/magics.js';
 import { checkCompleteness } from './executor/transpile.js';
 import { CURRENT_SESSION, queryHistory, type HistoryEntry } from './history.js';
 import { logKernel } from './log.js';
+import { loadPlugins } from './plugin-loading.js';
 import {
   InvalidSignatureError,
   MessageSigner,
@@ -116,7 +117,9 @@ export class Kernel {
     this.shell = new SerialSender(this.channels.shell, onSendError);
     this.control = new SerialSender(this.channels.control, onSendError);
     this.stdin = new SerialSender(this.channels.stdin, onSendError);
-    for (const plugin of plugins) this.loadPlugin(plugin);
+    loadPlugins(plugins, this.services, (name, error) =>
+      logKernel(`plugin ${name} failed to load`, error)
+    );
     process.on('SIGINT', () => {
       if (!this.executor.interrupt()) logKernel('SIGINT received while no cell was awaiting');
     });
@@ -130,17 +133,6 @@ export class Kernel {
     );
     void this.receive(this.channels.stdin, message => this.handleStdin(message));
     void this.processShell();
-  }
-
-  private loadPlugin(plugin: KernelPlugin): void {
-    const fail = (error: unknown) =>
-      logKernel(`plugin ${plugin.name || '(anonymous)'} failed to load`, error);
-    try {
-      const result: unknown = plugin(this.services);
-      if (result instanceof Promise) result.catch(fail);
-    } catch (error) {
-      fail(error);
-    }
   }
 
   // ---- receiving ----------------------------------------------------------------------------

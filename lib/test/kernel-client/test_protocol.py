@@ -38,6 +38,25 @@ def shell_request(client, msg_type, content=None):
     return message["header"]["msg_id"]
 
 
+def descendants(pid):
+    """Pids of all processes below pid (from /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except FileNotFoundError:
+                continue  # the process ended while we listed
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def assert_busy_idle(messages):
     states = [m["content"]["execution_state"] for m in of_type(messages, "status")]
     assert states == ["busy", "idle"], states
@@ -223,11 +242,14 @@ def test_shutdown_runs_hooks_and_leaves_no_process(kernelspec_dir, tmp_path):
     marker = tmp_path / "hook-ran"
     try:
         pid = manager.provisioner.process.pid
+        # A cell makes sure the kernel has started its helper processes (the transpiler).
         reply, _ = execute(
             kc,
             f"kernel.onShutdown(async () => {{ require('node:fs').writeFileSync({str(marker)!r}, 'yes'); }});",
         )
         assert reply["status"] == "ok", reply
+        helpers = descendants(pid)
+        assert helpers, "expected the kernel to have a transpiler child process"
         msg_id, reply = control_request(kc, "shutdown_request", {"restart": False})
         assert reply["content"] == {"status": "ok", "restart": False}
         deadline = time.monotonic() + 10
@@ -236,6 +258,10 @@ def test_shutdown_runs_hooks_and_leaves_no_process(kernelspec_dir, tmp_path):
         assert not manager.is_alive()
         assert manager.provisioner.process.poll() == 0
         assert not pid_alive(pid)
+        deadline = time.monotonic() + 5
+        while any(pid_alive(child) for child in helpers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [child for child in helpers if pid_alive(child)]
         assert marker.read_text() == "yes"
     finally:
         stop_kernel(manager, kc)

@@ -154,7 +154,7 @@ export function rewriteCell(code: string): RewrittenCell {
           blank(statement.start, statement.end);
         } else {
           edit(statement.start, inner.start, '');
-          if (inner.type.endsWith('Declaration') && inner.id) declaration(inner);
+          if (inner.type === 'VariableDeclaration' || inner.id) declaration(inner);
         }
         break;
       }

@@ -75,10 +75,13 @@ export async function checkCompleteness(source: string): Promise<Completeness> {
     return 'complete';
   } catch (error) {
     const errors = (error as { errors?: Message[] }).errors ?? [];
-    const unfinished = errors.some(message =>
-      /Unexpected end of file|Unterminated template|Expected ".*" but found end of file/.test(
-        message.text
-      )
+    // esbuild names an open template literal "Unterminated string literal", as it does an open
+    // '...' string; only the template may continue on the next line.
+    const openTemplate = (source.match(/`/g)?.length ?? 0) % 2 === 1;
+    const unfinished = errors.some(
+      message =>
+        /Unexpected end of file|Expected ".*" but found end of file/.test(message.text) ||
+        (openTemplate && message.text === 'Unterminated string literal')
     );
     return unfinished ? 'incomplete' : 'invalid';
   }

@@ -1,0 +1,98 @@
+import vm from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { KERNEL_HELPER, patternNames, rewriteCell } from '../../../src/kernel/executor/rewrite.js';
+
+/** Runs rewritten cells one after another in one context, as the kernel does. */
+function cells() {
+  const context = vm.createContext({});
+  const imported: string[] = [];
+  context[KERNEL_HELPER] = {
+    importModule: async (specifier: string) => {
+      imported.push(specifier);
+      return { default: `default of ${specifier}`, named: `named of ${specifier}` };
+    },
+    defaultExport: (ns: Record<string, unknown>) => ns.default,
+    namedExport: (ns: Record<string, unknown>, name: string) => ns[name]
+  };
+  return {
+    context,
+    imported,
+    run: async (code: string) => {
+      const { script } = rewriteCell(code);
+      return (await vm.runInContext(script, context)) as { value: unknown } | undefined;
+    }
+  };
+}
+
+describe('rewriteCell', () => {
+  it('keeps const/let/var/function/class bindings across cells', async () => {
+    const { run } = cells();
+    await run(
+      'const a = 1;\nlet b = 2;\nvar c = 3;\nfunction f() { return a + b + c; }\nclass K { v = 4; }'
+    );
+    expect(await run('f() + new K().v')).toEqual({ value: 10 });
+    // Declaring again (re-running a cell) is fine.
+    await run('const a = 10;');
+    expect(await run('f()')).toEqual({ value: 15 });
+  });
+
+  it('handles destructuring and declarations without initialiser', async () => {
+    const { run } = cells();
+    await run('const { x, y: [y1, ...rest], z = 5 } = { x: 1, y: [2, 3, 4] };\nlet u;\nvar w;');
+    expect(await run('[x, y1, rest, z, u, w]')).toEqual({
+      value: [1, 2, [3, 4], 5, undefined, undefined]
+    });
+    expect(patternNames({ type: 'Identifier', name: 'q', start: 0, end: 1 } as never)).toEqual([
+      'q'
+    ]);
+  });
+
+  it('supports top-level await and returns the last expression', async () => {
+    const { run } = cells();
+    expect(await run('const v = await Promise.resolve(41);\nv + 1')).toEqual({ value: 42 });
+    expect(await run('const only = 1;')).toBeUndefined();
+    expect(await run("'a string directive'")).toEqual({ value: 'a string directive' });
+  });
+
+  it('does not await a returned promise (the value is the promise)', async () => {
+    const { run, context } = cells();
+    const result = await run('Promise.resolve(3)');
+    expect(result?.value).toBeInstanceOf(vm.runInContext('Promise', context) as never);
+  });
+
+  it('turns static and dynamic imports into calls of the module loader', async () => {
+    const { run, imported } = cells();
+    await run(
+      "import d, { named as n } from 'pkg-a';\nimport * as ns from 'pkg-b';\nimport 'side-effect';"
+    );
+    expect(imported).toEqual(['pkg-a', 'pkg-b', 'side-effect']);
+    expect(await run('[d, n, ns.named]')).toEqual({
+      value: ['default of pkg-a', 'named of pkg-a', 'named of pkg-b']
+    });
+    expect(await run("(await import('pkg-c')).default")).toEqual({ value: 'default of pkg-c' });
+  });
+
+  it('drops export keywords', async () => {
+    const { run } = cells();
+    await run('export const e = 1;\nexport function g() { return 2; }\nexport { e as eAlias };');
+    expect(await run('e + g()')).toEqual({ value: 3 });
+  });
+
+  it('keeps every line where it was', () => {
+    const code =
+      "import x from 'm';\nconst a = 1,\n  b = 2;\nclass C {\n}\nfunction f() {\n  throw new Error();\n}\na";
+    const { script } = rewriteCell(code);
+    const lines = script.split('\n');
+    // Line N of the input is line N + 1 of the script (the header comes first).
+    expect(lines.length).toBe(code.split('\n').length + 2);
+    expect(lines[7]).toContain('throw new Error()');
+    expect(lines[9]).toContain('return { value: (a) }');
+  });
+
+  it('reports the declared names', () => {
+    const { declared } = rewriteCell(
+      "import d from 'm';\nconst { a, b: [c] } = o;\nlet e;\nclass K {}\nfunction f() {}"
+    );
+    expect(declared.sort()).toEqual(['K', 'a', 'c', 'd', 'e', 'f']);
+  });
+});
