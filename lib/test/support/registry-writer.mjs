@@ -1,3 +1,4 @@
+/* global process */
 // Child process for registry concurrency tests: adds 1 to a counter in a pilot record `count`
 // times, each a read-modify-write through the registry (lock + atomic rename).
 // argv: <compiled registry module> <home> <pilot id> <count>

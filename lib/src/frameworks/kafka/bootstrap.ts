@@ -64,22 +64,34 @@ function exitOf(child: ChildProcess): Promise<Exit> {
   });
 }
 
-/** True once the broker answers a metadata request and lists itself. */
-async function answersMetadata(bootstrap: string): Promise<boolean> {
+type Probe = 'metadata' | 'group-coordinator';
+
+/**
+ * One readiness probe. `metadata`: the broker answers a metadata request and lists itself.
+ * `group-coordinator`: it finds a group coordinator, which makes Kafka create its offsets topic,
+ * so the first consumer group does not meet "coordinator not available" errors.
+ */
+async function probe(bootstrap: string, what: Probe): Promise<boolean> {
   const admin = new Kafka({
     clientId: 'pilot-streaming-readiness',
     brokers: [bootstrap],
     connectionTimeout: 1000,
-    requestTimeout: 2000,
+    requestTimeout: 5000,
     retry: { retries: 0 },
     logLevel: logLevel.NOTHING
   }).admin();
   try {
     await admin.connect();
+    // Also loads the metadata kafkajs needs before it can look for a group coordinator.
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller >= 0;
+    if (what === 'metadata') {
+      return cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller >= 0;
+    }
+    // An offset fetch for a group is answered by its coordinator.
+    await admin.fetchOffsets({ groupId: 'pilot-streaming-readiness', topics: [] });
+    return true;
   } catch {
-    // Not listening yet, or not serving metadata yet: the caller polls again.
+    // Not listening yet, or not serving this yet: the caller polls again.
     return false;
   } finally {
     await admin.disconnect();
@@ -175,7 +187,7 @@ export class KafkaBootstrap implements FrameworkBootstrap {
         throw new Error(
           outcome === 'aborted'
             ? 'Start-up aborted'
-            : `Kafka broker did not answer metadata requests within ${READY_TIMEOUT_MS / 1000} s${tail}`
+            : `Kafka broker was not ready (metadata and group coordinator) within ${READY_TIMEOUT_MS / 1000} s${tail}`
         );
       }
       const exit = await broker.exit;
@@ -236,17 +248,21 @@ export class KafkaBootstrap implements FrameworkBootstrap {
       exited = true;
     });
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    onProgress({
-      stage: 'Waiting for the Kafka broker to answer metadata requests',
-      fraction: 0.6
-    });
-    while (!exited) {
-      if (signal.aborted) return 'aborted';
-      if (Date.now() > deadline) return 'timeout';
-      if (await answersMetadata(bootstrap)) return exited ? 'exited' : 'ready';
-      await new Promise(resolve => setTimeout(resolve, 300));
+    const stages: [Probe, string, number][] = [
+      ['metadata', 'Waiting for the Kafka broker to answer metadata requests', 0.6],
+      ['group-coordinator', 'Waiting for the Kafka group coordinator', 0.8]
+    ];
+    for (const [what, stage, fraction] of stages) {
+      onProgress({ stage, fraction });
+      for (;;) {
+        if (exited) return 'exited';
+        if (signal.aborted) return 'aborted';
+        if (Date.now() > deadline) return 'timeout';
+        if (await probe(bootstrap, what)) break;
+        await new Promise(resolve => setTimeout(resolve, 300));
+      }
     }
-    return 'exited';
+    return exited ? 'exited' : 'ready';
   }
 
   private running(

@@ -83,9 +83,11 @@ export function renderServerProperties(options: {
     'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'log.dirs': options.dataDir
   };
-  // One broker: internal topics cannot have more replicas than that.
+  // One broker: internal topics cannot have more replicas than that. Fewer offsets partitions
+  // than Kafka's 50 make the group coordinator ready seconds sooner.
   const defaults: Record<string, string> = {
     'num.partitions': '1',
+    'offsets.topic.num.partitions': '5',
     'offsets.topic.replication.factor': '1',
     'transaction.state.log.replication.factor': '1',
     'transaction.state.log.min.isr': '1',
