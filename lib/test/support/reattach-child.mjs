@@ -1,4 +1,4 @@
-/* global process */
+/* global process, setTimeout, clearTimeout */
 // Child process for reattach tests: a fresh Node process finds a pilot by id in the registry,
 // reports its state, and produces and consumes through its context.
 // argv: <compiled pilot module> <home> <cache dir> <pilot id> <topic>
