@@ -120,9 +120,7 @@ export class Kernel {
     loadPlugins(plugins, this.services, (name, error) =>
       logKernel(`plugin ${name} failed to load`, error)
     );
-    process.on('SIGINT', () => {
-      if (!this.executor.interrupt()) logKernel('SIGINT received while no cell was awaiting');
-    });
+    process.on('SIGINT', () => this.interrupt());
     process.on('SIGTERM', () => void this.shutdown(false));
     process.on('uncaughtException', error => this.reportLateError(error));
     process.on('unhandledRejection', reason => this.reportLateError(reason));
@@ -404,6 +402,13 @@ export class Kernel {
     return handler(args, this.services);
   }
 
+  /** SIGINT or interrupt_request: cancel what the running cell awaits, input included. */
+  private interrupt(): void {
+    this.pendingInput = undefined;
+    // Nothing awaiting means nothing to do (a synchronous loop is stopped by vm's breakOnSigint).
+    this.executor.interrupt();
+  }
+
   private reportLateError(error: unknown): void {
     const parent = this.currentParent();
     if (!('msg_id' in parent)) {
@@ -496,7 +501,7 @@ export class Kernel {
       this.shuttingDown = true;
     },
     interrupt_request: async (message, socket) => {
-      this.executor.interrupt();
+      this.interrupt();
       await this.reply(socket, message, 'interrupt_reply', { status: 'ok' });
     }
   };

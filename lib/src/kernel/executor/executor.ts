@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { replaceLineMagics } from './magics.js';
 import { ModuleLoader, defaultExport, namedExport } from './modules.js';
@@ -57,7 +57,7 @@ export class Executor {
       importModule: (specifier: string) => this.modules.import(specifier),
       defaultExport,
       namedExport,
-      importMeta: { url: new URL(`file://${options.cwd}/`).href },
+      importMeta: { url: pathToFileURL(`${options.cwd}/`).href },
       magic: options.runMagic
     });
     this.defineGlobal('require', this.modules.require);

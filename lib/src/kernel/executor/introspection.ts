@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { KERNEL_HELPER } from './rewrite.js';
 
 const KEYWORDS = [
   'abstract',
@@ -86,7 +87,10 @@ function propertyNames(value: unknown): string[] {
     for (const name of Object.getOwnPropertyNames(object)) names.add(name);
     object = Object.getPrototypeOf(object);
   }
-  return [...names].filter(name => /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'constructor');
+  return [...names].filter(
+    name =>
+      /^[A-Za-z_$][\w$]*$/.test(name) && name !== 'constructor' && !name.startsWith(KERNEL_HELPER)
+  );
 }
 
 /** JavaScript string offsets count UTF-16 units; Jupyter cursor positions count code points. */
