@@ -32,7 +32,7 @@ function requireField<T>(
 }
 
 const isPort = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65535;
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535;
 const isString = (value: unknown): value is string => typeof value === 'string';
 
 export function parseConnectionInfo(text: string, file: string): ConnectionInfo {
@@ -54,7 +54,7 @@ export function parseConnectionInfo(text: string, file: string): ConnectionInfo 
       `connection file ${file}: key "transport" has value ${JSON.stringify(transport)}, expected "tcp" or "ipc"`
     );
   }
-  const port = (key: string) => requireField(record, key, isPort, 'a port number 0..65535', file);
+  const port = (key: string) => requireField(record, key, isPort, 'a port number 1..65535', file);
   return {
     transport,
     ip: requireField(record, 'ip', isString, 'an IP address or ipc path', file),
@@ -75,9 +75,9 @@ export async function readConnectionFile(file: string): Promise<ConnectionInfo> 
   return parseConnectionInfo(await readFile(file, 'utf8'), file);
 }
 
-/** ZeroMQ endpoint for a channel; port 0 means "any free port" (tcp only). */
+/** ZeroMQ endpoint for a channel (the ports are chosen by the client that wrote the file). */
 export function endpoint(info: ConnectionInfo, channel: Channel): string {
   const port = info[`${channel}_port`];
   if (info.transport === 'ipc') return `ipc://${info.ip}-${port}`;
-  return `tcp://${info.ip}:${port === 0 ? '*' : port}`;
+  return `tcp://${info.ip}:${port}`;
 }

@@ -8,7 +8,7 @@ import { Reply } from 'zeromq';
 const { endpoint } = workerData as { endpoint: string };
 const socket = new Reply({ linger: 0 });
 await socket.bind(endpoint);
-parentPort?.postMessage({ endpoint: socket.lastEndpoint });
+parentPort?.postMessage('bound');
 parentPort?.on('message', (message: unknown) => {
   if (message !== 'close') return;
   socket.close();
