@@ -53,9 +53,9 @@ describe('connection file', () => {
   it('parses and builds endpoints', () => {
     const info = parseConnectionInfo(JSON.stringify(valid), 'c.json');
     expect(endpoint(info, 'shell')).toBe('tcp://127.0.0.1:5001');
-    expect(() =>
-      parseConnectionInfo(JSON.stringify({ ...valid, hb_port: 0 }), 'c.json')
-    ).toThrow(/"hb_port" has value 0, expected a port number 1..65535/);
+    expect(() => parseConnectionInfo(JSON.stringify({ ...valid, hb_port: 0 }), 'c.json')).toThrow(
+      /"hb_port" has value 0, expected a port number 1..65535/
+    );
     expect(endpoint({ ...info, transport: 'ipc', ip: '/run/k' }, 'iopub')).toBe(
       'ipc:///run/k-5002'
     );
