@@ -62,7 +62,6 @@ export class PilotsModel implements IPilotsModel {
   private retryMs = RETRY_MIN_MS;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private heartbeatInFlight = false;
-  private reopenAfterRestart = false;
   private disposed = false;
 
   constructor(private readonly options: PilotsModelOptions) {}
@@ -288,19 +287,16 @@ export class PilotsModel implements IPilotsModel {
 
   private onKernelStatus(_: Session.ISessionConnection, status: Kernel.Status): void {
     if (status === 'restarting' || status === 'autorestarting') {
-      this.reopenAfterRestart = true;
-      this.closeComm();
+      // A new kernel process: our comm died with the old one, so there is nothing to close.
+      // The status may stay "autorestarting" until the next tracked request, so don't wait
+      // for "idle": reopen after the usual delay (the connection queues it until it is back).
+      this.comm = undefined;
       this.rejectPending('The control kernel is restarting.');
-      this.update({
-        status: { state: 'connecting', message: 'The control kernel is restarting.' }
-      });
+      this.retry('The control kernel is restarting.');
     } else if (status === 'dead') {
       this.rejectPending('The control kernel died.');
       this.detach('The control kernel died.');
       this.retry('The control kernel died; starting a new one.');
-    } else if ((status === 'idle' || status === 'busy') && this.reopenAfterRestart) {
-      this.reopenAfterRestart = false;
-      this.openComm();
     }
   }
 
@@ -325,10 +321,12 @@ export class PilotsModel implements IPilotsModel {
     if (this.disposed) return;
     this.closeComm();
     this.update({ status: { state: 'disconnected', message } });
-    clearTimeout(this.retryTimer);
+    // Several reasons can arrive for one failure (e.g. "restarting" then "autorestarting").
+    if (this.retryTimer !== undefined) return;
     const delay = this.retryMs;
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
     this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
       if (this.session && !this.session.isDisposed && this.session.kernel?.status !== 'dead') {
         this.openComm();
       } else {
