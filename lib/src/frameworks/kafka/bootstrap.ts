@@ -33,9 +33,12 @@ function describeExit(what: string, exit: Exit): string {
     : `${what} exited with code ${String(exit.code)}`;
 }
 
+/** The end of a log for a reason text, without Java stack frames (they bury the message). */
 async function logTail(path: string): Promise<string> {
-  const lines = await lastLines(path, 8);
-  return lines.length > 0 ? `; last log lines:\n${lines.join('\n')}` : '';
+  const lines = (await lastLines(path, 200)).filter(
+    line => !/^\s+(at |\.\.\. \d+ more)/.test(line)
+  );
+  return lines.length > 0 ? `; last log lines:\n${lines.slice(-8).join('\n')}` : '';
 }
 
 /** Runs a Java main class to completion with its output appended to `logPath`. */
