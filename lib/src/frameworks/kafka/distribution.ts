@@ -139,14 +139,19 @@ export async function ensureKafkaDistribution(options: {
   if (cached !== undefined) return cached;
 
   await mkdir(kafkaDir, { recursive: true });
-  onProgress({ stage: `Waiting for another download of Kafka ${version}` });
-  const release = await lockfile.lock(kafkaDir, {
-    lockfilePath: join(kafkaDir, 'fetch.lock'),
-    realpath: false,
-    stale: 20_000,
-    // Another process may be downloading (about a minute); wait up to 15 minutes.
-    retries: { retries: 900, minTimeout: 1000, maxTimeout: 1000 }
-  });
+  const lockOptions = { lockfilePath: join(kafkaDir, 'fetch.lock'), realpath: false, stale: 20_000 };
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(kafkaDir, lockOptions);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+    onProgress({ stage: `Waiting for another download of Kafka ${version}` });
+    // That download takes about a minute on a good line; wait up to 15.
+    release = await lockfile.lock(kafkaDir, {
+      ...lockOptions,
+      retries: { retries: 900, minTimeout: 1000, maxTimeout: 1000 }
+    });
+  }
   try {
     const fetchedMeanwhile = await readComplete(versionDir, version);
     if (fetchedMeanwhile !== undefined) return fetchedMeanwhile;
