@@ -30,6 +30,16 @@ export type CommTargetHandler = (comm: KernelComm, openData: unknown) => void;
 /** Line magic handler: receives the text after `%name `, may display things, returns a value. */
 export type LineMagicHandler = (args: string, kernel: KernelServices) => Promise<unknown>;
 
+/**
+ * Cell magic handler: a cell starting with `%%name args` is handed over whole; `body` is the rest
+ * of the cell. The returned value is the cell's result.
+ */
+export type CellMagicHandler = (
+  args: string,
+  body: string,
+  kernel: KernelServices
+) => Promise<unknown>;
+
 export interface KernelServices {
   /** Displays a bundle in the cell currently executing (or the last one, from timers). */
   display(
@@ -40,6 +50,7 @@ export interface KernelServices {
   /** Opens a comm from the kernel to a target registered in the frontend. */
   openComm(targetName: string, data?: unknown, metadata?: Record<string, unknown>): KernelComm;
   registerLineMagic(name: string, handler: LineMagicHandler): void;
+  registerCellMagic(name: string, handler: CellMagicHandler): void;
   /** Makes a value available as a global in cells. */
   defineGlobal(name: string, value: unknown): void;
   /** Registers cleanup run on shutdown (stop timers, close clients); never blocks > 5 s. */

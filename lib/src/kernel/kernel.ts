@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import vm from 'node:vm';
 import { version as esbuildVersion } from 'esbuild';
 import type {
+  CellMagicHandler,
   CommTargetHandler,
   DisplayHandle,
   KernelComm,
@@ -24,7 +25,7 @@ import {
   describeAt,
   offsetToCodePoints
 } from './executor/introspection.js';
-import { UsageError, replaceLineMagics } from './executor/magics.js';
+import { UsageError, replaceMagics } from './executor/magics.js';
 import { checkCompleteness } from './executor/transpile.js';
 import { CURRENT_SESSION, queryHistory, type HistoryEntry } from './history.js';
 import { logKernel } from './log.js';
@@ -59,6 +60,18 @@ const STREAM_FLUSH_BYTES = 64 * 1024;
 
 type Handler = (message: JupyterMessage, socket: SerialSender) => Promise<void>;
 
+function checkMagicName(name: string): string {
+  if (!/^[A-Za-z_][\w.-]*$/.test(name)) {
+    throw new Error(`magic name ${JSON.stringify(name)} must match [A-Za-z_][\\w.-]*`);
+  }
+  return name;
+}
+
+function unknownMagic(magic: string, known: Map<string, unknown>, prefix: string): UsageError {
+  const names = [...known.keys()].map(name => prefix + name).join(', ') || 'none';
+  return new UsageError(`${magic} not found (known: ${names})`);
+}
+
 export interface KernelOptions {
   cwd?: string;
   /** Called once the kernel has shut down and closed its sockets. */
@@ -73,6 +86,7 @@ export class Kernel {
   private readonly executor: Executor;
   private readonly comms: CommManager;
   private readonly magics = new Map<string, LineMagicHandler>();
+  private readonly cellMagics = new Map<string, CellMagicHandler>();
   private readonly shutdownHooks: (() => Promise<void> | void)[] = [];
   private readonly history: HistoryEntry[] = [];
   private readonly shellQueue: JupyterMessage[] = [];
@@ -99,6 +113,7 @@ export class Kernel {
     this.executor = new Executor({
       cwd: options.cwd ?? process.cwd(),
       runMagic: (name, args) => this.runMagic(name, args),
+      runCellMagic: (name, args, body) => this.runCellMagic(name, args, body),
       onLateError: error => this.reportLateError(error)
     });
     this.comms = new CommManager(
@@ -286,12 +301,10 @@ export class Kernel {
         this.comms.registerTarget(targetName, handler),
       openComm: (targetName, data, metadata): KernelComm =>
         this.comms.open(targetName, data, metadata),
-      registerLineMagic: (name: string, handler: LineMagicHandler) => {
-        if (!/^[A-Za-z_][\w.-]*$/.test(name)) {
-          throw new Error(`line magic name ${JSON.stringify(name)} must match [A-Za-z_][\\w.-]*`);
-        }
-        this.magics.set(name, handler);
-      },
+      registerLineMagic: (name: string, handler: LineMagicHandler) =>
+        this.magics.set(checkMagicName(name), handler),
+      registerCellMagic: (name: string, handler: CellMagicHandler) =>
+        this.cellMagics.set(checkMagicName(name), handler),
       defineGlobal: (name: string, value: unknown) => this.executor.defineGlobal(name, value),
       onShutdown: cleanup => {
         this.shutdownHooks.push(cleanup);
@@ -395,11 +408,14 @@ export class Kernel {
 
   private async runMagic(name: string, args: string): Promise<unknown> {
     const handler = this.magics.get(name);
-    if (handler === undefined) {
-      const known = [...this.magics.keys()].map(magic => `%${magic}`).join(', ') || 'none';
-      throw new UsageError(`Line magic %${name} not found (known: ${known})`);
-    }
+    if (handler === undefined) throw unknownMagic(`%${name}`, this.magics, '%');
     return handler(args, this.services);
+  }
+
+  private async runCellMagic(name: string, args: string, body: string): Promise<unknown> {
+    const handler = this.cellMagics.get(name);
+    if (handler === undefined) throw unknownMagic(`%%${name}`, this.cellMagics, '%%');
+    return handler(args, body, this.services);
   }
 
   /** SIGINT or interrupt_request: cancel what the running cell awaits, input included. */
@@ -467,7 +483,10 @@ export class Kernel {
     is_complete_request: async (message, socket) => {
       let status: string;
       try {
-        const { code } = replaceLineMagics(String(message.content.code ?? ''), 'magic');
+        const { code } = replaceMagics(String(message.content.code ?? ''), {
+          line: 'magic',
+          cell: 'cellMagic'
+        });
         status = await checkCompleteness(code);
       } catch (error) {
         if (!(error instanceof UsageError)) throw error;

@@ -239,6 +239,19 @@ def test_magics_run_in_order_with_code(kc):
     assert "%nosuchmagic" in reply["evalue"]
 
 
+def test_cell_magic_gets_the_whole_cell(kc):
+    reply, _ = execute(
+        kc,
+        "kernel.registerCellMagic('upper', async (args, body) => `${args}:${body.toUpperCase()}`);",
+    )
+    assert reply["status"] == "ok", reply
+    reply, messages = execute(kc, "%%upper tag\nline one\nline two")
+    assert reply["status"] == "ok", reply
+    assert result_text(messages) == "'tag:LINE ONE\\nLINE TWO'"
+    reply, _ = execute(kc, "%%nosuchcellmagic\nx")
+    assert reply["ename"] == "UsageError" and "%%nosuchcellmagic" in reply["evalue"]
+
+
 def test_complete_inspect_is_complete_history(kc):
     execute(kc, "const myVariable = { alpha: 1, beta: 2 };")
     reply = kc.complete("myVa", 4, reply=True)["content"]

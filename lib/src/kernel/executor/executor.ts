@@ -1,6 +1,6 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
-import { replaceLineMagics } from './magics.js';
+import { replaceMagics } from './magics.js';
 import { ModuleLoader, defaultExport, namedExport } from './modules.js';
 import { KERNEL_HELPER, rewriteCell } from './rewrite.js';
 import { CellSources, cellFileName, reportError, type ErrorReport } from './stack.js';
@@ -27,6 +27,8 @@ export interface ExecutorOptions {
   cwd: string;
   /** Runs a `%name args` line; rejects for unknown magics. */
   runMagic: (name: string, args: string) => Promise<unknown>;
+  /** Runs a cell that starts with `%%name args`; rejects for unknown magics. */
+  runCellMagic: (name: string, args: string, body: string) => Promise<unknown>;
   /** Receives what an interrupted cell throws after the interrupt let the kernel move on. */
   onLateError: (error: unknown) => void;
 }
@@ -58,7 +60,8 @@ export class Executor {
       defaultExport,
       namedExport,
       importMeta: { url: pathToFileURL(`${options.cwd}/`).href },
-      magic: options.runMagic
+      magic: options.runMagic,
+      cellMagic: options.runCellMagic
     });
     this.defineGlobal('require', this.modules.require);
     this.defineGlobal('global', this.global);
@@ -144,7 +147,10 @@ export class Executor {
   }
 
   private async compile(source: string, label: string): Promise<vm.Script> {
-    const { code: withMagics } = replaceLineMagics(source, `${KERNEL_HELPER}.magic`);
+    const { code: withMagics } = replaceMagics(source, {
+      line: `${KERNEL_HELPER}.magic`,
+      cell: `${KERNEL_HELPER}.cellMagic`
+    });
     const transpiled = await transpileCell(withMagics, cellFileName(label));
     this.sources.add(label, transpiled.map, source, transpiled.code.split('\n').length);
     let rewritten;

@@ -1,5 +1,6 @@
-/** A `%name args` line of a cell. */
+/** A magic found in a cell. */
 export interface MagicLine {
+  kind: 'line' | 'cell';
   /** 1-based line in the cell. */
   line: number;
   name: string;
@@ -15,29 +16,48 @@ export class UsageError extends Error {
 
 const LINE_MAGIC = /^(\s*)%([A-Za-z_][\w.-]*)(?:[ \t]+(.*?))?\s*$/;
 
+/** `%%name args` as the first code line of a cell. */
+const CELL_MAGIC = /^\s*%%([A-Za-z_][\w.-]*)(?:[ \t]+(.*?))?\s*$/;
+
 /**
- * Finds line magics (`%name args` at the start of a line) and replaces each by a call of
- * `callee(name, args)` on the same line, so magics run in order with the code around them and
- * every other line keeps its number (stack traces and syntax errors stay mapped to the cell).
+ * Finds magics and replaces each by a call on the same line, so magics run in order with the code
+ * around them and every other line keeps its number (stack traces and syntax errors stay mapped
+ * to the cell). `%name args` at the start of a line becomes `await callees.line(name, args)`; a
+ * cell whose first code line is `%%name args` becomes one `await callees.cell(name, args, body)`,
+ * whose value is the cell's result.
  */
-export function replaceLineMagics(
+export function replaceMagics(
   source: string,
-  callee: string
+  callees: { line: string; cell: string }
 ): { code: string; magics: MagicLine[] } {
-  const magics: MagicLine[] = [];
   const lines = source.split('\n');
-  const firstCodeLine = lines.find(line => line.trim() !== '');
-  if (firstCodeLine !== undefined && /^\s*%%/.test(firstCodeLine)) {
-    const name = /^\s*%%(\S*)/.exec(firstCodeLine)![1];
-    throw new UsageError(`Cell magic %%${name} is not supported: only line magics (%name args)`);
+  const first = lines.findIndex(line => line.trim() !== '');
+  if (first >= 0 && /^\s*%%/.test(lines[first]!)) {
+    const match = CELL_MAGIC.exec(lines[first]!);
+    if (match === null) {
+      throw new UsageError(`cell magic line ${JSON.stringify(lines[first])}: expected %%name args`);
+    }
+    const [, name, args = ''] = match;
+    const body = lines.slice(first + 1).join('\n');
+    const call = `await ${callees.cell}(${JSON.stringify(name)}, ${JSON.stringify(args)}, ${JSON.stringify(body)});`;
+    const code = [
+      ...lines.slice(0, first).map(() => ''),
+      call,
+      ...lines.slice(first + 1).map(() => '')
+    ];
+    return {
+      code: code.join('\n'),
+      magics: [{ kind: 'cell', line: first + 1, name: name!, args }]
+    };
   }
+  const magics: MagicLine[] = [];
   const code = lines
     .map((text, index) => {
       const match = LINE_MAGIC.exec(text);
       if (match === null) return text;
       const [, indent, name, args = ''] = match;
-      magics.push({ line: index + 1, name: name!, args });
-      return `${indent}await ${callee}(${JSON.stringify(name)}, ${JSON.stringify(args)});`;
+      magics.push({ kind: 'line', line: index + 1, name: name!, args });
+      return `${indent}await ${callees.line}(${JSON.stringify(name)}, ${JSON.stringify(args)});`;
     })
     .join('\n');
   return { code, magics };

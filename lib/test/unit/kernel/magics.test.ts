@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError, replaceLineMagics } from '../../../src/kernel/executor/magics.js';
+import { UsageError, replaceMagics } from '../../../src/kernel/executor/magics.js';
 
-describe('replaceLineMagics', () => {
+const CALLEES = { line: 'k.magic', cell: 'k.cell' };
+
+describe('replaceMagics', () => {
   it('finds magics at the start of lines and keeps the line count', () => {
     const source =
       'const a = 1;\n%pilot create kafka --resource fork://localhost\n  %pilot list\nconsole.log(a % 2);\n%time';
-    const { code, magics } = replaceLineMagics(source, 'k.magic');
+    const { code, magics } = replaceMagics(source, CALLEES);
     expect(magics).toEqual([
-      { line: 2, name: 'pilot', args: 'create kafka --resource fork://localhost' },
-      { line: 3, name: 'pilot', args: 'list' },
-      { line: 5, name: 'time', args: '' }
+      { kind: 'line', line: 2, name: 'pilot', args: 'create kafka --resource fork://localhost' },
+      { kind: 'line', line: 3, name: 'pilot', args: 'list' },
+      { kind: 'line', line: 5, name: 'time', args: '' }
     ]);
     const lines = code.split('\n');
     expect(lines).toHaveLength(5);
@@ -21,17 +23,25 @@ describe('replaceLineMagics', () => {
   });
 
   it('quotes arguments safely', () => {
-    const { code } = replaceLineMagics('%say "hi" \\ `there` ${x}', 'm');
+    const { code } = replaceMagics('%say "hi" \\ `there` ${x}', { line: 'm', cell: 'c' });
     expect(code).toBe('await m("say", "\\"hi\\" \\\\ `there` ${x}");');
   });
 
   it('leaves code without magics alone', () => {
     const source = 'const pct = 5 % 3;\nconst s = "%notmagic";';
-    expect(replaceLineMagics(source, 'm')).toEqual({ code: source, magics: [] });
+    expect(replaceMagics(source, CALLEES)).toEqual({ code: source, magics: [] });
   });
 
-  it('rejects cell magics with a clear message', () => {
-    expect(() => replaceLineMagics('\n%%bash\nls', 'm')).toThrow(UsageError);
-    expect(() => replaceLineMagics('%%bash\nls', 'm')).toThrow(/%%bash is not supported/);
+  it('hands a %% cell over whole, keeping its line count', () => {
+    const source = '\n%%sql --db x\nselect 1\n  from t;';
+    const { code, magics } = replaceMagics(source, CALLEES);
+    expect(magics).toEqual([{ kind: 'cell', line: 2, name: 'sql', args: '--db x' }]);
+    expect(code.split('\n')).toEqual([
+      '',
+      'await k.cell("sql", "--db x", "select 1\\n  from t;");',
+      '',
+      ''
+    ]);
+    expect(() => replaceMagics('%%\nbody', CALLEES)).toThrow(UsageError);
   });
 });
