@@ -1,0 +1,79 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestMunge } from './munge.js';
+import { createNetwork, deleteNetwork, type TestbedNetwork } from './network.js';
+import { TestSlurm, type SlurmInfo } from './slurm.js';
+import { TestSshd, type SshdInfo } from './sshd.js';
+
+/** Everything a test needs to use the testbed (plain data: vitest hands it to test files). */
+export interface TestbedInfo {
+  dir: string;
+  ssh: SshdInfo;
+  slurm: SlurmInfo;
+  /** Environment for local SLURM clients (sbatch, squeue, scontrol, scancel). */
+  env: { SLURM_CONF: string };
+}
+
+/**
+ * A real OpenSSH server on loopback and a real SLURM cluster (munge, slurmctld, one slurmd per
+ * network namespace), all under one temporary directory of this run. Needs root.
+ */
+export class Testbed {
+  private constructor(
+    readonly info: TestbedInfo,
+    readonly sshd: TestSshd,
+    private readonly parts: { network: TestbedNetwork; munge: TestMunge; slurm: TestSlurm }
+  ) {}
+
+  static async start(options: { nodes?: number } = {}): Promise<Testbed> {
+    if (process.getuid?.() !== 0) {
+      throw new Error(
+        'The testbed needs root: it creates network namespaces and runs sshd, munged and SLURM daemons'
+      );
+    }
+    const nodes = options.nodes ?? 5;
+    const dir = await mkdtemp(join(tmpdir(), 'pilot-testbed-'));
+    const cleanups: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
+    // Undoes a half-made testbed; the start-up error is what the caller needs to see, so
+    // problems while undoing are added to it rather than replacing it.
+    const undo = async (cause: unknown): Promise<Error> => {
+      const problems: string[] = [];
+      for (const cleanup of cleanups.reverse()) {
+        await cleanup().catch((error: Error) => problems.push(error.message));
+      }
+      const error = cause instanceof Error ? cause : new Error(String(cause));
+      if (problems.length > 0) error.message += ` (and while undoing: ${problems.join('; ')})`;
+      return error;
+    };
+    try {
+      const network = await createNetwork(nodes);
+      cleanups.push(() => deleteNetwork(network));
+      const munge = await TestMunge.start(join(dir, 'munge'));
+      cleanups.push(() => munge.stop());
+      const slurm = await TestSlurm.start(join(dir, 'slurm'), network, munge.socketPath);
+      cleanups.push(() => slurm.stop());
+      const env = { SLURM_CONF: slurm.info.slurmConf };
+      const sshd = await TestSshd.start(join(dir, 'ssh'), env);
+      const info: TestbedInfo = { dir, ssh: sshd.info, slurm: slurm.info, env };
+      await writeFile(join(dir, 'testbed.json'), `${JSON.stringify(info, null, 2)}\n`);
+      return new Testbed(info, sshd, { network, munge, slurm });
+    } catch (error) {
+      throw await undo(error);
+    }
+  }
+
+  /** Stops every daemon it started and what runs in its namespaces, removes namespaces and files. */
+  async stop(): Promise<void> {
+    const problems: string[] = [];
+    const attempt = async (step: () => Promise<void>): Promise<void> => {
+      await step().catch((error: Error) => problems.push(error.message));
+    };
+    await attempt(() => this.sshd.stop());
+    await attempt(() => this.parts.slurm.stop());
+    await attempt(() => this.parts.munge.stop());
+    await attempt(() => deleteNetwork(this.parts.network));
+    await attempt(() => rm(this.info.dir, { recursive: true, force: true }));
+    if (problems.length > 0) throw new Error(`Testbed teardown: ${problems.join('; ')}`);
+  }
+}
