@@ -1,0 +1,118 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { distModule, repoDir } from '../../support/paths.js';
+import {
+  createPilotTestHome,
+  processesMentioning,
+  type PilotTestHome
+} from '../../support/pilot-home.js';
+
+const run = promisify(execFile);
+
+interface CellResult {
+  status: string;
+  outputs: { type: string; content: Record<string, unknown> }[];
+}
+
+function texts(cell: CellResult): string[] {
+  return cell.outputs.map(output => {
+    const content = output.content;
+    if (output.type === 'stream') return String(content.text);
+    if (output.type === 'error') return `${String(content.ename)}: ${String(content.evalue)}`;
+    return String((content.data as Record<string, unknown> | undefined)?.['text/plain'] ?? '');
+  });
+}
+
+describe('pilots and %pilot in the real kernel', () => {
+  let test: PilotTestHome;
+
+  beforeEach(async () => {
+    test = await createPilotTestHome();
+  });
+
+  afterEach(async () => {
+    await test.cleanup();
+    expect(await processesMentioning(test.home)).toEqual([]);
+  });
+
+  it('creates, lists, shows, uses and cancels a pilot from cells', async () => {
+    const python = join(repoDir, '.venv', 'bin', 'python');
+    if (!existsSync(python))
+      throw new Error(`${python} is missing: run the project's setup (npm test)`);
+    const cells = [
+      '%pilot create kafka --resource fork://localhost --name from-kernel --wait',
+      '%pilot list',
+      '%pilot show {pilot_id}',
+      [
+        "const pilot = await pilots.getPilot('{pilot_id}');",
+        'const admin = (await pilot.getContext()).admin();',
+        'await admin.connect();',
+        "await admin.createTopics({ topics: [{ topic: 'cells' }], waitForLeaders: true });",
+        "const offsets = await admin.fetchTopicOffsets('cells');",
+        'await admin.disconnect();',
+        'offsets.length'
+      ].join('\n'),
+      '%pilot launch kafka',
+      '%pilot create kafka --resource fork://example.org',
+      '%pilot cancel {pilot_id}'
+    ];
+    const cellsFile = join(test.home, 'cells.json');
+    await writeFile(cellsFile, JSON.stringify(cells));
+    const { stdout } = await run(
+      python,
+      [
+        join(import.meta.dirname, '..', '..', 'support', 'kernel_session.py'),
+        distModule('kernel/main.js'),
+        cellsFile
+      ],
+      {
+        env: {
+          ...process.env,
+          PILOT_STREAMING_HOME: test.home,
+          PILOT_STREAMING_CACHE: test.cacheDir
+        },
+        timeout: 170_000,
+        maxBuffer: 16 * 1024 * 1024
+      }
+    );
+    const [create, list, show, use, unknown, invalid, cancel] = JSON.parse(stdout) as CellResult[];
+
+    expect(create!.status).toBe('ok');
+    const id = /pilot-[a-z0-9]{12}/.exec(texts(create!).join('\n'))![0];
+    expect(create!.outputs[0]!.type).toBe('display_data');
+    // The same display line follows the start-up until Running.
+    const updates = create!.outputs.filter(output => output.type === 'update_display_data');
+    expect(updates.length).toBeGreaterThan(0);
+    expect(texts(create!).at(-1)).toMatch(
+      new RegExp(`^${id} Running, bootstrap servers 127\\.0\\.0\\.1:\\d+$`)
+    );
+
+    expect(list!.status).toBe('ok');
+    expect(texts(list!).join('\n')).toMatch(new RegExp(`${id}\\s+from-kernel\\s+Running\\s+kafka`));
+    const listHtml = (list!.outputs[0]!.content.data as Record<string, string>)['text/html'];
+    expect(listHtml).toContain(`<td>${id}</td>`);
+
+    expect(show!.status).toBe('ok');
+    const shown = (show!.outputs[0]!.content.data as Record<string, { id: string; state: string }>)[
+      'application/json'
+    ];
+    expect(shown).toMatchObject({ id, state: 'Running' });
+
+    expect(use!.status).toBe('ok');
+    const result = use!.outputs.find(output => output.type === 'execute_result');
+    expect((result?.content.data as Record<string, string>)['text/plain']).toBe('1');
+
+    expect(unknown!.status).toBe('error');
+    expect(texts(unknown!).join('\n')).toMatch(/unknown command "launch"/);
+    expect(invalid!.status).toBe('error');
+    expect(texts(invalid!).join('\n')).toMatch(/resource = "fork:\/\/example.org"/);
+
+    expect(cancel!.status).toBe('ok');
+    expect(texts(cancel!).join('\n')).toContain(`${id} Canceled`);
+    expect((await test.service.getPilot(id)).state).toBe('Canceled');
+  });
+});
