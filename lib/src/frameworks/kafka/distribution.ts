@@ -139,7 +139,11 @@ export async function ensureKafkaDistribution(options: {
   if (cached !== undefined) return cached;
 
   await mkdir(kafkaDir, { recursive: true });
-  const lockOptions = { lockfilePath: join(kafkaDir, 'fetch.lock'), realpath: false, stale: 20_000 };
+  const lockOptions = {
+    lockfilePath: join(kafkaDir, 'fetch.lock'),
+    realpath: false,
+    stale: 20_000
+  };
   let release: () => Promise<void>;
   try {
     release = await lockfile.lock(kafkaDir, lockOptions);
