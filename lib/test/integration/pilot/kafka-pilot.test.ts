@@ -173,4 +173,22 @@ describe('Kafka pilot on fork://localhost', () => {
     await expect(pilot.details()).rejects.toThrow(/is Canceled/);
     await expect(pilot.wait('Running', { timeoutMs: 1000 })).rejects.toThrow(/ended Canceled/);
   });
+
+  it('cancels during start-up: Canceled, nothing left', async () => {
+    const pilot = await test.service.createPilot(description);
+    for (let i = 0; i < 100 && pilot.record.progress === undefined; i++) {
+      await pilot.refresh();
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    expect(pilot.state).toBe('Pending');
+    await pilot.cancel();
+    expect(pilot.state).toBe('Canceled');
+    expect(pilot.record.history.map(change => change.state)).toEqual([
+      'New',
+      'Pending',
+      'Canceled'
+    ]);
+    expect(await new ForkAdaptor().remaining(pilot.record.job!)).toEqual([]);
+    expect(await processesMentioning(test.home)).toEqual([]);
+  });
 });
