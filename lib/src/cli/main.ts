@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { addKernelCommands } from './kernel-commands.js';
 import { addPilotCommands } from './pilot-commands.js';
+import { addScistreamCommands } from './scistream-commands.js';
 
 const program = new Command('pilot-streaming')
   .description('Pilots for streaming frameworks on local machines, SSH hosts and SLURM clusters')
@@ -9,6 +10,7 @@ const program = new Command('pilot-streaming')
 
 addPilotCommands(program);
 addKernelCommands(program);
+addScistreamCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

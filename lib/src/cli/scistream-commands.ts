@@ -1,0 +1,348 @@
+import type { Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  IntrospectionTokenVerifier,
+  JwksTokenVerifier,
+  type TokenVerifier
+} from '../scistream/auth/token-verifier.js';
+import { ControlServer } from '../scistream/s2cs/control-server.js';
+import { parsePortRange } from '../scistream/s2cs/port-pool.js';
+import { parseBackend } from '../scistream/s2ds/data-plane.js';
+import { Gateway } from '../scistream/s2uc/gateway.js';
+import { ScistreamClient } from '../scistream/s2uc/scistream-client.js';
+
+interface ServerOptions {
+  listenerIp: string;
+  bind: string;
+  port: string;
+  portRange: string;
+  type: string;
+  serverCrt: string;
+  serverKey: string;
+  stateDir?: string;
+  issuer?: string;
+  jwksUri?: string;
+  audience?: string;
+  scope: string;
+  introspectionUrl?: string;
+  clientId?: string;
+  insecureNoAuth?: boolean;
+  peerControl?: string;
+  peerCa?: string;
+  helloTimeout: string;
+}
+
+interface ClientOptions {
+  serverCert: string;
+  tokenFile?: string;
+}
+
+const TOKEN_ENV = 'SCISTREAM_TOKEN';
+const CLIENT_SECRET_ENV = 'SCISTREAM_CLIENT_SECRET';
+
+function positiveInt(value: string, key: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) {
+    throw new Error(`${key}: "${value}" is not a number; expected a non-negative integer`);
+  }
+  return number;
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map(item => item.trim())
+    .filter(Boolean);
+}
+
+function verifierFrom(options: ServerOptions): TokenVerifier | null {
+  if (options.insecureNoAuth) return null;
+  if (options.introspectionUrl !== undefined) {
+    const secret = process.env[CLIENT_SECRET_ENV];
+    if (options.clientId === undefined || secret === undefined) {
+      throw new Error(
+        `--introspection-url needs --client-id and the client secret in $${CLIENT_SECRET_ENV}`
+      );
+    }
+    return new IntrospectionTokenVerifier({
+      endpoint: options.introspectionUrl,
+      clientId: options.clientId,
+      clientSecret: secret,
+      requiredScope: options.scope
+    });
+  }
+  if (options.issuer === undefined) {
+    throw new Error(
+      'auth: give --issuer (JWT access tokens) or --introspection-url (opaque tokens); ' +
+        '--insecure-no-auth turns auth off'
+    );
+  }
+  return new JwksTokenVerifier({
+    issuer: options.issuer,
+    jwksUri: options.jwksUri,
+    audience: options.audience,
+    requiredScope: options.scope
+  });
+}
+
+/** The token comes from a file or the environment, never from the command line (ps shows it). */
+async function tokenFrom(options: ClientOptions): Promise<string | undefined> {
+  if (options.tokenFile !== undefined) return (await readFile(options.tokenFile, 'utf8')).trim();
+  return process.env[TOKEN_ENV];
+}
+
+async function gatewayFor(address: string, options: ClientOptions): Promise<Gateway> {
+  return new Gateway({
+    address,
+    caCert: await readFile(options.serverCert),
+    token: await tokenFrom(options)
+  });
+}
+
+function addClientOptions(command: Command): Command {
+  return command
+    .requiredOption('--server-cert <file>', 'CA or certificate the S2CS certificates chain to')
+    .option('--token-file <file>', `file holding the access token (default: $${TOKEN_ENV})`);
+}
+
+/** `s2cs` (the gateway control server) and `s2uc` (the user client) commands. */
+export function addScistreamCommands(program: Command): void {
+  program
+    .command('s2cs')
+    .description('SciStream control server for this facility gateway (runs until SIGTERM)')
+    .requiredOption('--listener-ip <ip>', 'address of this gateway as the other side reaches it')
+    .option('--bind <ip>', 'address the control server binds', '0.0.0.0')
+    .option('--port <port>', 'control port (0: any free port)', '5000')
+    .option('--port-range <low-high>', 'data ports handed to sessions', '5100-5200')
+    .option('--type <backend>', 'default S2DS backend: native, stunnel or haproxy', 'native')
+    .requiredOption('--server-crt <file>', 'TLS certificate of the control server (PEM)')
+    .requiredOption('--server-key <file>', 'its private key (PEM)')
+    .option(
+      '--state-dir <dir>',
+      'session records (default: $PILOT_STREAMING_HOME/scistream/s2cs-<port>)'
+    )
+    .option('--issuer <url>', 'OIDC issuer whose JWT access tokens are accepted')
+    .option('--jwks-uri <url>', "issuer's JWKS (default: from its discovery document)")
+    .option('--audience <aud>', 'required token audience')
+    .option('--scope <scope>', 'required token scope', 'scistream')
+    .option('--introspection-url <url>', 'validate opaque tokens by RFC 7662 introspection')
+    .option('--client-id <id>', `introspection client id (secret in $${CLIENT_SECRET_ENV})`)
+    .option('--insecure-no-auth', 'accept calls without a token (warns; for closed test networks)')
+    .option('--peer-control <host:port>', "producer gateway's S2CS for consumer sessions")
+    .option('--peer-ca <file>', "CA of the producer gateway's S2CS certificate")
+    .option(
+      '--hello-timeout <seconds>',
+      "how long a producer request waits for the producer's hello",
+      '180'
+    )
+    .action(async (options: ServerOptions) => {
+      const port = positiveInt(options.port, '--port');
+      const home = process.env.PILOT_STREAMING_HOME ?? join(homedir(), '.pilot-streaming');
+      const server = new ControlServer({
+        bindHost: options.bind,
+        port,
+        listenerHost: options.listenerIp,
+        portRange: parsePortRange(options.portRange, '--port-range'),
+        stateDir: options.stateDir ?? join(home, 'scistream', `s2cs-${port}`),
+        tls: { certFile: options.serverCrt, keyFile: options.serverKey },
+        auth: verifierFrom(options),
+        defaultBackend: parseBackend(options.type),
+        helloTimeoutMs: positiveInt(options.helloTimeout, '--hello-timeout') * 1000,
+        peerControl: options.peerControl,
+        peerCaFile: options.peerCa
+      });
+      const bound = await server.start();
+      console.log(JSON.stringify({ event: 'listening', port: bound }));
+      await new Promise<void>(resolve => {
+        const stop = (signal: string) => {
+          console.error(`${signal}: releasing all sessions`);
+          server.close().then(resolve, (error: unknown) => {
+            console.error(`shutdown failed: ${(error as Error).message}`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+
+  const s2uc = program.command('s2uc').description('SciStream user client');
+
+  addClientOptions(
+    s2uc
+      .command('stream')
+      .description(
+        'Set up a whole stream across both gateways; prints what the consumer connects to'
+      )
+      .requiredOption('--producer-s2cs <host:port>', "producer gateway's S2CS")
+      .requiredOption('--consumer-s2cs <host:port>', "consumer gateway's S2CS")
+      .requiredOption('--producer-listeners <list>', "producer's host:port list, comma-separated")
+      .option(
+        '--producer-s2cs-from-consumer <host:port>',
+        'producer S2CS as the consumer gateway reaches it'
+      )
+      .option('--num-conn <n>', 'parallel channels', '5')
+      .option('--rate <n>', 'requested rate (recorded)', '0')
+      .option('--type <backend>', 'S2DS backend: native, stunnel or haproxy', 'native')
+  ).action(
+    async (
+      options: ClientOptions & {
+        producerS2cs: string;
+        consumerS2cs: string;
+        producerListeners: string;
+        producerS2csFromConsumer?: string;
+        numConn: string;
+        rate: string;
+        type: string;
+      }
+    ) => {
+      const producer = await gatewayFor(options.producerS2cs, options);
+      const consumer = await gatewayFor(options.consumerS2cs, options);
+      try {
+        const stream = await new ScistreamClient({
+          producer,
+          consumer,
+          producerControlFromConsumer: options.producerS2csFromConsumer
+        }).createStream({
+          producerListeners: splitList(options.producerListeners),
+          numConn: positiveInt(options.numConn, '--num-conn'),
+          rate: positiveInt(options.rate, '--rate'),
+          backend: parseBackend(options.type)
+        });
+        console.log(`uid ${stream.uid}`);
+        console.log(`consumer listeners ${stream.consumerListeners.join(' ')}`);
+        console.log(`set-up ${stream.setupMs.toFixed(1)} ms`);
+      } finally {
+        producer.close();
+        consumer.close();
+      }
+    }
+  );
+
+  addClientOptions(
+    s2uc
+      .command('inbound-request')
+      .description('Producer side: request gateway ports and map them onto the producer')
+      .requiredOption('--s2cs <host:port>', "producer gateway's S2CS")
+      .requiredOption('--remote-ip <ip>', 'producer host')
+      .requiredOption('--receiver-ports <list>', "producer's ports, comma-separated")
+      .option('--num-conn <n>', 'parallel channels', '5')
+      .option('--rate <n>', 'requested rate (recorded)', '0')
+      .option('--type <backend>', 'S2DS backend: native, stunnel or haproxy', 'native')
+  ).action(
+    async (
+      options: ClientOptions & {
+        s2cs: string;
+        remoteIp: string;
+        receiverPorts: string;
+        numConn: string;
+        rate: string;
+        type: string;
+      }
+    ) => {
+      const gateway = await gatewayFor(options.s2cs, options);
+      const uid = randomUUID();
+      const prodListeners = splitList(options.receiverPorts).map(
+        port => `${options.remoteIp}:${positiveInt(port, '--receiver-ports')}`
+      );
+      try {
+        const [reserved] = await Promise.all([
+          gateway.req(
+            uid,
+            'PROD',
+            positiveInt(options.numConn, '--num-conn'),
+            positiveInt(options.rate, '--rate'),
+            {
+              backend: parseBackend(options.type)
+            }
+          ),
+          gateway.hello(uid, prodListeners)
+        ]);
+        const updated = await gateway.update(uid, reserved.prod_listeners, 'PROD');
+        console.log(`uid ${uid}`);
+        console.log(`listeners ${updated.listeners.join(',')}`);
+      } finally {
+        gateway.close();
+      }
+    }
+  );
+
+  addClientOptions(
+    s2uc
+      .command('outbound-request <uid> <prodListeners>')
+      .description('Consumer side: request gateway ports and connect them to the producer gateway')
+      .requiredOption('--s2cs <host:port>', "consumer gateway's S2CS")
+      .option(
+        '--producer-s2cs <host:port>',
+        "producer gateway's S2CS as the consumer gateway reaches it"
+      )
+      .option('--num-conn <n>', 'parallel channels', '5')
+      .option('--rate <n>', 'requested rate (recorded)', '0')
+  ).action(
+    async (
+      uid: string,
+      prodListeners: string,
+      options: ClientOptions & {
+        s2cs: string;
+        producerS2cs?: string;
+        numConn: string;
+        rate: string;
+      }
+    ) => {
+      const gateway = await gatewayFor(options.s2cs, options);
+      try {
+        await gateway.req(
+          uid,
+          'CONS',
+          positiveInt(options.numConn, '--num-conn'),
+          positiveInt(options.rate, '--rate')
+        );
+        const updated = await gateway.update(uid, splitList(prodListeners), 'CONS', {
+          peer: options.producerS2cs
+        });
+        console.log(`listeners ${updated.listeners.join(',')}`);
+      } finally {
+        gateway.close();
+      }
+    }
+  );
+
+  addClientOptions(
+    s2uc
+      .command('release <uid>')
+      .description('Release a session on one or more gateways')
+      .requiredOption('--s2cs <list>', "gateways' S2CS addresses, comma-separated")
+  ).action(async (uid: string, options: ClientOptions & { s2cs: string }) => {
+    for (const address of splitList(options.s2cs)) {
+      const gateway = await gatewayFor(address, options);
+      try {
+        await gateway.release(uid);
+        console.log(`released ${uid} on ${address}`);
+      } finally {
+        gateway.close();
+      }
+    }
+  });
+
+  addClientOptions(
+    s2uc
+      .command('status [uid]')
+      .description('Sessions on a gateway (all of yours, or one with its counters)')
+      .requiredOption('--s2cs <host:port>', "gateway's S2CS")
+  ).action(async (uid: string | undefined, options: ClientOptions & { s2cs: string }) => {
+    const gateway = await gatewayFor(options.s2cs, options);
+    try {
+      const result =
+        uid === undefined
+          ? await gateway.list()
+          : { status: await gateway.status(uid), metrics: await gateway.metrics(uid) };
+      console.log(JSON.stringify(result, null, 2));
+    } finally {
+      gateway.close();
+    }
+  });
+}

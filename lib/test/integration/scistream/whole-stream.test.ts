@@ -1,0 +1,92 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { Gateway } from '../../../src/scistream/s2uc/gateway.js';
+import { ScistreamClient } from '../../../src/scistream/s2uc/scistream-client.js';
+import { LoopbackGateways } from '../../testbed/scistream/loopback-gateways.js';
+import { consume, Producer } from '../../testbed/scistream/stream-peers.js';
+
+const MiB = 1024 * 1024;
+
+describe('whole stream across two gateways on loopback', () => {
+  const bed = new LoopbackGateways();
+  let producerGateway: Gateway;
+  let consumerGateway: Gateway;
+  let client: ScistreamClient;
+
+  beforeAll(async () => {
+    await bed.start();
+    const token = await bed.issuer.token(bed.issuer.clients.alice);
+    producerGateway = await bed.gateway(bed.producer, token);
+    consumerGateway = await bed.gateway(bed.consumer, token);
+    client = new ScistreamClient({ producer: producerGateway, consumer: consumerGateway });
+  });
+
+  afterAll(async () => {
+    producerGateway?.close();
+    consumerGateway?.close();
+    await bed.stop();
+  });
+
+  for (const backend of ['native', 'stunnel', 'haproxy']) {
+    test(`${backend}: 4 channels carry random data intact both ways, release frees everything`, async () => {
+      const producer = new Producer(32 * MiB);
+      const ports = await producer.listen('127.0.0.1', 4);
+      try {
+        const stream = await client.createStream({
+          producerListeners: ports.map(port => `127.0.0.1:${port}`),
+          numConn: 4,
+          backend
+        });
+        expect(stream.consumerListeners).toHaveLength(4);
+        const received = await Promise.all(
+          stream.consumerListeners.map(listener => {
+            const [host, port] = listener.split(':');
+            return consume(host, Number(port), 4096);
+          })
+        );
+        for (const [index, port] of ports.entries()) {
+          const [sent] = producer.sent.get(port) ?? [];
+          expect(sent, `channel ${index}`).toBeDefined();
+          expect(received[index]).toEqual({ bytes: 32 * MiB, sha256: sent.sha256 });
+          expect(sent.received).toBe(4096);
+        }
+        const status = await consumerGateway.status(stream.uid);
+        expect(status).toMatchObject({ state: 'streaming', backend, num_conn: 4, owner: 'alice' });
+        if (backend === 'native') {
+          const metrics = await consumerGateway.metrics(stream.uid);
+          expect(metrics.bytes_out).toBe(4 * 32 * MiB);
+          expect(metrics.bytes_in).toBe(4 * 4096);
+          expect(metrics.channels.every(channel => channel.connections === 1)).toBe(true);
+          expect(metrics.channels[0].last_activity_ms).toBeGreaterThan(Date.now() - 60_000);
+        }
+        await client.releaseStream(stream.uid);
+        expect(bed.producer.portsInUse).toBe(0);
+        expect(bed.consumer.portsInUse).toBe(0);
+        expect(await readdir(join(bed.dir, 'producer', 'sessions'))).toEqual([]);
+        expect(await readdir(join(bed.dir, 'consumer', 'run'))).toEqual([]);
+        // Released: the consumer's ports no longer accept connections.
+        const [host, port] = stream.consumerListeners[0].split(':');
+        await expect(consume(host, Number(port))).rejects.toThrow(/ECONNREFUSED/);
+      } finally {
+        await producer.close();
+      }
+    });
+  }
+
+  test('set-up time of one whole stream is reported', async () => {
+    const producer = new Producer(1);
+    const ports = await producer.listen('127.0.0.1', 1);
+    try {
+      const stream = await client.createStream({
+        producerListeners: [`127.0.0.1:${ports[0]}`],
+        numConn: 1
+      });
+      console.log(`whole-stream set-up: ${stream.setupMs.toFixed(1)} ms`);
+      expect(stream.setupMs).toBeGreaterThan(0);
+      await client.releaseStream(stream.uid);
+    } finally {
+      await producer.close();
+    }
+  });
+});
