@@ -16,6 +16,7 @@ import {
 class ProgressDisplay {
   private bar: SingleBar | undefined;
   private lastStage = '';
+  private lastPrinted = 0;
 
   constructor() {
     if (process.stderr.isTTY) {
@@ -36,7 +37,12 @@ class ProgressDisplay {
       if (value !== undefined) this.bar.update(value, { stage: progress.stage });
       else this.bar.update({ stage: progress.stage });
     } else if (progress.stage !== this.lastStage) {
-      process.stderr.write(`${progress.stage}\n`);
+      // In a log, a stage's running details (e.g. files fetched) at most every 2 s.
+      const head = progress.stage.split(':')[0];
+      if (head !== this.lastStage.split(':')[0] || Date.now() - this.lastPrinted >= 2000) {
+        process.stderr.write(`${progress.stage}\n`);
+        this.lastPrinted = Date.now();
+      }
     }
     this.lastStage = progress.stage;
   }

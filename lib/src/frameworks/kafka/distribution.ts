@@ -96,9 +96,12 @@ async function runMaven(
   const remember = (line: string): void => {
     tail.push(line);
     if (tail.length > 30) tail.shift();
-    if (/^Downloaded from /.test(line)) {
+    const downloaded = /^\[INFO\] Downloaded from [^:]+: \S*\/([^/\s]+) /.exec(line);
+    if (downloaded !== null) {
       downloads += 1;
-      onProgress({ stage: `Fetching Kafka ${version} from Maven Central (${downloads} files)` });
+      onProgress({
+        stage: `Fetching Kafka ${version} from Maven Central: ${downloads} files, last ${downloaded[1]}`
+      });
     }
   };
   createInterface({ input: child.stdout }).on('line', remember);
