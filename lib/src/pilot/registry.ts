@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, watch as watchDirectory, type FSWatcher } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { pilotIdSchema, type PilotRecord, type PilotState } from '../protocol/index.js';
@@ -68,7 +68,7 @@ export class PilotRegistry {
 
   async exists(id: string): Promise<boolean> {
     try {
-      await readFile(this.pathOf(id));
+      await stat(this.pathOf(id));
       return true;
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return false;
