@@ -26,7 +26,8 @@ processes_of_this_run() {
     pid=${environ#/proc/}
     pid=${pid%/environ}
     [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
-    mapfile -d '' vars <"$environ" 2>/dev/null || continue
+    # Processes may end (or belong to another user) while we look: skip those.
+    { mapfile -d '' vars <"$environ"; } 2>/dev/null || continue
     if [[ " ${vars[*]} " == *" PILOT_STREAMING_HOME=$PILOT_STREAMING_HOME "* ]]; then
       echo "$pid"
     fi

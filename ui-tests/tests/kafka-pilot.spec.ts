@@ -98,6 +98,9 @@ await admin.disconnect();`,
 }
 
 test.describe('Pilots panel', () => {
+  // Room for the panel next to a notebook (the screenshots go into the README).
+  test.use({ viewport: { width: 1400, height: 900 } });
+
   test('rejects an invalid resource without creating a pilot', async ({ page }) => {
     const panel = await openPilotsPanel(page);
     const before = await pilotIds(panel);
@@ -134,7 +137,7 @@ test.describe('Pilots panel', () => {
       pilotId = (await pilotIds(panel)).find(id => !before.includes(id));
       expect(pilotId).toBeDefined();
       const row = panel.locator(`.ps-PilotRow[data-pilot-id="${pilotId}"]`);
-      await expect(row).toHaveAttribute('data-state', 'Running', { timeout: RUNNING_TIMEOUT });
+      await waitForState(row, pilotId!, 'Running', RUNNING_TIMEOUT);
       await expect(row).toContainText('kafka');
       await expect(row).toContainText('fork://localhost');
       await panel.screenshot({ path: path.join(SCREENSHOTS, 'pilots-panel-running.png') });
@@ -146,9 +149,14 @@ test.describe('Pilots panel', () => {
         'text',
         notebookPath
       );
-      await page.filebrowser.refresh();
-      expect(await page.notebook.openByPath(notebookPath)).toBe(true);
-      await page.notebook.activate('kafka-lag.ipynb');
+      // Opened by command: the file browser is not the visible side panel here.
+      await page.evaluate(async path => {
+        await window.jupyterapp.commands.execute('docmanager:open', { path });
+      }, notebookPath);
+      await expect(
+        page.getByRole('main').getByRole('tab', { name: /^kafka-lag\.ipynb/ })
+      ).toBeVisible();
+      expect(await page.notebook.activate('kafka-lag.ipynb')).toBe(true);
 
       for (let index = 0; index < 4; index++) {
         await runCell(page, index);
@@ -166,17 +174,21 @@ test.describe('Pilots panel', () => {
       await expect(lag).toHaveAttribute('data-total-lag', '600', { timeout: 30_000 });
       await expect(lag).toContainText('Total lag: 600');
       await expect(lag.locator('.ps-KafkaLag-partition')).toHaveCount(1);
+      // A few more samples so that the time series has a line to draw.
+      await page.waitForTimeout(4000);
+      await expect(lag).toHaveAttribute('data-total-lag', '600');
       await lag.scrollIntoViewIfNeeded();
       await lag.screenshot({ path: path.join(SCREENSHOTS, 'kafka-lag-widget.png') });
+      await page.sidebar.openTab(PANEL_ID);
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'jupyterlab-pilot-and-lag.png') });
 
       // Cancel from the panel.
-      await page.sidebar.openTab(PANEL_ID);
       await row.locator('button.ps-PilotRow-cancel').click();
       const dialog = page.locator('.jp-Dialog');
       if (await dialog.isVisible()) {
         await dialog.locator('.jp-mod-accept').click();
       }
-      await expect(row).toHaveAttribute('data-state', 'Canceled', { timeout: 60_000 });
+      await waitForState(row, pilotId!, 'Canceled', 60_000);
       canceled = true;
     } finally {
       // A failure half-way must not leave a broker running.
@@ -186,6 +198,26 @@ test.describe('Pilots panel', () => {
     }
   });
 });
+
+const FINAL_STATES = ['Done', 'Failed', 'Canceled'];
+
+/** Waits until the row shows `state`; stops early, with the pilot's record, if it ends otherwise. */
+async function waitForState(row: Locator, pilotId: string, state: string, timeout: number) {
+  await expect
+    .poll(() => row.getAttribute('data-state'), { timeout, intervals: [500] })
+    .toMatch(new RegExp(`^(${[state, ...FINAL_STATES].join('|')})$`));
+  const reached = await row.getAttribute('data-state');
+  expect(reached, `pilot ${pilotId} is ${reached}, not ${state}:\n${showWithCli(pilotId)}`).toBe(
+    state
+  );
+}
+
+function showWithCli(pilotId: string): string {
+  return execFileSync(process.execPath, [CLI, 'show', pilotId], {
+    encoding: 'utf8',
+    timeout: 30_000
+  });
+}
 
 function notebook(cells: string[]) {
   return {
