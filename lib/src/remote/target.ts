@@ -1,0 +1,46 @@
+import { userInfo } from 'node:os';
+
+/** Where to connect: one ssh2 connection exists per target. */
+export interface SshTarget {
+  user: string;
+  host: string;
+  port: number;
+}
+
+/** "user@host:port", the key of the connection pool and the name used in messages. */
+export function targetLabel(target: SshTarget): string {
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
+  return `${target.user}@${host}:${target.port}`;
+}
+
+/**
+ * The ssh target of a resource URL such as `ssh://alice@login.example.org:2222` or
+ * `slurm+ssh://login`: the user defaults to the local user name and the port to 22.
+ */
+export function parseSshTarget(resource: string): SshTarget {
+  let url: URL;
+  try {
+    url = new URL(resource);
+  } catch (error) {
+    throw new Error(
+      `resource ${JSON.stringify(resource)} is not a URL: expected ssh://[user@]host[:port]`,
+      { cause: error }
+    );
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (host === '') {
+    throw new Error(
+      `resource ${JSON.stringify(resource)} names no host: expected ${url.protocol}//[user@]host[:port]`
+    );
+  }
+  if (url.password !== '') {
+    throw new Error(
+      `resource ${JSON.stringify(resource)} holds a password: use a key or an ssh-agent instead`
+    );
+  }
+  return {
+    user: url.username !== '' ? decodeURIComponent(url.username) : userInfo().username,
+    host,
+    port: url.port !== '' ? Number(url.port) : 22
+  };
+}
