@@ -393,7 +393,9 @@ export class RemoteConnection extends EventEmitter implements Host {
       } catch (error) {
         // The default key files are optional; a key the user named must be readable.
         if (!explicit && errorCode(error) === 'ENOENT') continue;
-        throw new Error(`Cannot read the ssh identity ${file}: ${(error as Error).message}`);
+        throw new Error(`Cannot read the ssh identity ${file}: ${(error as Error).message}`, {
+          cause: error
+        });
       }
       const key = utils.parseKey(data);
       if (key instanceof Error) {
@@ -417,7 +419,8 @@ export class RemoteConnection extends EventEmitter implements Host {
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return [];
       throw new Error(
-        `Cannot read known_hosts ${this.options.knownHostsPath}: ${(error as Error).message}`
+        `Cannot read known_hosts ${this.options.knownHostsPath}: ${(error as Error).message}`,
+        { cause: error }
       );
     }
   }
