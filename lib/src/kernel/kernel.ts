@@ -210,6 +210,16 @@ export class Kernel {
       }
     } catch (error) {
       logKernel(`handling ${type} failed`, error);
+      // A request must not go unanswered: clients would wait for the reply forever.
+      if (type.endsWith('_request')) {
+        const { ename, evalue, traceback } = this.executor.reportLateError(error);
+        await this.reply(socket, message, type.replace(/_request$/, '_reply'), {
+          status: 'error',
+          ename,
+          evalue,
+          traceback
+        });
+      }
     } finally {
       this.flushStream();
       this.publish('status', { execution_state: 'idle' }, message.header);
@@ -571,8 +581,9 @@ export class Kernel {
         user_expressions: this.evaluateUserExpressions(content.user_expressions)
       });
     } catch (error) {
-      if (!(error instanceof CellError)) throw error;
-      const { ename, evalue, traceback } = error.report;
+      // Failing to show the result (e.g. a broken TO_MIME_BUNDLE) is the cell's error too.
+      const { ename, evalue, traceback } =
+        error instanceof CellError ? error.report : this.executor.reportLateError(error);
       this.publish('error', { ename, evalue, traceback }, message.header);
       if (content.stop_on_error !== false) await this.abortQueuedExecutions();
       await this.reply(socket, message, 'execute_reply', {

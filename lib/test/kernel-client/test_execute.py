@@ -181,6 +181,19 @@ def test_rich_result_via_symbol(kc):
     assert "text/plain" in result["content"]["data"]
 
 
+def test_broken_rich_value_and_bad_requests_still_get_replies(kc):
+    reply, messages = execute(
+        kc, "({ [Symbol.for('pilot-streaming.toMimeBundle')]() { return 'not a bundle'; } })"
+    )
+    assert reply["status"] == "error"
+    assert reply["ename"] == "TypeError" and "expected an object keyed by MIME types" in reply["evalue"]
+    assert of_type(messages, "error")
+
+    history = kc.history(hist_access_type="bogus", reply=True)["content"]
+    assert history["status"] == "error"
+    assert '"bogus"' in history["evalue"]
+
+
 def test_update_display_data_from_timer_after_execute_finished(kc):
     msg_id = kc.execute(
         "const handle = display('tick 0', { displayId: 'ticker' });\n"

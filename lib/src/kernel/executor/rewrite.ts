@@ -177,9 +177,10 @@ export function rewriteCell(code: string): RewrittenCell {
 
   const last = body.at(-1);
   if (last?.type === 'ExpressionStatement') {
-    const expression = last.expression as AnyNode;
-    edit(expression.start, expression.start, 'return { value: (');
-    edit(expression.end, expression.end, ') }');
+    // The statement's range, not the expression's: acorn leaves enclosing parentheses outside it.
+    const end = code[last.end - 1] === ';' ? last.end - 1 : last.end;
+    edit(last.start, last.start, 'return { value: (');
+    edit(end, end, ') }');
   }
 
   // Apply from the end; at one position, replacements before insertions, insertions in order.

@@ -52,6 +52,8 @@ describe('rewriteCell', () => {
     expect(await run('const v = await Promise.resolve(41);\nv + 1')).toEqual({ value: 42 });
     expect(await run('const only = 1;')).toBeUndefined();
     expect(await run("'a string directive'")).toEqual({ value: 'a string directive' });
+    expect(await run('({ wrapped: true })')).toEqual({ value: { wrapped: true } });
+    expect(await run('(1, 2)')).toEqual({ value: 2 });
   });
 
   it('does not await a returned promise (the value is the promise)', async () => {
