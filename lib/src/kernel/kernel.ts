@@ -72,6 +72,13 @@ function unknownMagic(magic: string, known: Map<string, unknown>, prefix: string
   return new UsageError(`${magic} not found (known: ${names})`);
 }
 
+/** Indentation for the line after unfinished code: one level more after an opening bracket. */
+function nextIndent(code: string): string {
+  const last = code.trimEnd().split('\n').at(-1) ?? '';
+  const indent = /^\s*/.exec(last)![0];
+  return /[{([]$/.test(last.trimEnd()) ? `${indent}  ` : indent;
+}
+
 export interface KernelOptions {
   cwd?: string;
   /** Called once the kernel has shut down and closed its sockets. */
@@ -504,7 +511,9 @@ export class Kernel {
       }
       await this.reply(socket, message, 'is_complete_reply', {
         status,
-        ...(status === 'incomplete' ? { indent: '' } : {})
+        ...(status === 'incomplete'
+          ? { indent: nextIndent(String(message.content.code ?? '')) }
+          : {})
       });
     },
     history_request: async (message, socket) => {

@@ -286,6 +286,8 @@ def test_complete_inspect_is_complete_history(kc):
         return shell_reply(kc, kc.is_complete(code))["content"]["status"]
 
     assert is_complete("let a = (1 +") == "incomplete"
+    indent_reply = shell_reply(kc, kc.is_complete("if (a) {\n  for (;;) {"))["content"]
+    assert indent_reply == {"status": "incomplete", "indent": "    "}
     assert is_complete("for (const x of [1]) {\n  console.log(x);") == "incomplete"
     assert is_complete("let a = 1;") == "complete"
     assert is_complete("let a = );") == "invalid"
