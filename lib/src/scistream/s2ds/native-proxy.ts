@@ -116,10 +116,16 @@ export class NativeDataPlane implements DataPlane {
     counters.activeConnections += 1;
     inbound.setNoDelay(true);
     outbound.setNoDelay(true);
-    inbound.on('data', (chunk: Buffer) => counters.addIn(chunk.length));
-    outbound.on('data', (chunk: Buffer) => counters.addOut(chunk.length));
-    inbound.pipe(outbound);
-    outbound.pipe(inbound);
+    // Nothing flows (and no end is passed on) until the far side is connected: ending a TLS
+    // socket that is still handshaking would drop the connection instead of half-closing it.
+    inbound.pause();
+    const connected = this.spec.side === 'producer' ? 'connect' : 'secureConnect';
+    outbound.once(connected, () => {
+      inbound.on('data', (chunk: Buffer) => counters.addIn(chunk.length));
+      outbound.on('data', (chunk: Buffer) => counters.addOut(chunk.length));
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+    });
     let open = true;
     const close = (): void => {
       inbound.destroy();
