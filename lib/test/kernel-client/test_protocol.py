@@ -170,6 +170,29 @@ def test_interrupt_awaiting_cell_by_signal_and_by_control(kernel):
     assert result_text(messages) == "'usable'"
 
 
+def test_interrupts_in_quick_succession_keep_the_kernel_usable(kernel):
+    """Interrupts land at any stage: before the cell starts, while it is transpiled, while it runs.
+    An interrupt while idle is ignored (as in IPython), so keep interrupting until the reply."""
+    manager, kc = kernel
+    for _ in range(3):
+        msg_id = kc.execute("while (true) {}")
+        for _attempt in range(40):
+            manager.interrupt_kernel()
+            try:
+                reply = shell_reply(kc, msg_id, timeout=0.05)["content"]
+                break
+            except Empty:
+                continue
+        else:
+            raise AssertionError("the loop did not stop")
+        assert reply["ename"] == "KeyboardInterrupt"
+    _, messages = execute(kc, "'still fine'")
+    assert result_text(messages) == "'still fine'"
+    # Interrupts that arrived while idle did not leave a pending interrupt behind.
+    reply, messages = execute(kc, "await new Promise(r => setTimeout(r, 200)); 'not interrupted'")
+    assert result_text(messages) == "'not interrupted'"
+
+
 def test_control_is_served_while_shell_executes(kc):
     msg_id = kc.execute("await new Promise(r => setTimeout(r, 1500)); 'slow'")
     time.sleep(0.3)

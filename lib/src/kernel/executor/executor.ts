@@ -49,6 +49,9 @@ export class Executor {
   readonly modules: ModuleLoader;
   private readonly sources = new CellSources();
   private pendingInterrupt: ((error: Error) => void) | undefined;
+  /** A cell is being prepared or run; an interrupt before it awaits anything is kept here. */
+  private running = false;
+  private interruptRequested = false;
 
   constructor(private readonly options: ExecutorOptions) {
     this.context = vm.createContext({}, { name: 'cells' });
@@ -110,12 +113,25 @@ export class Executor {
    * CellError (syntax error, exception, interrupt).
    */
   async execute(source: string, label: string): Promise<{ value: unknown } | undefined> {
+    this.running = true;
+    this.interruptRequested = false;
+    try {
+      return await this.run(source, label);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async run(source: string, label: string): Promise<{ value: unknown } | undefined> {
     let script: vm.Script;
     try {
       script = await this.compile(source, label);
     } catch (error) {
       throw new CellError(this.report(error, label, source));
     }
+    // Interrupted while being transpiled: do not start it.
+    if (this.interruptRequested)
+      throw new CellError(this.report(new KeyboardInterrupt(), label, source));
     let completion: Promise<{ value: unknown } | undefined>;
     try {
       // breakOnSigint covers the synchronous part of the cell (e.g. `while (true) {}`).
@@ -139,11 +155,17 @@ export class Executor {
     }
   }
 
-  /** Interrupts the cell that is awaiting something; returns false when none is. */
+  /**
+   * Interrupts the running cell: rejects what it awaits, or stops it before it starts. (While it
+   * runs synchronously, vm's breakOnSigint stops it.) Returns false when no cell runs.
+   */
   interrupt(): boolean {
-    if (this.pendingInterrupt === undefined) return false;
-    this.pendingInterrupt(new KeyboardInterrupt());
-    return true;
+    if (this.pendingInterrupt !== undefined) {
+      this.pendingInterrupt(new KeyboardInterrupt());
+      return true;
+    }
+    this.interruptRequested = this.running;
+    return this.running;
   }
 
   private async compile(source: string, label: string): Promise<vm.Script> {
