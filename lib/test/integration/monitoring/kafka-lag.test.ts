@@ -21,10 +21,10 @@ const repoCache = fileURLToPath(new URL('../../../../.cache', import.meta.url));
 const cacheDir = process.env.PILOT_STREAMING_CACHE || repoCache;
 
 /** Messages per partition for each topic: different sizes, so a mix-up would show. */
-const TOPICS = {
+const TOPICS: Record<'frames-a' | 'frames-b', readonly number[]> = {
   'frames-a': [50, 30, 20],
   'frames-b': [7, 0, 13, 40]
-} as const;
+};
 /** How many messages the group consumes (and commits) of each topic. */
 const CONSUME = { 'frames-a': 40, 'frames-b': 25 } as const;
 type TopicName = keyof typeof TOPICS;
@@ -100,6 +100,7 @@ function recordingKernel() {
       throw new Error('not used by the monitoring plugin');
     },
     registerLineMagic: () => undefined,
+    registerCellMagic: () => undefined,
     defineGlobal: (name, value) => globals.set(name, value),
     onShutdown: cleanup => shutdown.push(cleanup)
   };
