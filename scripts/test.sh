@@ -158,6 +158,8 @@ run_suite "vitest integration (lib)" vitest "$REPORTS/lib-integration.json" 1500
   --outputFile.json="$REPORTS/lib-integration.json"
 run_suite "pytest kernel-client" pytest "$REPORTS/kernel-client.xml" 900 \
   "$VENV/bin/pytest" lib/test/kernel-client -q --junitxml="$REPORTS/kernel-client.xml"
+run_suite "demo notebooks (nbclient)" pytest "$REPORTS/notebooks.xml" 600 \
+  "$VENV/bin/pytest" ui-tests/notebooks -q --junitxml="$REPORTS/notebooks.xml"
 run_suite "playwright (Galata)" playwright "$REPORTS/ui-tests.json" 1200 \
   env CI=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$REPORTS/ui-tests.json" \
   npm exec -w ui-tests -- playwright test --reporter=list,json
