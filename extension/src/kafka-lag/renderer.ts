@@ -44,9 +44,17 @@ export class KafkaLagRenderer extends Widget implements IRenderMime.IRenderer {
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const view = model.data[this.options.mimeType] as unknown as KafkaLagView;
-    this.node.dataset.totalLag = String(view.totalLag);
+    // Until the first sample there is no lag to show, not a lag of 0.
+    const sampled = view.history.length > 0;
+    if (sampled) {
+      this.node.dataset.totalLag = String(view.totalLag);
+    } else {
+      delete this.node.dataset.totalLag;
+    }
     this.node.dataset.stopped = String(view.stopped === true);
-    this.total.textContent = `Total lag: ${view.totalLag}`;
+    this.total.textContent = sampled
+      ? `Total lag: ${view.totalLag}`
+      : 'Total lag: waiting for the first sample…';
     const updated = new Date(view.updatedAt).toLocaleTimeString();
     this.meta.textContent = `topic ${view.topic} · group ${view.groupId} · pilot ${view.pilotId} · ${
       view.stopped ? 'stopped' : 'live'

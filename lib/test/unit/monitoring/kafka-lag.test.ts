@@ -77,6 +77,13 @@ describe('lagBundle', () => {
     );
   });
 
+  it('says there is no sample yet instead of a lag of 0', () => {
+    const bundle = lagBundle({ ...view, partitions: [], totalLag: 0, history: [] });
+    expect(bundle['text/plain']).toBe(
+      'Kafka lag of group "recon" on topic "frames": no sample yet'
+    );
+  });
+
   it('says when monitoring stopped and why', () => {
     const bundle = lagBundle({
       ...view,
