@@ -46,7 +46,12 @@ export const pilotDescriptionSchema = z
       .optional(),
     numberOfNodes: z.number().int().min(1).max(10000).default(1),
     coresPerNode: z.number().int().min(1).max(4096).optional(),
-    walltimeMinutes: z.number().int().min(1).max(60 * 24 * 365).default(60),
+    walltimeMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(60 * 24 * 365)
+      .default(60),
     queue: z.string().min(1).optional(),
     project: z.string().min(1).optional(),
     parent: pilotIdSchema.optional(),
