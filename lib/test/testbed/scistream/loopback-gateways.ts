@@ -18,9 +18,12 @@ import {
 } from '../../../src/scistream/tls/certificates.js';
 import { AUDIENCE, OidcIssuer, SCISTREAM_SCOPE } from './oidc-issuer.js';
 
-/** A port range of `width` ports somewhere in 20000-59999, different each run. */
+/**
+ * A port range of `width` ports somewhere in 10000-32767, different each run: below Linux's
+ * ephemeral range, so outgoing connections never occupy gateway ports.
+ */
 export function randomPortRange(width: number): { low: number; high: number } {
-  const low = randomInt(20_000, 60_000 - width);
+  const low = randomInt(10_000, 32_768 - width);
   return { low, high: low + width - 1 };
 }
 

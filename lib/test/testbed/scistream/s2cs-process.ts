@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Bundles the s2cs/s2uc CLI into one CommonJS file under `dir` (run with plain node). */
+export async function bundleCli(dir: string): Promise<string> {
+  const outfile = join(dir, 'scistream-cli.cjs');
+  await build({
+    entryPoints: [join(here, 'cli-entry.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    logLevel: 'error'
+  });
+  return outfile;
+}
+
+/** An S2CS as its own process (optionally inside a network namespace); stderr kept for errors. */
+export class S2csProcess {
+  private child?: ChildProcess;
+  stderr = '';
+  port = 0;
+
+  constructor(
+    private readonly cli: string,
+    private readonly args: string[],
+    private readonly netns?: string,
+    private readonly env: NodeJS.ProcessEnv = {}
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<number> {
+    const command = this.netns ? 'ip' : process.execPath;
+    const args = this.netns
+      ? ['netns', 'exec', this.netns, process.execPath, this.cli, 's2cs', ...this.args]
+      : [this.cli, 's2cs', ...this.args];
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env }
+    });
+    this.child = child;
+    child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(
+        () => reject(new Error(`s2cs did not start: ${this.stderr}`)),
+        30_000
+      );
+      child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /\{"event":"listening","port":(\d+)\}/.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      });
+      child.once('exit', code => {
+        clearTimeout(timer);
+        reject(new Error(`s2cs exited (${code}) while starting: ${this.stderr}`));
+      });
+    });
+    return this.port;
+  }
+
+  /** Sends `signal` and resolves with the exit code (or signal name) once the process is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | string> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      return child?.exitCode ?? child?.signalCode ?? 'not started';
+    }
+    const exited = new Promise<number | string>(resolve =>
+      child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown'))
+    );
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const result = await exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
