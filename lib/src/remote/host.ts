@@ -23,6 +23,9 @@ export interface Host {
 export class LocalHost implements Host {
   readonly label = 'localhost';
 
+  /** `env` is added to this process's environment for every command (e.g. SLURM_CONF). */
+  constructor(private readonly env: Readonly<Record<string, string>> = {}) {}
+
   exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const [executable, ...args] = argv;
     if (executable === undefined)
@@ -34,7 +37,7 @@ export class LocalHost implements Host {
         {
           encoding: 'utf8',
           ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-          env: { ...process.env, ...options.env },
+          env: { ...process.env, ...this.env, ...options.env },
           ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
           maxBuffer: 64 * 1024 * 1024
         },

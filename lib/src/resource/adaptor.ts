@@ -1,4 +1,22 @@
-import type { JobHandle } from '../protocol/index.js';
+import type { JobHandle, PilotState } from '../protocol/index.js';
+
+/**
+ * What a batch scheduler needs to size the job, from the pilot description. Local adaptors
+ * (fork://, ssh://) run one process and ignore it; SLURM adaptors require it.
+ */
+export interface ResourceRequest {
+  numberOfNodes: number;
+  /** Cores reserved on each node for the pilot's one task per node. */
+  coresPerNode?: number;
+  walltimeMinutes: number;
+  /** Partition (SLURM) or queue. */
+  queue?: string;
+  /** Account charged (SLURM --account). */
+  project?: string;
+  reservation?: string;
+  /** Further scheduler options, one option each as the submit command takes it ("--qos=debug"). */
+  schedulerOptions?: string[];
+}
 
 /** What to run on the resource to hold the pilot. */
 export interface LaunchSpec {
@@ -11,6 +29,17 @@ export interface LaunchSpec {
   /** Files for stdout/stderr of the supervisor, inside workDir. */
   stdoutPath: string;
   stderrPath: string;
+  /** Size of the allocation; required by batch adaptors (slurm://, slurm+ssh://). */
+  resources?: ResourceRequest;
+}
+
+/** The resource manager's own view of a job, mapped to our states. */
+export interface JobStatus {
+  state: PilotState;
+  /** Why, for Failed and Canceled (the scheduler's state, reason and exit code). */
+  reason?: string;
+  /** The resource manager's state name, e.g. SLURM's TIMEOUT. */
+  nativeState: string;
 }
 
 /**
@@ -25,4 +54,10 @@ export interface ResourceAdaptor {
   isAlive(job: JobHandle): Promise<boolean>;
   /** Asks the job to stop (SIGTERM or scancel), then forces it after graceMs. Idempotent. */
   terminate(job: JobHandle, graceMs: number): Promise<void>;
+  /**
+   * The scheduler's view of the job, where there is a scheduler: lets the pilot core report a
+   * job cancelled or timed out from outside as Canceled or Failed with the scheduler's reason,
+   * rather than only "gone". Undefined once the scheduler has forgotten the job.
+   */
+  status?(job: JobHandle): Promise<JobStatus | undefined>;
 }

@@ -1,0 +1,219 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { JobHandle } from '../../../src/protocol/index.js';
+import { RemoteConnectionPool } from '../../../src/remote/index.js';
+import type { JobStatus, LaunchSpec } from '../../../src/resource/adaptor.js';
+import { slurmAdaptor, type SlurmAdaptor } from '../../../src/resource/slurm/index.js';
+import { run } from '../../testbed/command.js';
+import { waitUntil } from '../../testbed/daemons.js';
+
+const testbed = inject('testbed');
+const nodeNames = testbed.slurm.nodes.map(node => node.name);
+
+/** A launch spec whose command is a shell script, in a fresh directory of its own. */
+async function shellSpec(name: string, script: string): Promise<LaunchSpec> {
+  const workDir = await mkdtemp(join(testbed.dir, `${name}-`));
+  return {
+    pilotId: `pilot-${name}`,
+    workDir,
+    command: ['sh', '-c', script],
+    env: { GREETING: "it's the testbed" },
+    stdoutPath: join(workDir, 'job.out'),
+    stderrPath: join(workDir, 'job.err')
+  };
+}
+
+async function waitForStatus(
+  adaptor: SlurmAdaptor,
+  job: JobHandle,
+  accept: (status: JobStatus) => boolean,
+  timeoutMs: number
+): Promise<JobStatus> {
+  let last: JobStatus | undefined;
+  await waitUntil(
+    `SLURM job ${job.jobId} to reach the expected state (last: ${JSON.stringify(last)})`,
+    async () => {
+      last = await adaptor.status(job);
+      return last !== undefined && accept(last);
+    },
+    timeoutMs
+  );
+  if (last === undefined) throw new Error(`SLURM job ${job.jobId} is gone`);
+  return last;
+}
+
+/** Processes left in the nodes' namespaces (the testbed's own slurmd excepted). */
+async function processesOnNodes(): Promise<string[]> {
+  const left: string[] = [];
+  for (const node of testbed.slurm.nodes) {
+    const pids = (await run(['ip', 'netns', 'pids', node.netns])).split('\n').filter(Boolean);
+    for (const pid of pids) {
+      const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').then(
+        text => text.split('\0').join(' ').trim(),
+        () => ''
+      );
+      if (command !== '' && !command.includes('slurmd -D')) left.push(`${node.name}: ${command}`);
+    }
+  }
+  return left;
+}
+
+describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
+  const pool = new RemoteConnectionPool();
+  const { ssh } = testbed;
+  const overSsh = slurmAdaptor(`slurm+ssh://${ssh.user}@${ssh.host}:${ssh.port}`, {
+    pool,
+    connection: {
+      knownHostsPath: ssh.knownHostsPath,
+      identityFiles: [ssh.identityPath],
+      agent: false
+    }
+  });
+  const local = slurmAdaptor('slurm://localhost', { localEnv: testbed.env });
+  const cleanups: string[] = [];
+
+  beforeAll(async () => {
+    expect(await processesOnNodes()).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await pool.closeAll();
+    await Promise.all(cleanups.map(dir => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('runs a 3-node batch job through ssh whose nodes each report their hostname', async () => {
+    const spec = await shellSpec(
+      'hostnames',
+      'echo "$GREETING"; srun --ntasks-per-node=1 hostname'
+    );
+    cleanups.push(spec.workDir);
+    const job = await overSsh.launch({
+      ...spec,
+      resources: { numberOfNodes: 3, coresPerNode: 2, walltimeMinutes: 5, queue: 'debug' }
+    });
+    expect(job.jobId).toMatch(/^\d+$/);
+    const details = await run(['scontrol', 'show', 'job', '-o', job.jobId], {
+      env: { ...process.env, ...testbed.env }
+    });
+    expect(details).toMatch(/NumNodes=3(-3)? /);
+    expect(details).toMatch(/NumCPUs=6 /);
+    expect(details).toMatch(/Partition=debug /);
+    const status = await waitForStatus(overSsh, job, s => s.state === 'Done', 60_000);
+    expect(status).toEqual({ state: 'Done', nativeState: 'COMPLETED' });
+    // The output is read back over SFTP, as a client on another machine would.
+    const connection = pool.get({ user: ssh.user, host: ssh.host, port: ssh.port });
+    const [greeting, ...hostnames] = (await connection.readFile(spec.stdoutPath))
+      .toString('utf8')
+      .trim()
+      .split('\n');
+    expect(greeting).toBe("it's the testbed");
+    expect(hostnames).toHaveLength(3);
+    expect(new Set(hostnames).size).toBe(3);
+    for (const hostname of hostnames) expect(nodeNames).toContain(hostname);
+    expect(await overSsh.isAlive(job)).toBe(false);
+  });
+
+  it('reports a job cancelled from outside as Canceled', async () => {
+    const spec = await shellSpec('cancelled', 'sleep 600');
+    cleanups.push(spec.workDir);
+    const job = await local.launch({
+      ...spec,
+      resources: { numberOfNodes: 2, walltimeMinutes: 10 }
+    });
+    await waitForStatus(local, job, s => s.state === 'Running', 30_000);
+    expect(await overSsh.isAlive(job)).toBe(true);
+    const cancelledAt = Date.now();
+    await run(['scancel', job.jobId], { env: { ...process.env, ...testbed.env } });
+    const status = await waitForStatus(overSsh, job, s => s.state !== 'Running', 10_000);
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+    expect(status.state).toBe('Canceled');
+    expect(status.nativeState).toBe('CANCELLED');
+    expect(status.reason).toMatch(new RegExp(`SLURM job ${job.jobId} was cancelled`));
+    await waitUntil(
+      'no job process left on the nodes',
+      async () => (await processesOnNodes()).length === 0,
+      30_000
+    );
+  });
+
+  it('stops a running job gracefully with terminate and leaves no process on any node', async () => {
+    const spec = await shellSpec(
+      'terminated',
+      'trap "echo graceful stop; exit 0" TERM; echo started; while :; do sleep 1; done'
+    );
+    cleanups.push(spec.workDir);
+    const job = await overSsh.launch({
+      ...spec,
+      resources: { numberOfNodes: 1, walltimeMinutes: 10 }
+    });
+    await waitForStatus(overSsh, job, s => s.state === 'Running', 30_000);
+    await waitUntil(
+      'the job to start',
+      async () => (await readFile(spec.stdoutPath, 'utf8')).includes('started'),
+      30_000
+    );
+    await overSsh.terminate(job, 20_000);
+    expect(await overSsh.isAlive(job)).toBe(false);
+    expect(await readFile(spec.stdoutPath, 'utf8')).toContain('graceful stop');
+    await waitUntil(
+      'no job process left on the nodes',
+      async () => (await processesOnNodes()).length === 0,
+      30_000
+    );
+    // Idempotent.
+    await overSsh.terminate(job, 1_000);
+  });
+
+  it('cancels a pending job at once', async () => {
+    const spec = await shellSpec('pending', 'sleep 600');
+    cleanups.push(spec.workDir);
+    // A start time an hour away keeps it pending.
+    const job = await local.launch({
+      ...spec,
+      resources: {
+        numberOfNodes: 1,
+        walltimeMinutes: 10,
+        schedulerOptions: [`--nodelist=${nodeNames[0]}`, '--begin=now+3600']
+      }
+    });
+    expect((await local.status(job))?.state).toBe('Pending');
+    await local.terminate(job, 30_000);
+    expect((await local.status(job))?.state).toBe('Canceled');
+  });
+
+  it('says nothing about a job slurmctld does not know', async () => {
+    expect(await local.status({ jobId: '987654', host: 'localhost' })).toBeUndefined();
+    expect(await local.isAlive({ jobId: '987654', host: 'localhost' })).toBe(false);
+  });
+
+  it('refuses to launch without the size of the allocation', async () => {
+    const spec = await shellSpec('unsized', 'true');
+    cleanups.push(spec.workDir);
+    await expect(local.launch(spec)).rejects.toThrow(/needs the size of the allocation/);
+  });
+
+  it('reports walltime expiry as Failed with the TIMEOUT reason, after SIGTERM reached the job', async () => {
+    const spec = await shellSpec(
+      'walltime',
+      'trap "echo graceful stop on TERM; exit 0" TERM; echo started; while :; do sleep 1; done'
+    );
+    cleanups.push(spec.workDir);
+    const job = await overSsh.launch({
+      ...spec,
+      resources: { numberOfNodes: 1, walltimeMinutes: 1 }
+    });
+    const status = await waitForStatus(
+      overSsh,
+      job,
+      s => s.state !== 'Running' && s.state !== 'Pending',
+      180_000
+    );
+    expect(status.state).toBe('Failed');
+    expect(status.nativeState).toBe('TIMEOUT');
+    expect(status.reason).toMatch(
+      new RegExp(`SLURM job ${job.jobId} reached its time limit: TIMEOUT`)
+    );
+    expect(await readFile(spec.stdoutPath, 'utf8')).toContain('graceful stop on TERM');
+  });
+});
