@@ -18,19 +18,23 @@ mkdir -p "$REPORTS" "$RUN_DIR/home" "$RUN_DIR/tmp"
 export PILOT_STREAMING_HOME=$RUN_DIR/home
 export TMPDIR=$RUN_DIR/tmp
 
-# Processes whose environment names this run's registry: pilots and brokers run detached
-# (their own session), so they are not our descendants, but they inherit this variable.
+# Processes whose environment points into this run's folder (PILOT_STREAMING_HOME or TMPDIR,
+# also the registries that tests make under TMPDIR): pilots and brokers run detached (their
+# own session), so they are not our descendants, but they inherit these variables.
 processes_of_this_run() {
-  local environ pid vars
+  local environ pid vars var
   for environ in /proc/[0-9]*/environ; do
     pid=${environ#/proc/}
     pid=${pid%/environ}
     [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
     # Processes may end (or belong to another user) while we look: skip those.
     { mapfile -d '' vars <"$environ"; } 2>/dev/null || continue
-    if [[ " ${vars[*]} " == *" PILOT_STREAMING_HOME=$PILOT_STREAMING_HOME "* ]]; then
-      echo "$pid"
-    fi
+    for var in "${vars[@]}"; do
+      if [[ $var == "PILOT_STREAMING_HOME=$RUN_DIR/"* || $var == "TMPDIR=$RUN_DIR/"* ]]; then
+        echo "$pid"
+        break
+      fi
+    done
   done
 }
 
@@ -135,7 +139,8 @@ setup_start=$SECONDS
 echo "======== set-up ========"
 if ! (
   set -e
-  if [[ $(id -u) == 0 ]]; then ensure_debian_packages "${DEBIAN_PACKAGES[@]}"; fi
+  # Installs them as root; otherwise names the missing ones and stops.
+  ensure_debian_packages "${DEBIAN_PACKAGES[@]}"
   setup_project
 ); then
   record set-up 1 0 1 "$((SECONDS - setup_start))"
