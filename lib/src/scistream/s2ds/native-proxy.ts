@@ -21,6 +21,31 @@ const HIGH_WATER_MARK = 1024 * 1024;
 const SAMPLE_INTERVAL_MS = 1000;
 
 /**
+ * Copies `from` into `to` with backpressure. Writes are corked until the current I/O callback
+ * has run (next tick), so the 16 KiB chunks that one TCP read of TLS records yields leave in
+ * one writev instead of one system call each (measured: pipe() was slower).
+ */
+function relay(from: net.Socket, to: net.Socket, count: (bytes: number) => void): void {
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    to.uncork();
+  };
+  from.on('data', (chunk: Buffer) => {
+    count(chunk.length);
+    if (!corked) {
+      corked = true;
+      to.cork();
+      process.nextTick(uncork);
+    }
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.once('end', () => to.end());
+  from.resume();
+}
+
+/**
  * The default S2DS: an in-process proxy per session. The hop between the gateways is TLS 1.3
  * authenticated by the session's pre-shared key (external PSK with (EC)DHE, so a recorded stream
  * stays secret even if the key leaks later); a peer without the key fails the handshake.
@@ -121,10 +146,8 @@ export class NativeDataPlane implements DataPlane {
     inbound.pause();
     const connected = this.spec.side === 'producer' ? 'connect' : 'secureConnect';
     outbound.once(connected, () => {
-      inbound.on('data', (chunk: Buffer) => counters.addIn(chunk.length));
-      outbound.on('data', (chunk: Buffer) => counters.addOut(chunk.length));
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
+      relay(inbound, outbound, bytes => counters.addIn(bytes));
+      relay(outbound, inbound, bytes => counters.addOut(bytes));
     });
     let open = true;
     const close = (): void => {

@@ -80,12 +80,17 @@ export interface ReceivedStream {
   sha256: string;
 }
 
-/** A consumer application: connects, optionally sends `upload` bytes, reads to the end, hashes. */
+/**
+ * A consumer application: connects, optionally sends `upload` bytes, reads to the end, hashes.
+ * With `halfClose` it shuts down its sending side right after the upload (TCP half-close) and
+ * keeps reading; without, it closes only after the producer has finished.
+ */
 export async function consume(
   host: string,
   port: number,
   upload = 0,
-  timeoutMs = 600_000
+  timeoutMs = 600_000,
+  halfClose = true
 ): Promise<ReceivedStream> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, allowHalfOpen: true });
@@ -97,7 +102,7 @@ export async function consume(
     }, timeoutMs);
     socket.on('connect', () => {
       if (upload > 0) socket.write(randomFillSync(Buffer.alloc(upload)));
-      socket.end();
+      if (halfClose) socket.end();
     });
     socket.on('data', chunk => {
       bytes += chunk.length;
@@ -105,6 +110,7 @@ export async function consume(
     });
     socket.on('end', () => {
       clearTimeout(timer);
+      socket.end();
       socket.destroy();
       resolve({ bytes, sha256: hash.digest('hex') });
     });
