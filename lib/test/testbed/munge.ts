@@ -7,7 +7,7 @@ import { startDaemon, stopDaemon, waitUntil, type Daemon } from './daemons.js';
 export class TestMunge {
   private constructor(
     readonly socketPath: string,
-    private readonly daemon: Daemon
+    readonly daemon: Daemon
   ) {}
 
   static async start(dir: string): Promise<TestMunge> {

@@ -80,7 +80,7 @@ export class TestSlurm {
   private constructor(
     readonly info: SlurmInfo,
     private readonly network: TestbedNetwork,
-    private readonly daemons: Daemon[]
+    readonly daemons: Daemon[]
   ) {}
 
   get env(): NodeJS.ProcessEnv {

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { pickFreePorts } from '../../src/frameworks/free-ports.js';
 import { run } from './command.js';
-import { startDaemon, stopDaemon, waitUntil, type Daemon } from './daemons.js';
+import { descendantsOf, startDaemon, stopDaemon, waitUntil, type Daemon } from './daemons.js';
 import { connect } from 'node:net';
 
 /** What a client needs to reach the testbed's sshd. */
@@ -35,7 +35,8 @@ function portAnswers(host: string, port: number): Promise<boolean> {
  * pid file of its own under `dir`. Sessions get `env` (e.g. SLURM_CONF) through SetEnv.
  */
 export class TestSshd {
-  private daemon: Daemon | undefined;
+  /** The listener (replaced by restart()). */
+  daemon: Daemon | undefined;
 
   private constructor(
     readonly info: SshdInfo,
@@ -131,6 +132,11 @@ export class TestSshd {
   async restart(): Promise<void> {
     await this.stop();
     await this.startDaemon();
+  }
+
+  /** The per-connection sshd processes (the listener's descendants): to freeze a connection. */
+  async sessionPids(): Promise<number[]> {
+    return this.daemon !== undefined ? descendantsOf(this.daemon.pid) : [];
   }
 
   async stop(): Promise<void> {

@@ -57,6 +57,17 @@ export class Testbed {
       const sshd = await TestSshd.start(join(dir, 'ssh'), env);
       const info: TestbedInfo = { dir, ssh: sshd.info, slurm: slurm.info, env };
       await writeFile(join(dir, 'testbed.json'), `${JSON.stringify(info, null, 2)}\n`);
+      // What teardown.sh removes if this process dies before stop() runs.
+      const daemons = [munge.daemon, ...slurm.daemons, ...(sshd.daemon ? [sshd.daemon] : [])];
+      await writeFile(
+        join(dir, 'owned.txt'),
+        [
+          ...daemons.map(daemon => `pid ${daemon.pid} ${daemon.startTime}`),
+          ...network.nodes.map(node => `netns ${node.netns}`),
+          `link ${network.bridge}`,
+          ''
+        ].join('\n')
+      );
       return new Testbed(info, sshd, { network, munge, slurm });
     } catch (error) {
       throw await undo(error);

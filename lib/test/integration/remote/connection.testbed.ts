@@ -158,6 +158,25 @@ describe('RemoteConnection against a real sshd', () => {
     expect(await survivor.readFile(sshd.info.knownHostsPath)).toBeInstanceOf(Buffer);
   });
 
+  it('notices a silent server through keep-alives and reconnects once it answers', async () => {
+    const watched = connect({ keepaliveIntervalMs: 300, keepaliveCountMax: 2 });
+    expect(await watched.check(['echo', 'up'])).toBe('up\n');
+    const dropped = once(watched, 'disconnect');
+    // Freeze the sessions: the TCP connection stays open, but nothing answers.
+    const frozen = await sshd.sessionPids();
+    expect(frozen.length).toBeGreaterThan(0);
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    const started = Date.now();
+    try {
+      const [error] = (await dropped) as [Error | undefined];
+      expect(error?.message).toMatch(/Keepalive timeout/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    expect(await watched.check(['echo', 'back'])).toBe('back\n');
+  });
+
   it('keeps one connection per user@host:port in a pool', async () => {
     const pool = new RemoteConnectionPool();
     const target = { user: sshd.info.user, host: sshd.info.host, port: sshd.info.port };
