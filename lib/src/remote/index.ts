@@ -12,3 +12,4 @@ export { RemoteConnectionPool, remoteConnections } from './pool.js';
 export { shellCommand, shellQuote } from './shell-quote.js';
 export { parseSshTarget, targetLabel, type SshTarget } from './target.js';
 export { TunnelSocket } from './tunnel-socket.js';
+export { tunnelSocketFactory } from './socket-factory.js';
