@@ -12,6 +12,8 @@ const CPUS_PER_NODE = 2;
 export interface SlurmInfo {
   /** Path of slurm.conf: clients need SLURM_CONF set to it. */
   slurmConf: string;
+  /** An /etc/hosts naming the controller and every node: the nodes' and the login node's. */
+  hostsFile: string;
   partition: string;
   nodes: { name: string; address: string; netns: string }[];
 }
@@ -124,7 +126,11 @@ export class TestSlurm {
       ].join('\n')
     );
     const daemons: Daemon[] = [];
-    const slurm = new TestSlurm({ slurmConf, partition, nodes: network.nodes }, network, daemons);
+    const slurm = new TestSlurm(
+      { slurmConf, hostsFile: hostsPath, partition, nodes: network.nodes },
+      network,
+      daemons
+    );
     try {
       daemons.push(
         await startDaemon('slurmctld', ['/usr/sbin/slurmctld', '-D', '-f', slurmConf], {

@@ -1,10 +1,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { pickFreePorts } from '../../src/frameworks/free-ports.js';
+import { shellQuote } from '../../src/remote/shell-quote.js';
 import { run } from './command.js';
 import { descendantsOf, startDaemon, stopDaemon, waitUntil, type Daemon } from './daemons.js';
-import { connect } from 'node:net';
 
 /** What a client needs to reach the testbed's sshd. */
 export interface SshdInfo {
@@ -32,7 +33,8 @@ function portAnswers(host: string, port: number): Promise<boolean> {
 
 /**
  * A real OpenSSH server on 127.0.0.1 and a free port, with a host key, client key, config and
- * pid file of its own under `dir`. Sessions get `env` (e.g. SLURM_CONF) through SetEnv.
+ * pid file of its own under `dir`. Sessions get `env` (e.g. SLURM_CONF) through SetEnv, and
+ * `hostsFile` as their /etc/hosts when given.
  */
 export class TestSshd {
   /** The listener (replaced by restart()). */
@@ -41,10 +43,15 @@ export class TestSshd {
   private constructor(
     readonly info: SshdInfo,
     private readonly configPath: string,
-    private readonly logPath: string
+    private readonly logPath: string,
+    private readonly hostsFile: string | undefined
   ) {}
 
-  static async start(dir: string, env: Record<string, string>): Promise<TestSshd> {
+  static async start(
+    dir: string,
+    env: Record<string, string>,
+    options: { hostsFile?: string } = {}
+  ): Promise<TestSshd> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // sshd refuses to start without its privilege-separation directory.
     await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
@@ -108,16 +115,31 @@ export class TestSshd {
         hostPublicKey
       },
       configPath,
-      join(dir, 'sshd.log')
+      join(dir, 'sshd.log'),
+      options.hostsFile
     );
     await sshd.startDaemon();
     return sshd;
   }
 
   private async startDaemon(): Promise<void> {
+    const sshdArgv = ['/usr/sbin/sshd', '-D', '-f', this.configPath, '-E', this.logPath];
     this.daemon = await startDaemon(
       'sshd',
-      ['/usr/sbin/sshd', '-D', '-f', this.configPath, '-E', this.logPath],
+      this.hostsFile === undefined
+        ? sshdArgv
+        : // A mount namespace of its own whose /etc/hosts names the cluster's nodes, as a login
+          // node's would; unshare and sh exec, so the pid stays sshd's.
+          [
+            'unshare',
+            '--mount',
+            '--',
+            'sh',
+            '-c',
+            `mount --bind ${shellQuote(this.hostsFile)} /etc/hosts && exec "$@"`,
+            'sh',
+            ...sshdArgv
+          ],
       { logPath: this.logPath }
     );
     await waitUntil(

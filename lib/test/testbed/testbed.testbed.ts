@@ -67,4 +67,27 @@ describe('the testbed', () => {
     ]);
     expect(Number(output.trim())).toBe(testbed.slurm.nodes.length);
   });
+
+  it('resolves the node names on the login node (the sshd side), as a cluster would', async () => {
+    const { ssh } = testbed;
+    const node = testbed.slurm.nodes[1];
+    const output = await run([
+      'ssh',
+      '-p',
+      String(ssh.port),
+      '-i',
+      ssh.identityPath,
+      '-o',
+      `UserKnownHostsFile=${ssh.knownHostsPath}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      `${ssh.user}@${ssh.host}`,
+      `getent hosts ${node?.name}`
+    ]);
+    expect(output.trim().split(/\s+/)).toEqual([node?.address, node?.name]);
+  });
 });

@@ -54,7 +54,9 @@ export class Testbed {
       const slurm = await TestSlurm.start(join(dir, 'slurm'), network, munge.socketPath);
       cleanups.push(() => slurm.stop());
       const env = { SLURM_CONF: slurm.info.slurmConf };
-      const sshd = await TestSshd.start(join(dir, 'ssh'), env);
+      const sshd = await TestSshd.start(join(dir, 'ssh'), env, {
+        hostsFile: slurm.info.hostsFile
+      });
       const info: TestbedInfo = { dir, ssh: sshd.info, slurm: slurm.info, env };
       await writeFile(join(dir, 'testbed.json'), `${JSON.stringify(info, null, 2)}\n`);
       // What teardown.sh removes if this process dies before stop() runs.
