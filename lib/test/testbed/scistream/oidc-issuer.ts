@@ -23,6 +23,7 @@ const SHORT_LIVED_RESOURCE = 'urn:pilot-streaming:scistream:short';
 export class OidcIssuer {
   readonly clients: Record<'alice' | 'bob' | 'mallory', IssuerClient>;
   private server?: http.Server;
+  private socketServer?: http.Server;
   issuer = '';
 
   constructor() {
@@ -98,10 +99,25 @@ export class OidcIssuer {
     return json.access_token;
   }
 
+  /**
+   * Serves the issuer on a Unix socket too, so processes in network namespaces can reach it
+   * through a bridge that listens on their own loopback at the issuer's port (same URLs).
+   */
+  async listenUnix(path: string): Promise<void> {
+    const handler = this.server!.listeners('request')[0] as http.RequestListener;
+    this.socketServer = http.createServer(handler);
+    await new Promise<void>(resolve => this.socketServer!.listen(path, resolve));
+  }
+
+  get port(): number {
+    return (this.server!.address() as AddressInfo).port;
+  }
+
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>(resolve => server.close(() => resolve()));
+    for (const server of [this.socketServer, this.server]) {
+      if (!server) continue;
+      server.closeAllConnections();
+      await new Promise<void>(resolve => server.close(() => resolve()));
+    }
   }
 }
