@@ -45,7 +45,7 @@ describe('SciStream across two facilities in network namespaces', () => {
   let cli = '';
   let ca = '';
   let tokenFile = '';
-  let control = { gwa: '', gwb: '' };
+  const control = { gwa: '', gwb: '' };
 
   /** Runs the s2uc CLI on the consumer host, as the user would. */
   async function s2uc(args: string[]): Promise<string> {

@@ -4,10 +4,14 @@
 //
 //   node stream-apps.mjs produce HOST TOTAL_BYTES PARTS     prints {"ports":[...],"sha256":"..."}
 //   node stream-apps.mjs consume FILE TOTAL_BYTES HOST:PORT...   prints {"bytes":N,"sha256":"..."}
+/* global console */
+import { Buffer } from 'node:buffer';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 
 const CHUNK = 1024 * 1024;
 const zeros = Buffer.alloc(CHUNK);
