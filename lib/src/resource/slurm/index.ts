@@ -6,6 +6,7 @@ import { SlurmAdaptor } from './adaptor.js';
 
 export { SlurmAdaptor } from './adaptor.js';
 export { renderBatchScript } from './batch-script.js';
+export { expandHostlist } from './hostlist.js';
 export { mapSlurmState, SLURM_JOB_STATES, type SlurmJobState } from './states.js';
 
 /**

@@ -4,7 +4,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JobHandle } from '../../../src/protocol/index.js';
 import { RemoteConnectionPool } from '../../../src/remote/index.js';
 import type { JobStatus, LaunchSpec } from '../../../src/resource/adaptor.js';
-import { slurmAdaptor, type SlurmAdaptor } from '../../../src/resource/slurm/index.js';
+import {
+  expandHostlist,
+  slurmAdaptor,
+  type SlurmAdaptor
+} from '../../../src/resource/slurm/index.js';
 import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
 
@@ -85,7 +89,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   it('runs a 3-node batch job through ssh whose nodes each report their hostname', async () => {
     const spec = await shellSpec(
       'hostnames',
-      'echo "$GREETING"; srun --ntasks-per-node=1 hostname'
+      'echo "$GREETING"; echo "$SLURM_JOB_NODELIST"; scontrol show hostnames | paste -sd " "; srun --ntasks-per-node=1 hostname'
     );
     cleanups.push(spec.workDir);
     const job = await overSsh.launch({
@@ -103,11 +107,16 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
     expect(status).toEqual({ state: 'Done', nativeState: 'COMPLETED' });
     // The output is read back over SFTP, as a client on another machine would.
     const connection = pool.get({ user: ssh.user, host: ssh.host, port: ssh.port });
-    const [greeting, ...hostnames] = (await connection.readFile(spec.stdoutPath))
+    const [greeting, nodeList, slurmExpanded, ...hostnames] = (
+      await connection.readFile(spec.stdoutPath)
+    )
       .toString('utf8')
       .trim()
       .split('\n');
     expect(greeting).toBe("it's the testbed");
+    // Our reading of SLURM_JOB_NODELIST agrees with SLURM's own.
+    expect(expandHostlist(nodeList ?? '')).toEqual(slurmExpanded?.split(' '));
+    expect([...(slurmExpanded?.split(' ') ?? [])].sort()).toEqual([...hostnames].sort());
     expect(hostnames).toHaveLength(3);
     expect(new Set(hostnames).size).toBe(3);
     for (const hostname of hostnames) expect(nodeNames).toContain(hostname);
