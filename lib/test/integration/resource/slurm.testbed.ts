@@ -191,6 +191,21 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
     expect((await local.status(job))?.state).toBe('Canceled');
   });
 
+  it('runs in a working directory whose path has spaces', async () => {
+    const spec = await shellSpec('spaced', 'echo "ran in $PWD"');
+    cleanups.push(spec.workDir);
+    const workDir = join(spec.workDir, 'my pilot dir');
+    const job = await overSsh.launch({
+      ...spec,
+      workDir,
+      stdoutPath: join(workDir, 'job out.txt'),
+      stderrPath: join(workDir, 'job err.txt'),
+      resources: { numberOfNodes: 1, walltimeMinutes: 5 }
+    });
+    await waitForStatus(overSsh, job, s => s.state === 'Done', 30_000);
+    expect(await readFile(join(workDir, 'job out.txt'), 'utf8')).toBe(`ran in ${workDir}\n`);
+  });
+
   it('says nothing about a job slurmctld does not know', async () => {
     expect(await local.status({ jobId: '987654', host: 'localhost' })).toBeUndefined();
     expect(await local.isAlive({ jobId: '987654', host: 'localhost' })).toBe(false);
