@@ -35,7 +35,8 @@ export function tokenFromMetadata(metadata: grpc.Metadata): string {
   const values = metadata.get('authorization');
   if (values.length === 0) throw new AuthError('missing "authorization" metadata (bearer token)');
   const value = String(values[0]).trim();
-  const token = /^bearer\s+/i.test(value) ? value.replace(/^bearer\s+/i, '') : value;
+  const bearer = /^bearer(?:\s+(.*))?$/i.exec(value);
+  const token = bearer ? (bearer[1] ?? '').trim() : value;
   if (token.length === 0) throw new AuthError('empty bearer token in "authorization" metadata');
   return token;
 }
@@ -145,8 +146,9 @@ export class IntrospectionTokenVerifier implements TokenVerifier {
       body: new URLSearchParams({ token }).toString()
     });
     if (!response.ok) {
+      const detail = (await response.text()).slice(0, 200);
       throw new Error(
-        `token introspection at ${this.options.endpoint} answered ${response.status}`
+        `token introspection at ${this.options.endpoint} answered ${response.status}: ${detail}`
       );
     }
     const claims = (await response.json()) as Record<string, unknown>;

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { IntrospectionTokenVerifier } from '../../../src/scistream/auth/token-verifier.js';
 import type { ControlServer } from '../../../src/scistream/s2cs/control-server.js';
 import { Gateway } from '../../../src/scistream/s2uc/gateway.js';
 import { ScistreamClient, type Stream } from '../../../src/scistream/s2uc/scistream-client.js';
@@ -242,6 +243,36 @@ describe('security of control and data channels', () => {
       expect(message).toMatch(/no hello for session .* within 1500 ms/);
       expect(server.portsInUse).toBe(0);
       expect(server.sessionCount).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('token introspection (RFC 7662, as Globus Auth needs) authenticates and authorizes too', async () => {
+    const server = bed.makeServer('introspecting', {
+      auth: new IntrospectionTokenVerifier({
+        endpoint: `${bed.issuer.issuer}/token/introspection`,
+        clientId: bed.issuer.clients.bob.id,
+        clientSecret: bed.issuer.clients.bob.secret,
+        requiredScope: 'scistream'
+      })
+    });
+    await server.start();
+    const opaque = async (client: 'alice' | 'bob' | 'mallory') =>
+      bed.issuer.token(bed.issuer.clients[client], { opaque: true });
+    try {
+      const uid = randomUUID();
+      const asAlice = await gw(server, await opaque('alice'));
+      await Promise.all([asAlice.req(uid, 'PROD', 1), asAlice.hello(uid, ['127.0.0.1:9'])]);
+      expect((await asAlice.status(uid)).owner).toBe('alice');
+      const bob = await codeOf((await gw(server, await opaque('bob'))).release(uid));
+      expect(bob.code).toBe(grpc.status.PERMISSION_DENIED);
+      const mallory = await codeOf((await gw(server, await opaque('mallory'))).list());
+      expect(mallory.code).toBe(grpc.status.PERMISSION_DENIED);
+      const garbage = await codeOf((await gw(server, randomBytes(24).toString('hex'))).list());
+      expect(garbage).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+      expect(garbage.message).toMatch(/inactive or expired/);
+      await asAlice.release(uid);
     } finally {
       await server.close();
     }

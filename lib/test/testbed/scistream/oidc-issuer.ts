@@ -15,6 +15,8 @@ export const SCISTREAM_SCOPE = 'scistream';
 export const AUDIENCE = 'urn:pilot-streaming:scistream';
 /** Resource whose tokens live one second, for expired-token tests. */
 const SHORT_LIVED_RESOURCE = 'urn:pilot-streaming:scistream:short';
+/** Resource whose tokens are opaque (validated by introspection, as Globus Auth's are). */
+const OPAQUE_RESOURCE = 'urn:pilot-streaming:scistream:opaque';
 
 /**
  * A real OpenID Connect provider (oidc-provider) on loopback issuing JWT access tokens by the
@@ -68,7 +70,7 @@ export class OidcIssuer {
           getResourceServerInfo: (_ctx, resource) => ({
             scope: `${SCISTREAM_SCOPE} other`,
             audience: AUDIENCE,
-            accessTokenFormat: 'jwt',
+            accessTokenFormat: resource === OPAQUE_RESOURCE ? 'opaque' : 'jwt',
             accessTokenTTL: resource === SHORT_LIVED_RESOURCE ? 1 : 300
           })
         }
@@ -79,9 +81,13 @@ export class OidcIssuer {
   }
 
   /** An access token for `client` (scope: everything the client may have). */
-  async token(client: IssuerClient, options: { shortLived?: boolean } = {}): Promise<string> {
+  async token(
+    client: IssuerClient,
+    options: { shortLived?: boolean; opaque?: boolean } = {}
+  ): Promise<string> {
     const body = new URLSearchParams({ grant_type: 'client_credentials', scope: client.scope });
     if (options.shortLived) body.set('resource', SHORT_LIVED_RESOURCE);
+    if (options.opaque) body.set('resource', OPAQUE_RESOURCE);
     const response = await fetch(`${this.issuer}/token`, {
       method: 'POST',
       headers: {
