@@ -1,11 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { pickFreePorts } from '../../src/frameworks/free-ports.js';
 import { shellQuote } from '../../src/remote/shell-quote.js';
 import { run } from './command.js';
 import { descendantsOf, startDaemon, stopDaemon, waitUntil, type Daemon } from './daemons.js';
+
+const HOST_KEY_FILE = 'ssh_host_ed25519_key';
 
 /** What a client needs to reach the testbed's sshd. */
 export interface SshdInfo {
@@ -55,7 +57,7 @@ export class TestSshd {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // sshd refuses to start without its privilege-separation directory.
     await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-    const hostKey = join(dir, 'ssh_host_ed25519_key');
+    const hostKey = join(dir, HOST_KEY_FILE);
     const clientKey = join(dir, 'id_ed25519');
     await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'testbed-host', '-f', hostKey]);
     await run([
@@ -150,9 +152,16 @@ export class TestSshd {
     );
   }
 
-  /** Stops the listener and every session it serves (connections drop), then starts it again. */
-  async restart(): Promise<void> {
+  /**
+   * Stops the listener and every session it serves (connections drop), then starts it again on
+   * the same port: with the host key at `hostKeyPath` if given (as an impostor would, or an
+   * administrator replacing the key), else with the original one.
+   */
+  async restart(options: { hostKeyPath?: string } = {}): Promise<void> {
     await this.stop();
+    const config = await readFile(this.configPath, 'utf8');
+    const hostKey = options.hostKeyPath ?? join(dirname(this.configPath), HOST_KEY_FILE);
+    await writeFile(this.configPath, config.replace(/^HostKey .*$/m, `HostKey ${hostKey}`));
     await this.startDaemon();
   }
 

@@ -158,6 +158,34 @@ describe('RemoteConnection against a real sshd', () => {
     expect(await survivor.readFile(sshd.info.knownHostsPath)).toBeInstanceOf(Buffer);
   });
 
+  it('does not reconnect to a server that comes back with another host key', async () => {
+    const watched = connect({ reconnectTimeoutMs: 30_000 });
+    expect(await watched.check(['echo', 'trusted'])).toBe('trusted\n');
+    const impostorKey = join(dir, 'impostor_host_key');
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', impostorKey]);
+    const impostorPublic = (await run(['cat', `${impostorKey}.pub`]))
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
+    const expected = await opensshFingerprint(impostorPublic, dir);
+    try {
+      await sshd.restart({ hostKeyPath: impostorKey });
+      const started = Date.now();
+      const error = await watched.exec(['true']).then(
+        () => undefined,
+        (caught: unknown) => caught
+      );
+      expect(error).toBeInstanceOf(HostKeyError);
+      expect((error as Error).message).toMatch(/CHANGED/);
+      expect((error as Error).message).toContain(expected);
+      // Refused at once, not retried until the reconnect timeout.
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await sshd.restart();
+    }
+    expect(await watched.check(['echo', 'trusted again'])).toBe('trusted again\n');
+  });
+
   it('notices a silent server through keep-alives and reconnects once it answers', async () => {
     const watched = connect({ keepaliveIntervalMs: 300, keepaliveCountMax: 2 });
     expect(await watched.check(['echo', 'up'])).toBe('up\n');
