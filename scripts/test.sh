@@ -7,8 +7,12 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$REPO_ROOT"
 
-# Debian packages the tests need: Chromium for the JupyterLab UI tests (fonts for its screenshots).
+# Debian packages the tests need: Chromium for the JupyterLab UI tests (fonts for its
+# screenshots), and what the testbeds list beside their code (sshd, SLURM, munge, proxies...).
 DEBIAN_PACKAGES=(chromium fonts-liberation)
+mapfile -t -O "${#DEBIAN_PACKAGES[@]}" DEBIAN_PACKAGES < <(
+  find lib/test -name debian-packages.txt -exec cat {} + | sed 's/#.*//' | tr -s ' \t' '\n' | grep . | sort -u
+)
 
 RUN_DIR=$(mktemp -d -t pilot-streaming-test.XXXXXXXX)
 REPORTS=$RUN_DIR/reports
@@ -161,6 +165,12 @@ run_suite "vitest unit (extension)" vitest "$REPORTS/extension-unit.json" 600 \
 run_suite "vitest integration (lib)" vitest "$REPORTS/lib-integration.json" 1500 \
   npm exec -w lib -- vitest run --project integration "${VITEST_REPORT[@]}" \
   --outputFile.json="$REPORTS/lib-integration.json"
+run_suite "vitest testbed (lib)" vitest "$REPORTS/lib-testbed.json" 1500 \
+  npm exec -w lib -- vitest run --project testbed "${VITEST_REPORT[@]}" \
+  --outputFile.json="$REPORTS/lib-testbed.json"
+run_suite "vitest scistream (lib)" vitest "$REPORTS/lib-scistream.json" 1500 \
+  npm exec -w lib -- vitest run --project scistream "${VITEST_REPORT[@]}" \
+  --outputFile.json="$REPORTS/lib-scistream.json"
 run_suite "pytest kernel-client" pytest "$REPORTS/kernel-client.xml" 900 \
   "$VENV/bin/pytest" lib/test/kernel-client -q --junitxml="$REPORTS/kernel-client.xml"
 run_suite "demo notebooks (nbclient)" pytest "$REPORTS/notebooks.xml" 600 \
