@@ -13,7 +13,7 @@ import {
   verifyHostKey
 } from './known-hosts.js';
 import type { Host } from './host.js';
-import { shellCommandIn } from './shell-quote.js';
+import { shellCommandIn, shellQuote } from './shell-quote.js';
 import { targetLabel, type SshTarget } from './target.js';
 import { TunnelSocket } from './tunnel-socket.js';
 
@@ -167,14 +167,18 @@ export class RemoteConnection extends EventEmitter implements Host {
     return result.stdout;
   }
 
-  /** Runs a command line as written (for scripts of our own; quote any input with shellQuote). */
+  /**
+   * Runs a command line with sh (for scripts of our own; quote any input with shellQuote),
+   * whatever the user's login shell is.
+   */
   async execShell(
     command: string,
     options: Pick<ExecOptions, 'stdin' | 'timeoutMs'> = {}
   ): Promise<ExecResult> {
     const client = await this.ready();
     return new Promise<ExecResult>((resolve, reject) => {
-      client.exec(command, (error, stream) => {
+      // The login shell may be csh or fish: our command lines are for sh.
+      client.exec(`sh -c ${shellQuote(command)}`, (error, stream) => {
         if (error !== undefined && error !== null) {
           reject(new Error(`Cannot run a command on ${this.label}: ${error.message}`));
           return;
