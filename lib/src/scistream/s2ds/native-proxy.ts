@@ -16,8 +16,11 @@ const TLS_OPTIONS = {
   ciphers: 'TLS_AES_128_GCM_SHA256'
 } as const;
 
-/** Larger stream buffers mean fewer, larger reads and writes per byte moved. */
-const HIGH_WATER_MARK = 1024 * 1024;
+/**
+ * Stream buffer per direction: 64 KiB (a full TCP read) measured faster here than Node's 16 KiB
+ * default and than 1 MiB (which only adds memory between the two sockets).
+ */
+const HIGH_WATER_MARK = 64 * 1024;
 const SAMPLE_INTERVAL_MS = 1000;
 
 /**
