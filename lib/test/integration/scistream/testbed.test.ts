@@ -3,8 +3,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ensureKafkaDistribution } from '../../../src/frameworks/kafka/distribution.js';
+import { LOG4J2_PROPERTIES } from '../../../src/frameworks/kafka/server-config.js';
+import { defaultPilotCache } from '../../../src/pilot/environment.js';
 import {
   createCertificateAuthority,
   issueServerCertificate
@@ -18,6 +23,7 @@ const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const apps = resolve(here, '../../testbed/scistream/stream-apps.mjs');
 const bridge = resolve(here, '../../testbed/scistream/unix-bridge.mjs');
+const kafkaApps = resolve(here, '../../testbed/scistream/kafka-apps.mjs');
 const GiB = 1024 * 1024 * 1024;
 // 1 GiB per the acceptance criteria; smaller for quick local iterations.
 const TOTAL = Number(process.env.SCISTREAM_TESTBED_BYTES ?? GiB);
@@ -265,5 +271,110 @@ describe('SciStream across two facilities in network namespaces', () => {
     expect(status.metrics.bytes_in).toBeGreaterThan(0);
     expect(status.metrics.bytes_out).toBeGreaterThan(0);
     await s2uc(['release', uid, '--s2cs', `${control.gwb},${control.gwa}`]);
+  });
+
+  test('a Kafka producer in facility A writes through the gateways to a broker in facility B', async () => {
+    const distribution = await ensureKafkaDistribution({ cacheDir: defaultPilotCache() });
+    const base = randomPortRange(3).low;
+    const [external, internal, controller] = [base, base + 1, base + 2];
+    // The broker is the listening side, so its gateway (B) plays the SciStream producer role
+    // and the Kafka client's gateway (A) the consumer role.
+    const out = await s2uc([
+      'stream',
+      '--producer-s2cs',
+      control.gwb,
+      '--consumer-s2cs',
+      control.gwa,
+      '--producer-listeners',
+      `${ADDRESSES.consumer}:${external}`,
+      '--num-conn',
+      '1'
+    ]);
+    const uid = /^uid (\S+)$/m.exec(out)![1];
+    const gatewayListener = /^consumer listeners (\S+)/m.exec(out)![1];
+    expect(gatewayListener.startsWith(`${ADDRESSES.gwaWan}:`)).toBe(true);
+
+    const kafkaDir = join(dir, 'kafka');
+    await mkdir(kafkaDir);
+    const properties = join(kafkaDir, 'server.properties');
+    const log4j = join(kafkaDir, 'log4j2.properties');
+    await writeFile(log4j, LOG4J2_PROPERTIES);
+    // Clients in facility A are told the gateway's address; clients in B use the broker directly.
+    await writeFile(
+      properties,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@127.0.0.1:${controller}`,
+        `listeners=EXTERNAL://${ADDRESSES.consumer}:${external},INTERNAL://${ADDRESSES.consumer}:${internal},CONTROLLER://127.0.0.1:${controller}`,
+        `advertised.listeners=EXTERNAL://${gatewayListener},INTERNAL://${ADDRESSES.consumer}:${internal}`,
+        'listener.security.protocol.map=EXTERNAL:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        'inter.broker.listener.name=INTERNAL',
+        'controller.listener.names=CONTROLLER',
+        `log.dirs=${join(kafkaDir, 'data')}`,
+        'offsets.topic.replication.factor=1',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'group.initial.rebalance.delay.ms=0'
+      ].join('\n') + '\n'
+    );
+    const java = ['-cp', distribution.classPath, `-Dlog4j2.configurationFile=${log4j}`];
+    await bed.exec('consumer', 'java', [
+      ...java,
+      'kafka.tools.StorageTool',
+      'format',
+      '--cluster-id',
+      randomBytes(16).toString('base64url'),
+      '--config',
+      properties
+    ]);
+    const broker = bed.spawn('consumer', 'java', [
+      '-Xmx512m',
+      '-Xms512m',
+      ...java,
+      'kafka.Kafka',
+      properties
+    ]);
+    let brokerLog = '';
+    const keep = (chunk: Buffer) => (brokerLog = (brokerLog + chunk.toString()).slice(-4000));
+    broker.stdout!.on('data', keep);
+    broker.stderr!.on('data', keep);
+    try {
+      const count = 2000;
+      const produced = JSON.parse(
+        await bed.exec('producer', process.execPath, [
+          kafkaApps,
+          'produce',
+          gatewayListener,
+          'frames',
+          String(count),
+          '1024'
+        ])
+      ) as { count: number; sha256: string };
+      const consumed = JSON.parse(
+        await bed.exec('consumer', process.execPath, [
+          kafkaApps,
+          'consume',
+          `${ADDRESSES.consumer}:${internal}`,
+          'frames',
+          String(count)
+        ])
+      ) as { count: number; sha256: string };
+      expect(consumed).toEqual(produced);
+      // The producer host reaches the broker only through the gateways.
+      expect(await connectFrom('producer', ADDRESSES.consumer, external)).toBe('ECONNREFUSED');
+      const status = JSON.parse(await s2uc(['status', uid, '--s2cs', control.gwa])) as {
+        metrics: { bytes_in: number };
+      };
+      expect(status.metrics.bytes_in).toBeGreaterThan(count * 1024);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\nbroker log tail:\n${brokerLog}`, {
+        cause: error
+      });
+    } finally {
+      broker.kill('SIGTERM');
+      await new Promise(resolve => broker.once('exit', resolve));
+      await s2uc(['release', uid, '--s2cs', `${control.gwa},${control.gwb}`]);
+    }
   });
 });
