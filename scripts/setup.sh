@@ -59,10 +59,17 @@ ensure_npm_packages() {
   echo "$hash" >"$stamp"
 }
 
+# The venv's requirements: ours, plus any requirements.txt that a test folder keeps beside
+# its code (e.g. the SciStream testbed's gRPC tools). scripts/constraints.txt pins them all.
+python_requirements() {
+  echo scripts/requirements.txt
+  find lib/test -name requirements.txt | sort
+}
+
 ensure_venv() {
-  local stamp=$VENV/.pilot-streaming-requirements.sha256 hash
-  hash=$(cat "$REPO_ROOT/scripts/requirements.txt" "$REPO_ROOT/scripts/constraints.txt" <(python3 --version) |
-    sha256sum | cut -c1-64)
+  local stamp=$VENV/.pilot-streaming-requirements.sha256 hash requirement requirements=()
+  mapfile -t requirements < <(python_requirements)
+  hash=$(cat "${requirements[@]}" scripts/constraints.txt <(python3 --version) | sha256sum | cut -c1-64)
   if stamp_matches "$stamp" "$hash" && [[ -x $VENV/bin/jupyter ]]; then
     skip_note "Python venv"
     return 0
@@ -71,8 +78,9 @@ ensure_venv() {
     ensure_debian_packages python3-venv
   fi
   step "Python venv (.venv)" python3 -m venv "$VENV"
-  step "pip install -r scripts/requirements.txt" "$VENV/bin/pip" install --quiet \
-    --disable-pip-version-check -r "$REPO_ROOT/scripts/requirements.txt"
+  local pip_args=(--quiet --disable-pip-version-check -c scripts/constraints.txt)
+  for requirement in "${requirements[@]}"; do pip_args+=(-r "$requirement"); done
+  step "pip install ${requirements[*]}" "$VENV/bin/pip" install "${pip_args[@]}"
   echo "$hash" >"$stamp"
 }
 
