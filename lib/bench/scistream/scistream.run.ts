@@ -50,7 +50,8 @@ test('SciStream gateway benchmark: throughput against peers, whole-stream set-up
   const issuer = new OidcIssuer();
   const processes: S2csProcess[] = [];
   const gateways: Gateway[] = [];
-  const ssh = new SshTunnel(dir);
+  const ssh = new SshTunnel(join(dir, 'ssh-aes'));
+  const sshDefault = new SshTunnel(join(dir, 'ssh-default'));
   let iperfServer: ReturnType<typeof spawn> | undefined;
   try {
     const ca = await createCertificateAuthority(dir);
@@ -120,6 +121,7 @@ test('SciStream gateway benchmark: throughput against peers, whole-stream set-up
         path: 'ssh -L (aes128-gcm)',
         port: await ssh.start(iperfPort, 'aes128-gcm@openssh.com')
       });
+      paths.push({ path: 'ssh -L (default cipher)', port: await sshDefault.start(iperfPort) });
     }
     iperfServer = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', String(iperfPort)], {
       stdio: 'ignore'
@@ -162,6 +164,7 @@ test('SciStream gateway benchmark: throughput against peers, whole-stream set-up
   } finally {
     iperfServer?.kill('SIGTERM');
     await ssh.stop();
+    await sshDefault.stop();
     for (const gateway of gateways) gateway.close();
     for (const gateway of processes) await gateway.stop('SIGTERM');
     await issuer.stop();

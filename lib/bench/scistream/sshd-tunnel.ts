@@ -45,8 +45,9 @@ export class SshTunnel {
 
   constructor(private readonly dir: string) {}
 
-  async start(target: number, cipher: string): Promise<number> {
-    const dir = join(this.dir, 'ssh');
+  /** `cipher` undefined: ssh's default choice, as users run it. */
+  async start(target: number, cipher?: string): Promise<number> {
+    const dir = this.dir;
     await mkdir(dir, { mode: 0o700 });
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
@@ -99,8 +100,7 @@ export class SshTunnel {
         'StrictHostKeyChecking=yes',
         '-o',
         'BatchMode=yes',
-        '-c',
-        cipher,
+        ...(cipher === undefined ? [] : ['-c', cipher]),
         '-L',
         `127.0.0.1:${this.localPort}:127.0.0.1:${target}`,
         `${user}@127.0.0.1`

@@ -24,23 +24,12 @@ const HIGH_WATER_MARK = 64 * 1024;
 const SAMPLE_INTERVAL_MS = 1000;
 
 /**
- * Copies `from` into `to` with backpressure. Writes are corked until the current I/O callback
- * has run (next tick), so the 16 KiB chunks that one TCP read of TLS records yields leave in
- * one writev instead of one system call each (measured: pipe() was slower).
+ * Copies `from` into `to` with backpressure, counting bytes. Measured in CPU seconds per GB
+ * moved, this plain loop beat both pipe() and corking writes until the next tick or turn.
  */
 function relay(from: net.Socket, to: net.Socket, count: (bytes: number) => void): void {
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    to.uncork();
-  };
   from.on('data', (chunk: Buffer) => {
     count(chunk.length);
-    if (!corked) {
-      corked = true;
-      to.cork();
-      process.nextTick(uncork);
-    }
     if (!to.write(chunk)) from.pause();
   });
   to.on('drain', () => from.resume());
