@@ -64,6 +64,20 @@ export interface ControlServerOptions {
 const DEFAULT_NUM_CONN = 5;
 const MAX_NUM_CONN = 64;
 const MAX_PENDING_HELLOS = 1024;
+const ORPHAN_STOP_MS = 5000;
+
+/** Whether `pid` is a live process (a zombie awaiting its reaper counts as gone). */
+async function isRunning(pid: number): Promise<boolean> {
+  let stat: string;
+  try {
+    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  // Field 3, after the parenthesised command name, is the state.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
 
 interface LiveSession {
   record: SessionRecord;
@@ -549,15 +563,16 @@ export class ControlServer {
   }
 
   private async stopOrphan(pid: number, uid: string): Promise<void> {
-    let cmdline: string;
-    try {
-      cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      return; // already gone
-    }
+    if (!(await isRunning(pid))) return;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
     // Only a proxy started for this session (its configuration path names the session).
     if (!cmdline.includes(join('run', uid))) return;
     process.kill(pid, 'SIGTERM');
+    // Its ports must be free before the session's data plane starts again.
+    for (let waited = 0; await isRunning(pid); waited += 50) {
+      if (waited >= ORPHAN_STOP_MS) process.kill(pid, 'SIGKILL');
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
     this.log(`session ${uid}: stopped orphaned proxy ${pid}`);
   }
 

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -34,6 +35,17 @@ async function canBind(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A live process; a zombie (exited, not yet reaped by its new parent) counts as gone. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
 
 function portOf(listener: string): number {
@@ -126,77 +138,95 @@ describe('reliability', () => {
     }
   });
 
-  test('an S2CS killed and restarted keeps its sessions; SIGTERM releases them all', async () => {
-    const cli = await bundleCli(bed.dir);
-    const portRange = randomPortRange(50);
-    const stateDir = join(bed.dir, 'process-gateway');
-    const args = [
-      '--listener-ip',
-      '127.0.0.1',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--port-range',
-      `${portRange.low}-${portRange.high}`,
-      '--server-crt',
-      bed.server.certFile,
-      '--server-key',
-      bed.server.keyFile,
-      '--state-dir',
-      stateDir,
-      '--issuer',
-      bed.issuer.issuer,
-      '--scope',
-      'scistream'
-    ];
-    let gateway = new S2csProcess(cli, args);
-    const port = await gateway.start();
-    const token = await bed.issuer.token(bed.issuer.clients.alice);
-    const caCert = await readFile(bed.ca.certFile);
-    const remote = new Gateway({ address: `127.0.0.1:${port}`, caCert, token });
-    const restartClient = new ScistreamClient({ producer: remote, consumer: gateways[1] });
-    const producer = new Producer(2 * MiB);
-    const [producerPort] = await producer.listen('127.0.0.1', 1);
-    try {
-      const stream = await restartClient.createStream({
-        producerListeners: [`127.0.0.1:${producerPort}`],
-        numConn: 2
-      });
-      const listener = portOf(stream.consumerListeners[0]);
-      expect((await consume('127.0.0.1', listener)).bytes).toBe(2 * MiB);
+  for (const backend of ['native', 'stunnel']) {
+    test(`${backend}: an S2CS killed and restarted keeps its sessions; SIGTERM releases them all`, async () => {
+      const cli = await bundleCli(bed.dir);
+      const portRange = randomPortRange(50);
+      const stateDir = join(bed.dir, `process-gateway-${backend}`);
+      const args = [
+        '--listener-ip',
+        '127.0.0.1',
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--port-range',
+        `${portRange.low}-${portRange.high}`,
+        '--server-crt',
+        bed.server.certFile,
+        '--server-key',
+        bed.server.keyFile,
+        '--state-dir',
+        stateDir,
+        '--issuer',
+        bed.issuer.issuer,
+        '--scope',
+        'scistream'
+      ];
+      let gateway = new S2csProcess(cli, args);
+      const port = await gateway.start();
+      const token = await bed.issuer.token(bed.issuer.clients.alice);
+      const caCert = await readFile(bed.ca.certFile);
+      const remote = new Gateway({ address: `127.0.0.1:${port}`, caCert, token });
+      const restartClient = new ScistreamClient({ producer: remote, consumer: gateways[1] });
+      const producer = new Producer(2 * MiB);
+      const [producerPort] = await producer.listen('127.0.0.1', 1);
+      try {
+        const stream = await restartClient.createStream({
+          producerListeners: [`127.0.0.1:${producerPort}`],
+          numConn: 2,
+          backend
+        });
+        const recordFile = join(stateDir, 'sessions', `${stream.uid}.json`);
+        const proxyPids = (JSON.parse(await readFile(recordFile, 'utf8')) as { pids: number[] })
+          .pids;
+        expect(proxyPids).toHaveLength(backend === 'stunnel' ? 1 : 0);
+        const listener = portOf(stream.consumerListeners[0]);
+        expect((await consume('127.0.0.1', listener)).bytes).toBe(2 * MiB);
 
-      // Killed without warning: the data plane dies with it (the consumer gateway accepts, finds
-      // no producer gateway, and closes), the record stays on disk.
-      expect(await gateway.stop('SIGKILL')).toBe('SIGKILL');
-      expect((await consume('127.0.0.1', listener)).bytes).toBe(0);
-      expect(await readdir(join(stateDir, 'sessions'))).toHaveLength(1);
+        expect(await gateway.stop('SIGKILL')).toBe('SIGKILL');
+        if (backend === 'native') {
+          // Killed without warning: the in-process data plane dies with it (the consumer gateway
+          // accepts, finds no producer gateway, and closes).
+          expect((await consume('127.0.0.1', listener)).bytes).toBe(0);
+        } else {
+          // stunnel outlives the killed control server and keeps carrying the stream.
+          expect(alive(proxyPids[0])).toBe(true);
+          expect((await consume('127.0.0.1', listener)).bytes).toBe(2 * MiB);
+        }
+        expect(await readdir(join(stateDir, 'sessions'))).toHaveLength(1);
 
-      // Restarted on the same port and state: the session is back on the same ports and key.
-      gateway = new S2csProcess(
-        cli,
-        args.map(arg => (arg === '0' ? String(port) : arg))
-      );
-      await gateway.start();
-      expect(gateway.stderr).toMatch(new RegExp(`session ${stream.uid}: restored \\(streaming\\)`));
-      const status = await remote.status(stream.uid);
-      expect(status.state).toBe('streaming');
-      expect(status.listeners).toEqual(stream.producerGatewayListeners);
-      const again = await consume('127.0.0.1', listener);
-      expect(again).toEqual({ bytes: 2 * MiB, sha256: producer.sent.get(producerPort)![1].sha256 });
+        // Restarted on the same port and state: the session is back on the same ports and key.
+        gateway = new S2csProcess(
+          cli,
+          args.map(arg => (arg === '0' ? String(port) : arg))
+        );
+        await gateway.start();
+        expect(gateway.stderr).toMatch(
+          new RegExp(`session ${stream.uid}: restored \\(streaming\\)`)
+        );
+        const status = await remote.status(stream.uid);
+        expect(status.state).toBe('streaming');
+        expect(status.listeners).toEqual(stream.producerGatewayListeners);
+        // The orphaned proxy was stopped and replaced by one the new process owns.
+        for (const pid of proxyPids) expect(alive(pid)).toBe(false);
+        const again = await consume('127.0.0.1', listener);
+        const sent = producer.sent.get(producerPort)!;
+        expect(again).toEqual({ bytes: 2 * MiB, sha256: sent[sent.length - 1].sha256 });
 
-      // SIGTERM: every session released, ports free, records gone, clean exit.
-      remote.close();
-      expect(await gateway.stop('SIGTERM')).toBe(0);
-      expect(await readdir(join(stateDir, 'sessions'))).toEqual([]);
-      for (const gatewayListener of stream.producerGatewayListeners) {
-        expect(await canBind(portOf(gatewayListener))).toBe(true);
+        // SIGTERM: every session released, ports free, records gone, clean exit.
+        remote.close();
+        expect(await gateway.stop('SIGTERM')).toBe(0);
+        expect(await readdir(join(stateDir, 'sessions'))).toEqual([]);
+        for (const gatewayListener of stream.producerGatewayListeners) {
+          expect(await canBind(portOf(gatewayListener))).toBe(true);
+        }
+        await gateways[1].release(stream.uid);
+      } finally {
+        remote.close();
+        await gateway.stop('SIGKILL');
+        await producer.close();
       }
-      await gateways[1].release(stream.uid);
-    } finally {
-      remote.close();
-      await gateway.stop('SIGKILL');
-      await producer.close();
-    }
-  });
+    });
+  }
 });
