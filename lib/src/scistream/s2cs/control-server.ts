@@ -284,6 +284,9 @@ export class ControlServer {
     const uid = this.checkedUid(request.uid);
     const role = this.parseRole(request.role);
     const numConn = request.num_conn === 0 ? DEFAULT_NUM_CONN : request.num_conn;
+    if (!Number.isInteger(request.rate) || request.rate < 0) {
+      throw invalid(`rate: ${request.rate} is not a rate; expected Mbit/s >= 0 (0: unlimited)`);
+    }
     if (!Number.isInteger(numConn) || numConn < 1 || numConn > MAX_NUM_CONN) {
       throw invalid(`num_conn: ${request.num_conn} is out of range; expected 1-${MAX_NUM_CONN}`);
     }
@@ -330,6 +333,11 @@ export class ControlServer {
     this.sessions.set(uid, session);
     if (backend === 'haproxy') {
       this.log(`WARNING: session ${uid} uses the haproxy backend: its data is NOT encrypted`);
+    }
+    if (request.rate > 0 && backend !== 'native') {
+      this.log(
+        `WARNING: session ${uid}: rate ${request.rate} Mbit/s is enforced by the native backend only`
+      );
     }
     try {
       await this.store.save(record);
@@ -495,6 +503,7 @@ export class ControlServer {
         target: parseEndpoint(record.targets[index % record.targets.length], 'target')
       })),
       psk: Buffer.from(record.psk, 'hex'),
+      rateMbps: record.rate,
       workDir
     });
     await dataPlane.start();

@@ -26,6 +26,8 @@ export interface DataPlaneSpec {
   listenHost: string;
   channels: ChannelSpec[];
   psk: Buffer;
+  /** The request's rate in Mbit/s for the whole session; 0: unlimited. */
+  rateMbps: number;
   /** Private directory (0700) for generated configuration files of subprocess backends. */
   workDir: string;
 }

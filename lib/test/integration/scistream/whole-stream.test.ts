@@ -76,6 +76,37 @@ describe('whole stream across two gateways on loopback', () => {
     });
   }
 
+  test("the request's rate (Mbit/s) paces the stream; 0 leaves it unlimited", async () => {
+    const producer = new Producer(8 * MiB);
+    const ports = await producer.listen('127.0.0.1', 1);
+    try {
+      const timed = async (rate: number) => {
+        const stream = await client.createStream({
+          producerListeners: [`127.0.0.1:${ports[0]}`],
+          numConn: 1,
+          rate
+        });
+        const started = Date.now();
+        const [host, port] = stream.consumerListeners[0].split(':');
+        expect((await consume(host, Number(port))).bytes).toBe(8 * MiB);
+        const seconds = (Date.now() - started) / 1000;
+        await client.releaseStream(stream.uid);
+        return seconds;
+      };
+      // 64 Mbit of data at 32 Mbit/s: about 2 s (less the 256 KiB bursts).
+      const paced = await timed(32);
+      const free = await timed(0);
+      console.log(
+        `8 MiB at rate 32 Mbit/s: ${paced.toFixed(2)} s; unlimited: ${free.toFixed(2)} s`
+      );
+      expect(paced).toBeGreaterThan(1.7);
+      expect(paced).toBeLessThan(6);
+      expect(free).toBeLessThan(paced / 2);
+    } finally {
+      await producer.close();
+    }
+  });
+
   test('set-up time of one whole stream is reported', async () => {
     const producer = new Producer(1);
     const ports = await producer.listen('127.0.0.1', 1);

@@ -8,6 +8,7 @@ import {
   parseBackend,
   parseEndpoint
 } from '../../../src/scistream/s2ds/data-plane.js';
+import { RateLimiter } from '../../../src/scistream/s2ds/rate-limiter.js';
 import { ChannelCounters } from '../../../src/scistream/s2ds/stream-counters.js';
 
 function metadata(value?: string): grpc.Metadata {
@@ -75,5 +76,17 @@ describe('SciStream parsing and validation', () => {
     expect(counters.lastActivityMs).toBeGreaterThan(0);
     counters.sample(3_000);
     expect(counters.throughputBps).toBe(0);
+  });
+});
+
+describe('session rate limiter', () => {
+  test('lets a burst through, then paces to the rate', () => {
+    const limiter = new RateLimiter(80, 0); // 10 MB/s, bucket of 1 MB
+    expect(limiter.take(1_000_000, 0)).toBe(0);
+    // Empty bucket: 500 kB more must wait 50 ms.
+    expect(limiter.take(500_000, 0)).toBeCloseTo(50, 5);
+    // 100 ms later 1 MB has come back; 500 kB were owed, so 500 kB are free again.
+    expect(limiter.take(500_000, 100)).toBe(0);
+    expect(limiter.take(10_000, 100)).toBeCloseTo(1, 5);
   });
 });
