@@ -2,6 +2,8 @@
 
 usage: python kernel_session.py <kernel main.js> <cells.json>
 Each cell's text may use {pilot_id}: the first pilot id seen in any earlier output.
+A cell that is exactly RESTART_KERNEL is no cell: the kernel process is shut down and a new one
+started (a new process, as a kernel restart does); its result is {"status": "restarted"}.
 Prints one JSON list: per cell, the execute_reply status and the iopub messages of that cell.
 """
 
@@ -16,6 +18,7 @@ from jupyter_client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 PILOT_ID = re.compile(r"pilot-[a-z0-9]{12}")
+RESTART_KERNEL = "RESTART_KERNEL"
 
 
 def run_cell(client, code, timeout=240):
@@ -36,40 +39,59 @@ def run_cell(client, code, timeout=240):
     return {"status": reply["content"]["status"], "outputs": outputs}
 
 
+class KernelProcess:
+    """A kernel process with its own connection file and a client on it."""
+
+    def __init__(self, main_js, directory, number):
+        self.connection_file, _ = write_connection_file(
+            fname=os.path.join(directory, f"kernel-{number}.json"),
+            ip="127.0.0.1",
+            key=os.urandom(32).hex().encode(),
+        )
+        self.process = subprocess.Popen(["node", main_js, self.connection_file])
+        self.client = BlockingKernelClient(connection_file=self.connection_file)
+        self.client.load_connection_file()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def stop(self):
+        try:
+            self.client.shutdown()
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        finally:
+            self.client.stop_channels()
+            os.remove(self.connection_file)
+
+
 def main():
     main_js, cells_file = sys.argv[1], sys.argv[2]
     with open(cells_file, encoding="utf8") as handle:
         cells = json.load(handle)
     directory = tempfile.mkdtemp(prefix="pilot-kernel-session-")
-    connection_file, _ = write_connection_file(
-        fname=os.path.join(directory, "connection.json"),
-        ip="127.0.0.1",
-        key=os.urandom(32).hex().encode(),
-    )
-    kernel = subprocess.Popen(["node", main_js, connection_file])
-    client = BlockingKernelClient(connection_file=connection_file)
-    client.load_connection_file()
-    client.start_channels()
     results = []
+    kernel = None
     try:
-        client.wait_for_ready(timeout=60)
+        kernel = KernelProcess(main_js, directory, 1)
         pilot_id = None
         for cell in cells:
+            if cell == RESTART_KERNEL:
+                kernel.stop()
+                kernel = None
+                kernel = KernelProcess(main_js, directory, len(results) + 1)
+                results.append({"status": "restarted", "outputs": []})
+                continue
             code = cell.replace("{pilot_id}", pilot_id or "{pilot_id}")
-            result = run_cell(client, code)
+            result = run_cell(kernel.client, code)
             results.append(result)
             if pilot_id is None:
                 match = PILOT_ID.search(json.dumps(result["outputs"]))
                 pilot_id = match.group(0) if match else None
     finally:
-        client.shutdown()
-        try:
-            kernel.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            kernel.kill()
-            kernel.wait()
-        client.stop_channels()
-        os.remove(connection_file)
+        if kernel is not None:
+            kernel.stop()
         os.rmdir(directory)
     print(json.dumps(results))
 

@@ -27,6 +27,33 @@ function texts(cell: CellResult): string[] {
   });
 }
 
+/** Runs cells in a real kernel through jupyter_client; "RESTART_KERNEL" starts a new kernel process. */
+async function runCells(test: PilotTestHome, cells: string[]): Promise<CellResult[]> {
+  const python = join(repoDir, '.venv', 'bin', 'python');
+  if (!existsSync(python))
+    throw new Error(`${python} is missing: run the project's setup (npm test)`);
+  const cellsFile = join(test.home, 'cells.json');
+  await writeFile(cellsFile, JSON.stringify(cells));
+  const { stdout } = await run(
+    python,
+    [
+      join(import.meta.dirname, '..', '..', 'support', 'kernel_session.py'),
+      distModule('kernel/main.js'),
+      cellsFile
+    ],
+    {
+      env: {
+        ...process.env,
+        PILOT_STREAMING_HOME: test.home,
+        PILOT_STREAMING_CACHE: test.cacheDir
+      },
+      timeout: 170_000,
+      maxBuffer: 16 * 1024 * 1024
+    }
+  );
+  return JSON.parse(stdout) as CellResult[];
+}
+
 describe('pilots and %pilot in the real kernel', () => {
   let test: PilotTestHome;
 
@@ -40,9 +67,6 @@ describe('pilots and %pilot in the real kernel', () => {
   });
 
   it('creates, lists, shows, uses and cancels a pilot from cells', async () => {
-    const python = join(repoDir, '.venv', 'bin', 'python');
-    if (!existsSync(python))
-      throw new Error(`${python} is missing: run the project's setup (npm test)`);
     const cells = [
       '%pilot create kafka --resource fork://localhost --name from-kernel --wait',
       '%pilot list',
@@ -60,26 +84,8 @@ describe('pilots and %pilot in the real kernel', () => {
       '%pilot create kafka --resource fork://example.org',
       '%pilot cancel {pilot_id}'
     ];
-    const cellsFile = join(test.home, 'cells.json');
-    await writeFile(cellsFile, JSON.stringify(cells));
-    const { stdout } = await run(
-      python,
-      [
-        join(import.meta.dirname, '..', '..', 'support', 'kernel_session.py'),
-        distModule('kernel/main.js'),
-        cellsFile
-      ],
-      {
-        env: {
-          ...process.env,
-          PILOT_STREAMING_HOME: test.home,
-          PILOT_STREAMING_CACHE: test.cacheDir
-        },
-        timeout: 170_000,
-        maxBuffer: 16 * 1024 * 1024
-      }
-    );
-    const [create, list, show, use, unknown, invalid, cancel] = JSON.parse(stdout) as CellResult[];
+    const results = await runCells(test, cells);
+    const [create, list, show, use, unknown, invalid, cancel] = results;
 
     expect(create!.status).toBe('ok');
     const id = /pilot-[a-z0-9]{12}/.exec(texts(create!).join('\n'))![0];
@@ -114,5 +120,34 @@ describe('pilots and %pilot in the real kernel', () => {
     expect(cancel!.status).toBe('ok');
     expect(texts(cancel!).join('\n')).toContain(`${id} Canceled`);
     expect((await test.service.getPilot(id)).state).toBe('Canceled');
+  });
+
+  it('loses no pilot across a kernel restart: the new kernel reattaches and its context works', async () => {
+    const [create, restarted, reattach, use] = await runCells(test, [
+      '%pilot create kafka --resource fork://localhost --name survives-restart --wait',
+      'RESTART_KERNEL',
+      "const pilot = await pilots.getPilot('{pilot_id}');\npilot.state",
+      [
+        'const kafka = await pilot.getContext();',
+        'const producer = kafka.producer();',
+        'await producer.connect();',
+        "await producer.send({ topic: 'after-restart', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });",
+        'await producer.disconnect();',
+        'const admin = kafka.admin();',
+        'await admin.connect();',
+        "const [offsets] = await admin.fetchTopicOffsets('after-restart');",
+        'await admin.disconnect();',
+        'offsets.high'
+      ].join('\n')
+    ]);
+    expect(create!.status).toBe('ok');
+    const id = /pilot-[a-z0-9]{12}/.exec(texts(create!).join('\n'))![0];
+    expect(restarted!.status).toBe('restarted');
+    // The first kernel is gone; the pilot it made is not.
+    expect(reattach!.status).toBe('ok');
+    expect(texts(reattach!)).toContain("'Running'");
+    expect(use!.status).toBe('ok');
+    expect(texts(use!)).toContain("'3'");
+    expect((await test.service.getPilot(id)).state).toBe('Running');
   });
 });
