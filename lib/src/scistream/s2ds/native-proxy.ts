@@ -144,6 +144,8 @@ export class NativeDataPlane implements DataPlane {
       ...TLS_OPTIONS,
       host,
       port,
+      // No SNI: there is no certificate to select, and SNI may not carry an IP address.
+      servername: net.isIP(host) ? '' : host,
       allowHalfOpen: true,
       highWaterMark: HIGH_WATER_MARK,
       // The PSK authenticates the peer gateway; there is no certificate to check.
