@@ -154,9 +154,8 @@ export function addScistreamCommands(program: Command): void {
         peerControl: options.peerControl,
         peerCaFile: options.peerCa
       });
-      const bound = await server.start();
-      console.log(JSON.stringify({ event: 'listening', port: bound }));
-      await new Promise<void>(resolve => {
+      // Signals are handled from the start, so a SIGTERM during start-up also shuts down cleanly.
+      const stopped = new Promise<void>(resolve => {
         const stop = (signal: string) => {
           console.error(`${signal}: releasing all sessions`);
           server.close().then(resolve, (error: unknown) => {
@@ -168,6 +167,9 @@ export function addScistreamCommands(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
+      const bound = await server.start();
+      if (bound > 0) console.log(JSON.stringify({ event: 'listening', port: bound }));
+      await stopped;
     });
 
   const s2uc = program.command('s2uc').description('SciStream user client');

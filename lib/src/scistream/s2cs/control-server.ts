@@ -136,6 +136,7 @@ export class ControlServer {
     return this.sessions.size;
   }
 
+  /** Starts serving and returns the bound port (0 if close() came first). */
   async start(): Promise<number> {
     if (this.options.auth === null) {
       this.log(
@@ -168,6 +169,8 @@ export class ControlServer {
       ],
       false
     );
+    // Closed (SIGTERM) while starting: nothing to serve.
+    if (this.closed) return 0;
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(
         formatEndpoint({ host: this.options.bindHost, port: this.options.port }),

@@ -224,7 +224,8 @@ describe('reliability', () => {
         await gateways[1].release(stream.uid);
       } finally {
         remote.close();
-        await gateway.stop('SIGKILL');
+        // SIGTERM: a gateway left running by a failed check releases (and stops) its proxies.
+        await gateway.stop('SIGTERM');
         await producer.close();
       }
     });
