@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -109,14 +109,4 @@ export async function issueServerCertificate(
     extensions
   ]);
   return files;
-}
-
-export async function readPem(file: string, what: string): Promise<Buffer> {
-  try {
-    return await readFile(file);
-  } catch (error) {
-    throw new Error(`${what}: cannot read "${file}": ${(error as Error).message}`, {
-      cause: error
-    });
-  }
 }

@@ -107,6 +107,36 @@ describe('whole stream across two gateways on loopback', () => {
     }
   });
 
+  test("version and list describe the gateway and the caller's sessions", async () => {
+    expect(await producerGateway.version()).toEqual({
+      protocol_version: '1.0',
+      server: 'pilot-streaming s2cs',
+      backends: ['native', 'stunnel', 'haproxy'],
+      auth_required: true
+    });
+    const producer = new Producer(1);
+    const ports = await producer.listen('127.0.0.1', 1);
+    try {
+      const stream = await client.createStream({
+        producerListeners: [`127.0.0.1:${ports[0]}`],
+        numConn: 3
+      });
+      const [listed] = await producerGateway.list();
+      expect(listed).toMatchObject({
+        uid: stream.uid,
+        role: 'PROD',
+        state: 'streaming',
+        num_conn: 3,
+        listeners: stream.producerGatewayListeners,
+        targets: [`127.0.0.1:${ports[0]}`]
+      });
+      await client.releaseStream(stream.uid);
+      expect(await producerGateway.list()).toEqual([]);
+    } finally {
+      await producer.close();
+    }
+  });
+
   test('set-up time of one whole stream is reported', async () => {
     const producer = new Producer(1);
     const ports = await producer.listen('127.0.0.1', 1);
