@@ -329,9 +329,12 @@ export class ControlServer {
       createdMs: Date.now()
     };
     const session: LiveSession = { record, queue: Promise.resolve() };
-    if (this.sessions.has(uid)) {
+    // Checked again: another req for this uid, or close(), may have come while ports were found.
+    if (this.sessions.has(uid) || this.closed) {
       this.pool.release(ports);
-      throw new ControlError(grpc.status.ALREADY_EXISTS, `session "${uid}" already exists here`);
+      throw this.closed
+        ? new ControlError(grpc.status.UNAVAILABLE, 'gateway is shutting down')
+        : new ControlError(grpc.status.ALREADY_EXISTS, `session "${uid}" already exists here`);
     }
     this.sessions.set(uid, session);
     if (backend === 'haproxy') {
