@@ -4,6 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import * as prettier from 'prettier';
 import { test } from 'vitest';
 import { Gateway } from '../../src/scistream/s2uc/gateway.js';
 import { ScistreamClient } from '../../src/scistream/s2uc/scistream-client.js';
@@ -160,7 +161,15 @@ test('SciStream gateway benchmark: throughput against peers, whole-stream set-up
       join(docs, 'scistream.md'),
       join(docs, 'scistream.png')
     ]);
-    console.log(await readFile(join(docs, 'scistream.md'), 'utf8'));
+    // Committed with the rest of the repository, so formatted as the repository's Markdown is.
+    const markdown = join(docs, 'scistream.md');
+    const options = (await prettier.resolveConfig(markdown)) ?? {};
+    const formatted = await prettier.format(await readFile(markdown, 'utf8'), {
+      ...options,
+      parser: 'markdown'
+    });
+    await writeFile(markdown, formatted);
+    console.log(formatted);
   } finally {
     iperfServer?.kill('SIGTERM');
     await ssh.stop();
