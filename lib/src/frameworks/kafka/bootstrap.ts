@@ -74,7 +74,7 @@ type Probe = 'metadata' | 'group-coordinator';
  * `group-coordinator`: it finds a group coordinator, which makes Kafka create its offsets topic,
  * so the first consumer group does not meet "coordinator not available" errors.
  */
-async function probe(bootstrap: string, what: Probe): Promise<boolean> {
+async function probe(bootstrap: string, what: Probe): Promise<{ ready: boolean; why?: string }> {
   const admin = new Kafka({
     clientId: 'pilot-streaming-readiness',
     brokers: [bootstrap],
@@ -88,14 +88,16 @@ async function probe(bootstrap: string, what: Probe): Promise<boolean> {
     // Also loads the metadata kafkajs needs before it can look for a group coordinator.
     const cluster = await admin.describeCluster();
     if (what === 'metadata') {
-      return cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller >= 0;
+      const ready =
+        cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller >= 0;
+      return ready ? { ready } : { ready, why: 'the metadata names no broker or controller yet' };
     }
     // An offset fetch for a group is answered by its coordinator.
     await admin.fetchOffsets({ groupId: 'pilot-streaming-readiness', topics: [] });
-    return true;
-  } catch {
-    // Not listening yet, or not serving this yet: the caller polls again.
-    return false;
+    return { ready: true };
+  } catch (error) {
+    // Not listening yet, or not serving this yet: the caller polls again and keeps the reason.
+    return { ready: false, why: (error as Error).message };
   } finally {
     await admin.disconnect();
   }
@@ -173,7 +175,12 @@ export class KafkaBootstrap implements FrameworkBootstrap {
         logPath,
         workDir
       );
-      const outcome = await this.awaitReady(broker, `${HOST}:${brokerPort}`, onProgress, signal);
+      const { outcome, lastFailure } = await this.awaitReady(
+        broker,
+        `${HOST}:${brokerPort}`,
+        onProgress,
+        signal
+      );
       if (outcome === 'ready') {
         const details: KafkaDetails = {
           type: 'kafka',
@@ -190,7 +197,7 @@ export class KafkaBootstrap implements FrameworkBootstrap {
         throw new Error(
           outcome === 'aborted'
             ? 'Start-up aborted'
-            : `Kafka broker was not ready (metadata and group coordinator) within ${READY_TIMEOUT_MS / 1000} s${tail}`
+            : `Kafka broker was not ready (metadata and group coordinator) within ${READY_TIMEOUT_MS / 1000} s (last ${lastFailure ?? 'probe: none ran'})${tail}`
         );
       }
       const exit = await broker.exit;
@@ -245,8 +252,9 @@ export class KafkaBootstrap implements FrameworkBootstrap {
     bootstrap: string,
     onProgress: ProgressListener,
     signal: AbortSignal
-  ): Promise<'ready' | 'exited' | 'timeout' | 'aborted'> {
+  ): Promise<{ outcome: 'ready' | 'exited' | 'timeout' | 'aborted'; lastFailure?: string }> {
     let exited = false;
+    let lastFailure: string | undefined;
     void broker.exit.then(() => {
       exited = true;
     });
@@ -258,14 +266,16 @@ export class KafkaBootstrap implements FrameworkBootstrap {
     for (const [what, stage, fraction] of stages) {
       onProgress({ stage, fraction });
       for (;;) {
-        if (exited) return 'exited';
-        if (signal.aborted) return 'aborted';
-        if (Date.now() > deadline) return 'timeout';
-        if (await probe(bootstrap, what)) break;
+        if (exited) return { outcome: 'exited' };
+        if (signal.aborted) return { outcome: 'aborted' };
+        if (Date.now() > deadline) return { outcome: 'timeout', lastFailure };
+        const result = await probe(bootstrap, what);
+        if (result.ready) break;
+        lastFailure = `${what} probe: ${result.why ?? 'not ready'}`;
         await new Promise(resolve => setTimeout(resolve, 300));
       }
     }
-    return exited ? 'exited' : 'ready';
+    return { outcome: exited ? 'exited' : 'ready' };
   }
 
   private running(
