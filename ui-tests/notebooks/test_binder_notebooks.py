@@ -93,6 +93,10 @@ def test_kafka_pilot_notebook_runs_top_to_bottom(tmp_path, pilot_home, monkeypat
         "demo-readers",
     )
 
-    listing = text_of(code[-1])
     pilot_id = PILOT_ID.search(text_of(created)).group(0)
+    # The magic expanded {pilot.id} to the id of the pilot this notebook created.
+    cancelled = code[sources.index("%pilot cancel {pilot.id}")]
+    assert f"{pilot_id} Canceled" in text_of(cancelled), text_of(cancelled)
+
+    listing = text_of(code[-1])
     assert re.search(rf"{pilot_id}\s.*Canceled", listing), listing

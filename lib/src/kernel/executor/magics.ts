@@ -24,7 +24,7 @@ const CELL_MAGIC = /^\s*%%([A-Za-z_][\w.-]*)(?:[ \t]+(.*?))?\s*$/;
  * around them and every other line keeps its number (stack traces and syntax errors stay mapped
  * to the cell). `%name args` at the start of a line becomes `await callees.line(name, args)`; a
  * cell whose first code line is `%%name args` becomes one `await callees.cell(name, args, body)`,
- * whose value is the cell's result.
+ * whose value is the cell's result. Arguments expand `{expression}` (see magicArguments).
  */
 export function replaceMagics(
   source: string,
@@ -39,7 +39,7 @@ export function replaceMagics(
     }
     const [, name, args = ''] = match;
     const body = lines.slice(first + 1).join('\n');
-    const call = `await ${callees.cell}(${JSON.stringify(name)}, ${JSON.stringify(args)}, ${JSON.stringify(body)});`;
+    const call = `await ${callees.cell}(${JSON.stringify(name)}, ${magicArguments(args)}, ${JSON.stringify(body)});`;
     const code = [
       ...lines.slice(0, first).map(() => ''),
       call,
@@ -57,8 +57,42 @@ export function replaceMagics(
       if (match === null) return text;
       const [, indent, name, args = ''] = match;
       magics.push({ kind: 'line', line: index + 1, name: name!, args });
-      return `${indent}await ${callees.line}(${JSON.stringify(name)}, ${JSON.stringify(args)});`;
+      return `${indent}await ${callees.line}(${JSON.stringify(name)}, ${magicArguments(args)});`;
     })
     .join('\n');
   return { code, magics };
+}
+
+/**
+ * The argument text of a magic as a JavaScript expression. As in IPython, `{expression}` is
+ * replaced by the expression's value, evaluated where the magic stands (so `%pilot cancel
+ * {pilot.id}` works), and `{{` / `}}` are literal braces. Everything else is literal.
+ */
+export function magicArguments(args: string): string {
+  if (!/[{}]/.test(args)) return JSON.stringify(args);
+  let template = '';
+  for (let i = 0; i < args.length; i += 1) {
+    const char = args[i]!;
+    if ((char === '{' || char === '}') && args[i + 1] === char) {
+      template += char;
+      i += 1;
+    } else if (char === '{') {
+      const end = args.indexOf('}', i + 1);
+      const expression = end < 0 ? '' : args.slice(i + 1, end).trim();
+      if (expression === '') {
+        throw new UsageError(
+          `magic arguments ${JSON.stringify(args)}: "{" at column ${i + 1} expected an expression and a closing "}" (write {{ for a literal brace)`
+        );
+      }
+      template += '${' + expression + '}';
+      i = end;
+    } else if (char === '}') {
+      throw new UsageError(
+        `magic arguments ${JSON.stringify(args)}: "}" at column ${i + 1} has no opening "{" (write }} for a literal brace)`
+      );
+    } else {
+      template += char === '`' || char === '\\' || char === '$' ? `\\${char}` : char;
+    }
+  }
+  return `\`${template}\``;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError, replaceMagics } from '../../../src/kernel/executor/magics.js';
+import { UsageError, magicArguments, replaceMagics } from '../../../src/kernel/executor/magics.js';
 
 const CALLEES = { line: 'k.magic', cell: 'k.cell' };
 
@@ -23,8 +23,24 @@ describe('replaceMagics', () => {
   });
 
   it('quotes arguments safely', () => {
-    const { code } = replaceMagics('%say "hi" \\ `there` ${x}', { line: 'm', cell: 'c' });
-    expect(code).toBe('await m("say", "\\"hi\\" \\\\ `there` ${x}");');
+    const { code } = replaceMagics('%say "hi" \\ `there` $x', { line: 'm', cell: 'c' });
+    expect(code).toBe('await m("say", "\\"hi\\" \\\\ `there` $x");');
+  });
+
+  it('expands {expression} in arguments where the magic stands, like IPython', () => {
+    const { code } = replaceMagics('%pilot cancel {pilot.id}', { line: 'm', cell: 'c' });
+    expect(code).toBe('await m("pilot", `cancel ${pilot.id}`);');
+    const pilot = { id: 'pilot-0123456789ab' };
+    const args = new Function('pilot', `return ${magicArguments('cancel {pilot.id} {{x}} `$\\')};`);
+    expect(args(pilot)).toBe('cancel pilot-0123456789ab {x} `$\\');
+  });
+
+  it('refuses an unbalanced brace in arguments, naming it', () => {
+    expect(() => magicArguments('cancel {pilot.id')).toThrow(
+      /"\{" at column 8 expected an expression/
+    );
+    expect(() => magicArguments('cancel {}')).toThrow(UsageError);
+    expect(() => magicArguments('cancel }')).toThrow(/"\}" at column 8 has no opening/);
   });
 
   it('leaves code without magics alone', () => {
