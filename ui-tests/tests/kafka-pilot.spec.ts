@@ -116,6 +116,46 @@ test.describe('Pilots panel', () => {
     expect(await pilotIds(panel)).toEqual(before);
   });
 
+  test('follows pilots created and cancelled from the command line, live', async ({ page }) => {
+    test.setTimeout(300_000);
+    const panel = await openPilotsPanel(page);
+    let pilotId: string | undefined;
+    let canceled = false;
+    try {
+      const created = execFileSync(
+        process.execPath,
+        [
+          CLI,
+          'create',
+          '--type',
+          'kafka',
+          '--resource',
+          'fork://localhost',
+          '--name',
+          'from-cli',
+          '--no-wait'
+        ],
+        { encoding: 'utf8', timeout: 60_000 }
+      );
+      pilotId = /pilot-[a-z0-9]{12}/.exec(created)?.[0];
+      expect(pilotId, created).toBeDefined();
+
+      // No reload, no click: the panel learns of it from the registry.
+      const row = panel.locator(`.ps-PilotRow[data-pilot-id="${pilotId}"]`);
+      await expect(row).toBeVisible({ timeout: 10_000 });
+      await expect(row).toContainText('from-cli');
+      await waitForState(row, pilotId!, 'Running', RUNNING_TIMEOUT);
+
+      execFileSync(process.execPath, [CLI, 'cancel', pilotId!], { timeout: 60_000 });
+      canceled = true;
+      await waitForState(row, pilotId!, 'Canceled', 10_000);
+    } finally {
+      if (pilotId && !canceled) {
+        cancelWithCli(pilotId);
+      }
+    }
+  });
+
   test('Kafka pilot from the panel: context in a notebook, lag widget, cancel', async ({
     page,
     tmpPath
