@@ -19,3 +19,9 @@ ensure_debian_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
+
+# Prints the Debian packages that the testbeds list beside their code (debian-packages.txt).
+testbed_debian_packages() {
+  find "$REPO_ROOT/lib/test" -name debian-packages.txt -exec cat {} + |
+    sed 's/#.*//' | tr -s ' \t' '\n' | grep . | sort -u
+}

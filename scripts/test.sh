@@ -10,9 +10,7 @@ cd "$REPO_ROOT"
 # Debian packages the tests need: Chromium for the JupyterLab UI tests (fonts for its
 # screenshots), and what the testbeds list beside their code (sshd, SLURM, munge, proxies...).
 DEBIAN_PACKAGES=(chromium fonts-liberation)
-mapfile -t -O "${#DEBIAN_PACKAGES[@]}" DEBIAN_PACKAGES < <(
-  find lib/test -name debian-packages.txt -exec cat {} + | sed 's/#.*//' | tr -s ' \t' '\n' | grep . | sort -u
-)
+mapfile -t -O "${#DEBIAN_PACKAGES[@]}" DEBIAN_PACKAGES < <(testbed_debian_packages)
 
 RUN_DIR=$(mktemp -d -t pilot-streaming-test.XXXXXXXX)
 REPORTS=$RUN_DIR/reports
