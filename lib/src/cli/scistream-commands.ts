@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Command, type ParseOptionsResult } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -29,6 +29,7 @@ interface ServerOptions {
   scope: string;
   introspectionUrl?: string;
   clientId?: string;
+  clientSecret?: string;
   insecureNoAuth?: boolean;
   peerControl?: string;
   peerCa?: string;
@@ -58,13 +59,32 @@ function splitList(value: string): string[] {
     .filter(Boolean);
 }
 
-function verifierFrom(options: ServerOptions): TokenVerifier | null {
+/**
+ * The introspection client secret: from the file named by --client-secret, or the environment.
+ * Never from the command line itself (every user can read it there), and never echoed.
+ */
+async function clientSecretFrom(options: ServerOptions): Promise<string | undefined> {
+  if (options.clientSecret === undefined) return process.env[CLIENT_SECRET_ENV];
+  // The error text leaves out the value: it may be the secret itself, pasted by mistake.
+  const read = await readFile(options.clientSecret, 'utf8').then(
+    text => ({ text }),
+    (error: NodeJS.ErrnoException) => ({ code: error.code ?? 'unknown error' })
+  );
+  if ('text' in read) return read.text.trim();
+  throw new Error(
+    `--client-secret: the value given (not shown) is not a readable file (${read.code}); ` +
+      `expected a file holding the client secret, or the secret in $${CLIENT_SECRET_ENV} ` +
+      '(a secret on the command line is visible to every user of the machine)'
+  );
+}
+
+async function verifierFrom(options: ServerOptions): Promise<TokenVerifier | null> {
   if (options.insecureNoAuth) return null;
   if (options.introspectionUrl !== undefined) {
-    const secret = process.env[CLIENT_SECRET_ENV];
+    const secret = await clientSecretFrom(options);
     if (options.clientId === undefined || secret === undefined) {
       throw new Error(
-        `--introspection-url needs --client-id and the client secret in $${CLIENT_SECRET_ENV}`
+        `--introspection-url needs --client-id and the client secret (--client-secret <file> or $${CLIENT_SECRET_ENV})`
       );
     }
     return new IntrospectionTokenVerifier({
@@ -108,11 +128,37 @@ function addClientOptions(command: Command): Command {
     .option('--token-file <file>', `file holding the access token (default: $${TOKEN_ENV})`);
 }
 
-/** `s2cs` (the gateway control server) and `s2uc` (the user client) commands. */
-export function addScistreamCommands(program: Command): void {
-  program
-    .command('s2cs')
-    .description('SciStream control server for this facility gateway (runs until SIGTERM)')
+/**
+ * A command that also accepts the original SciStream's underscore spellings of its long options
+ * (`--listener_ip` for `--listener-ip`, `--num_conn=4`, …): an underscore spelling is rewritten
+ * only when the hyphenated option exists on the command being parsed, so each option is defined
+ * once. Subcommands created from it behave the same.
+ */
+class ScistreamCommand extends Command {
+  createCommand(name?: string): Command {
+    return new ScistreamCommand(name);
+  }
+
+  parseOptions(args: string[]): ParseOptionsResult {
+    const known = new Set(this.options.map(option => option.long));
+    const end = args.indexOf('--');
+    const rewritten = args.map((arg, index) => {
+      const match = /^(--[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+)(=.*)?$/.exec(arg);
+      if (!match || (end >= 0 && index > end)) return arg;
+      const hyphenated = match[1].replaceAll('_', '-');
+      return known.has(hyphenated) ? hyphenated + (match[2] ?? '') : arg;
+    });
+    return super.parseOptions(rewritten);
+  }
+}
+
+/** `s2cs`: the control server of one facility gateway (also the `s2cs` executable). */
+export function s2csCommand(): Command {
+  return new ScistreamCommand('s2cs')
+    .description(
+      'SciStream control server for this facility gateway (runs until SIGTERM); ' +
+        'the original --listener_ip style spellings are accepted too'
+    )
     .requiredOption('--listener-ip <ip>', 'address of this gateway as the other side reaches it')
     .option('--bind <ip>', 'address the control server binds', '0.0.0.0')
     .option('--port <port>', 'control port (0: any free port)', '5000')
@@ -129,7 +175,11 @@ export function addScistreamCommands(program: Command): void {
     .option('--audience <aud>', 'required token audience')
     .option('--scope <scope>', 'required token scope', 'scistream')
     .option('--introspection-url <url>', 'validate opaque tokens by RFC 7662 introspection')
-    .option('--client-id <id>', `introspection client id (secret in $${CLIENT_SECRET_ENV})`)
+    .option('--client-id <id>', 'introspection client id')
+    .option(
+      '--client-secret <file>',
+      `file holding the introspection client secret (default: $${CLIENT_SECRET_ENV})`
+    )
     .option('--insecure-no-auth', 'accept calls without a token (warns; for closed test networks)')
     .option('--peer-control <host:port>', "producer gateway's S2CS for consumer sessions")
     .option('--peer-ca <file>', "CA of the producer gateway's S2CS certificate")
@@ -148,7 +198,7 @@ export function addScistreamCommands(program: Command): void {
         portRange: parsePortRange(options.portRange, '--port-range'),
         stateDir: options.stateDir ?? join(home, 'scistream', `s2cs-${port}`),
         tls: { certFile: options.serverCrt, keyFile: options.serverKey },
-        auth: verifierFrom(options),
+        auth: await verifierFrom(options),
         defaultBackend: parseBackend(options.type),
         helloTimeoutMs: positiveInt(options.helloTimeout, '--hello-timeout') * 1000,
         peerControl: options.peerControl,
@@ -171,8 +221,13 @@ export function addScistreamCommands(program: Command): void {
       if (bound > 0) console.log(JSON.stringify({ event: 'listening', port: bound }));
       await stopped;
     });
+}
 
-  const s2uc = program.command('s2uc').description('SciStream user client');
+/** `s2uc`: the user client (also the `s2uc` executable). */
+export function s2ucCommand(): Command {
+  const s2uc = new ScistreamCommand('s2uc').description(
+    'SciStream user client; the original --num_conn style spellings are accepted too'
+  );
 
   addClientOptions(
     s2uc
@@ -188,7 +243,7 @@ export function addScistreamCommands(program: Command): void {
         'producer S2CS as the consumer gateway reaches it'
       )
       .option('--num-conn <n>', 'parallel channels', '5')
-      .option('--rate <n>', 'requested rate (recorded)', '0')
+      .option('--rate <n>', 'rate in Mbit/s, 0: unlimited (native backend; others refuse > 0)', '0')
       .option('--type <backend>', 'S2DS backend: native, stunnel or haproxy', 'native')
   ).action(
     async (
@@ -233,7 +288,7 @@ export function addScistreamCommands(program: Command): void {
       .requiredOption('--remote-ip <ip>', 'producer host')
       .requiredOption('--receiver-ports <list>', "producer's ports, comma-separated")
       .option('--num-conn <n>', 'parallel channels', '5')
-      .option('--rate <n>', 'requested rate (recorded)', '0')
+      .option('--rate <n>', 'rate in Mbit/s, 0: unlimited (native backend; others refuse > 0)', '0')
       .option('--type <backend>', 'S2DS backend: native, stunnel or haproxy', 'native')
   ).action(
     async (
@@ -283,7 +338,7 @@ export function addScistreamCommands(program: Command): void {
         "producer gateway's S2CS as the consumer gateway reaches it"
       )
       .option('--num-conn <n>', 'parallel channels', '5')
-      .option('--rate <n>', 'requested rate (recorded)', '0')
+      .option('--rate <n>', 'rate in Mbit/s, 0: unlimited (native backend; others refuse > 0)', '0')
   ).action(
     async (
       uid: string,
@@ -347,4 +402,22 @@ export function addScistreamCommands(program: Command): void {
       gateway.close();
     }
   });
+  return s2uc;
+}
+
+/** Adds `s2cs` and `s2uc` under `program` (`pilot-streaming s2cs …`). */
+export function addScistreamCommands(program: Command): void {
+  program.addCommand(s2csCommand());
+  program.addCommand(s2ucCommand());
+}
+
+/** Runs one command as its own executable (the `s2cs` and `s2uc` bins). */
+export function runStandalone(command: Command): void {
+  command
+    .showHelpAfterError()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    });
 }

@@ -27,6 +27,7 @@ import {
 } from '../proto/services.js';
 import {
   BACKENDS,
+  RATE_ENFORCING_BACKENDS,
   createDataPlane,
   formatEndpoint,
   parseBackend,
@@ -301,6 +302,14 @@ export class ControlServer {
     } catch (error) {
       throw invalid((error as Error).message);
     }
+    // The original accepted and ignored `rate`; a rate we cannot enforce is refused, not dropped.
+    if (request.rate > 0 && !RATE_ENFORCING_BACKENDS.includes(backend)) {
+      throw invalid(
+        `rate: ${request.rate} Mbit/s cannot be enforced by the "${backend}" S2DS backend; ` +
+          `expected rate 0 (unlimited) with ${backend}, or a backend that enforces it ` +
+          `(${RATE_ENFORCING_BACKENDS.join(', ')})`
+      );
+    }
     if (this.closed) throw new ControlError(grpc.status.UNAVAILABLE, 'gateway is shutting down');
     if (this.sessions.has(uid)) {
       throw new ControlError(grpc.status.ALREADY_EXISTS, `session "${uid}" already exists here`);
@@ -339,11 +348,6 @@ export class ControlServer {
     this.sessions.set(uid, session);
     if (backend === 'haproxy') {
       this.log(`WARNING: session ${uid} uses the haproxy backend: its data is NOT encrypted`);
-    }
-    if (request.rate > 0 && backend !== 'native') {
-      this.log(
-        `WARNING: session ${uid}: rate ${request.rate} Mbit/s is enforced by the native backend only`
-      );
     }
     try {
       await this.store.save(record);
@@ -619,7 +623,7 @@ export class ControlServer {
 
   private async metrics(request: SessionQuery, identity: Identity): Promise<SessionMetrics> {
     const session = this.owned(this.checkedUid(request.uid), identity);
-    const channels = session.dataPlane?.counters() ?? [];
+    const channels = (await session.dataPlane?.counters()) ?? [];
     return {
       uid: session.record.uid,
       channels,

@@ -38,13 +38,17 @@ export interface DataPlane {
   start(): Promise<void>;
   /** Closes listeners and connections (or stops the subprocess) and resolves when done. */
   stop(): Promise<void>;
-  counters(): StreamCounters[];
+  /** Per-channel counters; subprocess backends read them from the proxy (see each backend). */
+  counters(): Promise<StreamCounters[]>;
   /** Process ids of subprocesses, persisted so a restarted S2CS can stop orphans. */
   pids(): number[];
 }
 
 export const BACKENDS = ['native', 'stunnel', 'haproxy'] as const;
 export type BackendName = (typeof BACKENDS)[number];
+
+/** Backends that enforce the request's `rate`; the others refuse a session with rate > 0. */
+export const RATE_ENFORCING_BACKENDS: readonly BackendName[] = ['native'];
 
 export function parseBackend(value: string): BackendName {
   if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;

@@ -200,7 +200,7 @@ export class NativeDataPlane implements DataPlane {
     this.servers.length = 0;
   }
 
-  counters(): StreamCounters[] {
+  async counters(): Promise<StreamCounters[]> {
     return this.channelCounters.map(counters => counters.toMessage());
   }
 

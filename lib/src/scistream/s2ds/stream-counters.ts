@@ -31,6 +31,13 @@ export class ChannelCounters {
     this.lastActivityMs = Date.now();
   }
 
+  /** Sets totals read from a proxy's own counters; a change counts as activity. */
+  setTotals(bytesIn: number, bytesOut: number, nowMs = Date.now()): void {
+    if (bytesIn !== this.bytesIn || bytesOut !== this.bytesOut) this.lastActivityMs = nowMs;
+    this.bytesIn = bytesIn;
+    this.bytesOut = bytesOut;
+  }
+
   /** Called once per sampling interval: bits per second moved (both ways) since the last call. */
   sample(nowMs = Date.now()): void {
     const total = this.bytesIn + this.bytesOut;

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LoopbackGateways } from '../../testbed/scistream/loopback-gateways.js';
-import { bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
+import { randomPortRange } from '../../testbed/scistream/loopback-gateways.js';
+import { bundleBin, bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
 import { consume, Producer } from '../../testbed/scistream/stream-peers.js';
 
 const run = promisify(execFile);
@@ -14,6 +15,7 @@ describe('s2uc commands (processes) against two gateways', () => {
   const bed = new LoopbackGateways();
   let cli = '';
   let tokenFile = '';
+  const alice = () => bed.issuer.clients.alice;
 
   async function s2uc(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
     const { stdout } = await run(
@@ -28,7 +30,7 @@ describe('s2uc commands (processes) against two gateways', () => {
     await bed.start();
     cli = await bundleCli(bed.dir);
     tokenFile = join(bed.dir, 'token');
-    await writeFile(tokenFile, await bed.issuer.token(bed.issuer.clients.alice), { mode: 0o600 });
+    await writeFile(tokenFile, await bed.issuer.token(alice()), { mode: 0o600 });
   });
 
   afterAll(async () => {
@@ -110,6 +112,133 @@ describe('s2uc commands (processes) against two gateways', () => {
     } finally {
       await producer.close();
     }
+  });
+
+  test('the s2cs and s2uc executables take the original spellings and carry a stream', async () => {
+    const [s2csBin, s2ucBin] = [await bundleBin(bed.dir, 's2cs'), await bundleBin(bed.dir, 's2uc')];
+    const bob = bed.issuer.clients.bob;
+    const secretFile = join(bed.dir, 'introspection-secret');
+    await writeFile(secretFile, bob.secret, { mode: 0o600 });
+    // Opaque tokens checked by introspection, with the original's client id and secret flags.
+    const gatewayArgs = (name: string) => {
+      const range = randomPortRange(20);
+      return [
+        '--listener_ip=127.0.0.1',
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--port_range',
+        `${range.low}-${range.high}`,
+        '--server_crt',
+        bed.server.certFile,
+        '--server_key',
+        bed.server.keyFile,
+        '--state-dir',
+        join(bed.dir, `bin-${name}`),
+        '--introspection-url',
+        `${bed.issuer.issuer}/token/introspection`,
+        '--client_id',
+        bob.id,
+        '--client_secret',
+        secretFile
+      ];
+    };
+    // A secret pasted on the command line is refused, and not echoed.
+    const pasted = await run(
+      process.execPath,
+      [s2csBin, ...gatewayArgs('x'), '--client_secret', bob.secret],
+      {
+        timeout: 30_000
+      }
+    ).then(
+      () => 'started',
+      (error: { stderr: string }) => error.stderr
+    );
+    expect(pasted).toMatch(/--client-secret: the value given \(not shown\) is not a readable file/);
+    expect(pasted).not.toContain(bob.secret);
+
+    const producerGateway = new S2csProcess(s2csBin, gatewayArgs('producer'), undefined, {}, []);
+    let consumerGateway: S2csProcess | undefined;
+    const producer = new Producer(8 * MiB);
+    try {
+      const prodPort = await producerGateway.start();
+      // The original outbound-request cannot name the producer's S2CS: the gateway knows it.
+      consumerGateway = new S2csProcess(
+        s2csBin,
+        [
+          ...gatewayArgs('consumer'),
+          '--peer-control',
+          `127.0.0.1:${prodPort}`,
+          '--peer-ca',
+          bed.ca.certFile
+        ],
+        undefined,
+        {},
+        []
+      );
+      const consPort = await consumerGateway.start();
+      const token = await bed.issuer.token(alice(), { opaque: true });
+      const s2ucBinRun = async (args: string[]) =>
+        (
+          await run(process.execPath, [s2ucBin, ...args, '--server_cert', bed.ca.certFile], {
+            env: { ...process.env, SCISTREAM_TOKEN: token },
+            timeout: 60_000
+          })
+        ).stdout;
+      const ports = await producer.listen('127.0.0.1', 2);
+      const inbound = await s2ucBinRun([
+        'inbound-request',
+        '--s2cs',
+        `127.0.0.1:${prodPort}`,
+        '--remote_ip',
+        '127.0.0.1',
+        '--receiver_ports',
+        ports.join(','),
+        '--num_conn',
+        '2',
+        '--rate',
+        '0'
+      ]);
+      const uid = /^uid (\S+)$/m.exec(inbound)![1];
+      const prodListeners = /^listeners (\S+)$/m.exec(inbound)![1];
+      const outbound = await s2ucBinRun([
+        'outbound-request',
+        '--s2cs',
+        `127.0.0.1:${consPort}`,
+        '--num_conn=2',
+        uid,
+        prodListeners
+      ]);
+      const listeners = /^listeners (\S+)$/m.exec(outbound)![1].split(',');
+      expect(listeners).toHaveLength(2);
+      const received = await Promise.all(
+        listeners.map(listener => consume('127.0.0.1', Number(listener.split(':')[1])))
+      );
+      for (const [index, port] of ports.entries()) {
+        expect(received[index]).toEqual({
+          bytes: 8 * MiB,
+          sha256: producer.sent.get(port)![0].sha256
+        });
+      }
+      // The original releases per gateway.
+      for (const port of [consPort, prodPort]) {
+        expect(await s2ucBinRun(['release', uid, '--s2cs', `127.0.0.1:${port}`])).toContain(
+          `released ${uid}`
+        );
+      }
+      expect(await readdir(join(bed.dir, 'bin-producer', 'sessions'))).toEqual([]);
+      for (const out of [inbound, outbound]) expect(out).not.toContain(token.slice(-16));
+      // An underscore spelling that is no option of the command stays an unknown option.
+      await expect(
+        s2ucBinRun(['release', uid, '--s2cs', `127.0.0.1:${prodPort}`, '--listener_ip', 'x'])
+      ).rejects.toThrow(/unknown option '--listener_ip'/);
+    } finally {
+      await producer.close();
+      expect(await consumerGateway?.stop('SIGTERM')).toBe(0);
+      expect(await producerGateway.stop('SIGTERM')).toBe(0);
+    }
+    expect(producerGateway.stderr + (consumerGateway?.stderr ?? '')).not.toContain(bob.secret);
   });
 
   test('a typo in the backend name fails loudly before anything is reserved', async () => {

@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
+import net from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { Gateway } from '../../../src/scistream/s2uc/gateway.js';
 import { ScistreamClient } from '../../../src/scistream/s2uc/scistream-client.js';
 import { LoopbackGateways } from '../../testbed/scistream/loopback-gateways.js';
@@ -55,12 +56,24 @@ describe('whole stream across two gateways on loopback', () => {
         }
         const status = await consumerGateway.status(stream.uid);
         expect(status).toMatchObject({ state: 'streaming', backend, num_conn: 4, owner: 'alice' });
-        if (backend === 'native') {
-          const metrics = await consumerGateway.metrics(stream.uid);
-          expect(metrics.bytes_out).toBe(4 * 32 * MiB);
-          expect(metrics.bytes_in).toBe(4 * 4096);
-          expect(metrics.channels.every(channel => channel.connections === 1)).toBe(true);
-          expect(metrics.channels[0].last_activity_ms).toBeGreaterThan(Date.now() - 60_000);
+        // Every backend counts bytes each way and connections per channel, on both gateways
+        // (stunnel reports bytes when a connection closes, so wait for its close lines).
+        const expected = { bytes_out: 4 * 32 * MiB, bytes_in: 4 * 4096 };
+        for (const gateway of [consumerGateway, producerGateway]) {
+          await vi.waitFor(
+            async () => expect(await gateway.metrics(stream.uid)).toMatchObject(expected),
+            { timeout: 10_000, interval: 100 }
+          );
+          const metrics = await gateway.metrics(stream.uid);
+          for (const channel of metrics.channels) {
+            expect(channel).toMatchObject({
+              bytes_out: 32 * MiB,
+              bytes_in: 4096,
+              connections: 1,
+              active_connections: 0
+            });
+            expect(channel.last_activity_ms).toBeGreaterThan(Date.now() - 60_000);
+          }
         }
         await client.releaseStream(stream.uid);
         expect(bed.producer.portsInUse).toBe(0);
@@ -106,6 +119,55 @@ describe('whole stream across two gateways on loopback', () => {
       await producer.close();
     }
   });
+
+  for (const backend of ['native', 'stunnel', 'haproxy']) {
+    test(`${backend}: counters while a connection is open (live, or at close for stunnel bytes)`, async () => {
+      const producer = new Producer(256 * MiB);
+      const ports = await producer.listen('127.0.0.1', 1);
+      const stream = await client.createStream({
+        producerListeners: [`127.0.0.1:${ports[0]}`],
+        numConn: 1,
+        backend
+      });
+      const [host, port] = stream.consumerListeners[0].split(':');
+      // A slow consumer (a pause after every chunk) keeps the stream flowing for seconds.
+      const socket = net.connect({ host, port: Number(port) });
+      let received = 0;
+      socket.on('data', chunk => {
+        received += chunk.length;
+        socket.pause();
+        setTimeout(() => socket.resume(), 5);
+      });
+      try {
+        await vi.waitFor(() => expect(received).toBeGreaterThan(1 * MiB), { timeout: 10_000 });
+        await new Promise(resolve => setTimeout(resolve, 2_200));
+        const [channel] = (await consumerGateway.metrics(stream.uid)).channels;
+        expect(channel).toMatchObject({ connections: 1, active_connections: 1 });
+        if (backend === 'stunnel') {
+          expect(channel.bytes_out).toBe(0);
+        } else {
+          expect(channel.bytes_out).toBeGreaterThan(received - 1);
+          expect(channel.throughput_bps).toBeGreaterThan(0);
+          expect(channel.last_activity_ms).toBeGreaterThan(Date.now() - 2_000);
+        }
+      } finally {
+        socket.destroy();
+        await client.releaseStream(stream.uid);
+        await producer.close();
+      }
+    });
+
+    if (backend === 'native') continue;
+    test(`${backend}: a rate it cannot enforce is refused, naming the backend and the field`, async () => {
+      await expect(
+        client.createStream({ producerListeners: ['127.0.0.1:9'], numConn: 2, rate: 10, backend })
+      ).rejects.toThrow(
+        new RegExp(`rate: 10 Mbit/s cannot be enforced by the "${backend}" S2DS backend`)
+      );
+      expect(bed.producer.sessionCount + bed.consumer.sessionCount).toBe(0);
+      expect(bed.producer.portsInUse + bed.consumer.portsInUse).toBe(0);
+    });
+  }
 
   test("version and list describe the gateway and the caller's sessions", async () => {
     expect(await producerGateway.version()).toEqual({

@@ -7,9 +7,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 /** Bundles the s2cs/s2uc CLI into one CommonJS file under `dir` (run with plain node). */
 export async function bundleCli(dir: string): Promise<string> {
-  const outfile = join(dir, 'scistream-cli.cjs');
+  return bundle(join(here, 'cli-entry.ts'), join(dir, 'scistream-cli.cjs'));
+}
+
+/** Bundles the `s2cs` or `s2uc` executable (the package's bin entry of that name) under `dir`. */
+export async function bundleBin(dir: string, name: 's2cs' | 's2uc'): Promise<string> {
+  return bundle(join(here, '..', '..', '..', 'src', 'cli', `${name}.ts`), join(dir, `${name}.cjs`));
+}
+
+async function bundle(entry: string, outfile: string): Promise<string> {
   await build({
-    entryPoints: [join(here, 'cli-entry.ts')],
+    entryPoints: [entry],
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -30,7 +38,9 @@ export class S2csProcess {
     private readonly cli: string,
     private readonly args: string[],
     private readonly netns?: string,
-    private readonly env: NodeJS.ProcessEnv = {}
+    private readonly env: NodeJS.ProcessEnv = {},
+    /** Arguments before `args`: the subcommand, or none for the `s2cs` executable. */
+    private readonly command: string[] = ['s2cs']
   ) {}
 
   get pid(): number | undefined {
@@ -40,8 +50,8 @@ export class S2csProcess {
   async start(): Promise<number> {
     const command = this.netns ? 'ip' : process.execPath;
     const args = this.netns
-      ? ['netns', 'exec', this.netns, process.execPath, this.cli, 's2cs', ...this.args]
-      : [this.cli, 's2cs', ...this.args];
+      ? ['netns', 'exec', this.netns, process.execPath, this.cli, ...this.command, ...this.args]
+      : [this.cli, ...this.command, ...this.args];
     const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...this.env }
