@@ -14,7 +14,7 @@ import {
 } from '../../src/scistream/tls/certificates.js';
 import { randomPortRange } from '../../test/testbed/scistream/loopback-gateways.js';
 import { OidcIssuer } from '../../test/testbed/scistream/oidc-issuer.js';
-import { bundleCli, S2csProcess } from '../../test/testbed/scistream/s2cs-process.js';
+import { binNodeArgs, bundleBin, S2csProcess } from '../../test/testbed/scistream/s2cs-process.js';
 import { SshTunnel, waitListening } from './sshd-tunnel.js';
 
 const run = promisify(execFile);
@@ -58,31 +58,40 @@ test('SciStream gateway benchmark: throughput against peers, whole-stream set-up
     const ca = await createCertificateAuthority(dir);
     const cert = await issueServerCertificate(ca, dir, 'gateway', ['localhost', '127.0.0.1']);
     await issuer.start();
-    const cli = await bundleCli(dir);
+    // The gateways run as the `s2cs` executable, with the node flags of its shebang line.
+    const s2cs = await bundleBin(dir, 's2cs');
+    const nodeArgs = await binNodeArgs('s2cs');
     const token = await issuer.token(issuer.clients.alice);
     // Two gateways as two processes, as on two facility gateway nodes.
     for (const name of ['producer', 'consumer']) {
       const range = randomPortRange(100);
-      const gateway = new S2csProcess(cli, [
-        '--listener-ip',
-        '127.0.0.1',
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--port-range',
-        `${range.low}-${range.high}`,
-        '--server-crt',
-        cert.certFile,
-        '--server-key',
-        cert.keyFile,
-        '--state-dir',
-        join(dir, name),
-        '--issuer',
-        issuer.issuer,
-        '--peer-ca',
-        ca.certFile
-      ]);
+      const gateway = new S2csProcess(
+        s2cs,
+        [
+          '--listener-ip',
+          '127.0.0.1',
+          '--bind',
+          '127.0.0.1',
+          '--port',
+          '0',
+          '--port-range',
+          `${range.low}-${range.high}`,
+          '--server-crt',
+          cert.certFile,
+          '--server-key',
+          cert.keyFile,
+          '--state-dir',
+          join(dir, name),
+          '--issuer',
+          issuer.issuer,
+          '--peer-ca',
+          ca.certFile
+        ],
+        undefined,
+        {},
+        [],
+        nodeArgs
+      );
       processes.push(gateway);
       const port = await gateway.start();
       gateways.push(

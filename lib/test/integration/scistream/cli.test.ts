@@ -5,7 +5,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LoopbackGateways } from '../../testbed/scistream/loopback-gateways.js';
 import { randomPortRange } from '../../testbed/scistream/loopback-gateways.js';
-import { bundleBin, bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
+import {
+  binNodeArgs,
+  bundleBin,
+  bundleCli,
+  S2csProcess
+} from '../../testbed/scistream/s2cs-process.js';
 import { consume, Producer } from '../../testbed/scistream/stream-peers.js';
 
 const run = promisify(execFile);
@@ -116,6 +121,7 @@ describe('s2uc commands (processes) against two gateways', () => {
 
   test('the s2cs and s2uc executables take the original spellings and carry a stream', async () => {
     const [s2csBin, s2ucBin] = [await bundleBin(bed.dir, 's2cs'), await bundleBin(bed.dir, 's2uc')];
+    const nodeArgs = await binNodeArgs('s2cs');
     const bob = bed.issuer.clients.bob;
     const secretFile = join(bed.dir, 'introspection-secret');
     await writeFile(secretFile, bob.secret, { mode: 0o600 });
@@ -147,7 +153,7 @@ describe('s2uc commands (processes) against two gateways', () => {
     // A secret pasted on the command line is refused, and not echoed.
     const pasted = await run(
       process.execPath,
-      [s2csBin, ...gatewayArgs('x'), '--client_secret', bob.secret],
+      [...nodeArgs, s2csBin, ...gatewayArgs('x'), '--client_secret', bob.secret],
       {
         timeout: 30_000
       }
@@ -158,7 +164,14 @@ describe('s2uc commands (processes) against two gateways', () => {
     expect(pasted).toMatch(/--client-secret: the value given \(not shown\) is not a readable file/);
     expect(pasted).not.toContain(bob.secret);
 
-    const producerGateway = new S2csProcess(s2csBin, gatewayArgs('producer'), undefined, {}, []);
+    const producerGateway = new S2csProcess(
+      s2csBin,
+      gatewayArgs('producer'),
+      undefined,
+      {},
+      [],
+      nodeArgs
+    );
     let consumerGateway: S2csProcess | undefined;
     const producer = new Producer(8 * MiB);
     try {
@@ -175,7 +188,8 @@ describe('s2uc commands (processes) against two gateways', () => {
         ],
         undefined,
         {},
-        []
+        [],
+        nodeArgs
       );
       const consPort = await consumerGateway.start();
       const token = await bed.issuer.token(alice(), { opaque: true });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -13,6 +14,14 @@ export async function bundleCli(dir: string): Promise<string> {
 /** Bundles the `s2cs` or `s2uc` executable (the package's bin entry of that name) under `dir`. */
 export async function bundleBin(dir: string, name: 's2cs' | 's2uc'): Promise<string> {
   return bundle(join(here, '..', '..', '..', 'src', 'cli', `${name}.ts`), join(dir, `${name}.cjs`));
+}
+
+/** The node flags of a bin's `#!/usr/bin/env -S node …` line, so tests run it as installed. */
+export async function binNodeArgs(name: 's2cs' | 's2uc'): Promise<string[]> {
+  const source = await readFile(join(here, '..', '..', '..', 'src', 'cli', `${name}.ts`), 'utf8');
+  const shebang = /^#!\/usr\/bin\/env (?:-S )?node(.*)$/m.exec(source);
+  if (!shebang) throw new Error(`src/cli/${name}.ts: expected a "#!/usr/bin/env node" first line`);
+  return shebang[1].trim().split(/\s+/).filter(Boolean);
 }
 
 async function bundle(entry: string, outfile: string): Promise<string> {
@@ -40,7 +49,9 @@ export class S2csProcess {
     private readonly netns?: string,
     private readonly env: NodeJS.ProcessEnv = {},
     /** Arguments before `args`: the subcommand, or none for the `s2cs` executable. */
-    private readonly command: string[] = ['s2cs']
+    private readonly command: string[] = ['s2cs'],
+    /** Flags for node itself (those of the bin's shebang line). */
+    private readonly nodeArgs: string[] = []
   ) {}
 
   get pid(): number | undefined {
@@ -50,8 +61,9 @@ export class S2csProcess {
   async start(): Promise<number> {
     const command = this.netns ? 'ip' : process.execPath;
     const args = this.netns
-      ? ['netns', 'exec', this.netns, process.execPath, this.cli, ...this.command, ...this.args]
-      : [this.cli, ...this.command, ...this.args];
+      ? ['netns', 'exec', this.netns, process.execPath, ...this.nodeArgs, this.cli]
+      : [...this.nodeArgs, this.cli];
+    args.push(...this.command, ...this.args);
     const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...this.env }
