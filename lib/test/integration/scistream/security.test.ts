@@ -197,25 +197,29 @@ describe('security of control and data channels', () => {
 
   test('bad arguments are refused with the key, the value and what is expected', async () => {
     const gateway = await gw(bed.producer, tokens.alice);
-    const cases: [Promise<unknown>, RegExp][] = [
+    // Thunks: each call starts only when awaited, so no rejection waits unhandled meanwhile.
+    const cases: [() => Promise<unknown>, RegExp][] = [
       [
-        gateway.req(randomUUID(), 'PROD', 1, 0, { backend: 'stunel' }),
+        () => gateway.req(randomUUID(), 'PROD', 1, 0, { backend: 'stunel' }),
         /Unknown S2DS backend "stunel": expected one of native, stunnel, haproxy/
       ],
       [
-        gateway.req(randomUUID(), 'FOO' as 'PROD', 1),
+        () => gateway.req(randomUUID(), 'FOO' as 'PROD', 1),
         /role: "FOO" is not a role; expected PROD or CONS/
       ],
-      [gateway.req(randomUUID(), 'PROD', 1000), /num_conn: 1000 is out of range; expected 1-64/],
-      [gateway.req('../etc/passwd', 'PROD', 1), /uid: "..\/etc\/passwd" is not a session id/],
       [
-        gateway.hello(randomUUID(), ['no-port']),
+        () => gateway.req(randomUUID(), 'PROD', 1000),
+        /num_conn: 1000 is out of range; expected 1-64/
+      ],
+      [() => gateway.req('../etc/passwd', 'PROD', 1), /uid: "..\/etc\/passwd" is not a session id/],
+      [
+        () => gateway.hello(randomUUID(), ['no-port']),
         /prod_listeners: "no-port" is not an address; expected host:port/
       ],
-      [gateway.release(randomUUID()), /no session with uid/]
+      [() => gateway.release(randomUUID()), /no session with uid/]
     ];
     for (const [call, pattern] of cases) {
-      const { code, message } = await codeOf(call);
+      const { code, message } = await codeOf(call());
       expect(message).toMatch(pattern);
       expect([grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND]).toContain(code);
     }
