@@ -2,6 +2,13 @@ export { PilotComputeService, CANCEL_GRACE_MS } from './service.js';
 export { Pilot, DEFAULT_WAIT_TIMEOUT_MS, type StateListener } from './pilot.js';
 export { PilotRegistry } from './registry.js';
 export {
+  ComputeUnit,
+  ComputeUnitError,
+  UnitWaitError,
+  DEFAULT_UNIT_WAIT_TIMEOUT_MS,
+  type ProcessResult
+} from './compute-unit.js';
+export {
   PilotNotFoundError,
   PilotStateError,
   PilotWaitError,

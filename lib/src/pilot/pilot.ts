@@ -9,7 +9,10 @@ import {
   type PilotState,
   type StateChange
 } from '../protocol/index.js';
+import type { ExecutableUnitInput, UnitRecord } from '../protocol/index.js';
+import type { ComputeUnit, ProcessResult } from './compute-unit.js';
 import { PilotStateError, PilotWaitError } from './errors.js';
+import type { UnitAccess } from './unit-access.js';
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 300_000;
 const WAIT_POLL_MS = 200;
@@ -25,6 +28,8 @@ export interface PilotBackend {
   /** Pilots with state listeners keep the service's registry monitor running. */
   retain(): void;
   release(): void;
+  /** Compute units of all pilots of the service. */
+  units: UnitAccess;
 }
 
 /** A handle on one pilot in the registry; many handles (in many processes) may exist. */
@@ -145,6 +150,30 @@ export class Pilot {
       });
     }
     return this.context;
+  }
+
+  /**
+   * Runs a compute unit on a node of this Running pilot (the least loaded one). A function is
+   * shipped as its source plus structured-cloneable arguments and runs in a worker thread; it
+   * may be async. Closures are not supported: a function must not use variables from outside its
+   * own body (pass them as arguments). `{executable, arguments, env, cores}` runs a process
+   * without a shell, its stdout/stderr captured to files.
+   */
+  submit<A extends unknown[], R>(
+    fn: (...args: A) => R | Promise<R>,
+    ...args: A
+  ): Promise<ComputeUnit<Awaited<R>>>;
+  submit(executable: ExecutableUnitInput): Promise<ComputeUnit<ProcessResult>>;
+  async submit(
+    unit: ((...args: never[]) => unknown) | ExecutableUnitInput,
+    ...args: unknown[]
+  ): Promise<ComputeUnit<unknown>> {
+    return this.backend.units.submit(this.id, unit, args);
+  }
+
+  /** Records of this pilot's compute units (any process's), in submission order. */
+  listUnits(): Promise<UnitRecord[]> {
+    return this.backend.units.list(this.id);
   }
 
   on(event: 'state', listener: StateListener): this {

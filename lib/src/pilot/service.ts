@@ -14,7 +14,11 @@ import {
 } from '../protocol/index.js';
 import { adaptorFor } from '../resource/index.js';
 import { defaultPilotCache, defaultPilotHome } from './environment.js';
+import type { ConnectFactory } from '../agent/channel.js';
+import { pilotIdOfUnit, type UnitRecord } from '../protocol/index.js';
+import { ComputeUnit, UnitWaitError } from './compute-unit.js';
 import { Pilot, type PilotBackend } from './pilot.js';
+import { UnitAccess } from './unit-access.js';
 import { applyTransition, newPilotId, newPilotRecord } from './record.js';
 import { PilotRegistry } from './registry.js';
 
@@ -58,11 +62,16 @@ export class PilotComputeService {
   private rescan = false;
   private scannedOnce = false;
 
-  constructor(options: { home?: string; cacheDir?: string } = {}) {
+  private readonly units: UnitAccess;
+
+  /** `connect` opens the path to a pilot agent's host:port (default: direct TCP). */
+  constructor(options: { home?: string; cacheDir?: string; connect?: ConnectFactory } = {}) {
     this.home = options.home ?? defaultPilotHome();
     this.cacheDir = options.cacheDir ?? defaultPilotCache();
     this.registry = new PilotRegistry(this.home);
+    this.units = new UnitAccess(id => this.observe(id), options.connect);
     this.backend = {
+      units: this.units,
       observe: id => this.observe(id),
       cancel: record => this.cancelRecord(record),
       createContext: record => this.createContext(record),
@@ -158,7 +167,46 @@ export class PilotComputeService {
     };
   }
 
+  /** Reattaches to a compute unit by id (from any process). */
+  async getUnit(id: string): Promise<ComputeUnit> {
+    const pilotId = pilotIdOfUnit(id);
+    if (pilotId === undefined) {
+      throw new ValidationError('compute unit id', [
+        { key: 'id', value: id, expected: 'a unit id such as "pilot-0123456789ab.unit-0123456789"' }
+      ]);
+    }
+    return this.units.get(pilotId, id);
+  }
+
+  /**
+   * Waits until every unit has ended (Done, Failed or Canceled) and returns their records;
+   * throws UnitWaitError naming the units still open when `timeoutMs` passes.
+   */
+  async waitAll(
+    units: readonly ComputeUnit[],
+    options: { timeoutMs?: number } = {}
+  ): Promise<UnitRecord[]> {
+    const timeoutMs = options.timeoutMs ?? 300_000;
+    const records = await this.units.wait(
+      units.map(unit => unit.record),
+      timeoutMs
+    );
+    records.forEach((record, index) => units[index]!.apply(record));
+    const open = records.filter(record => !isTerminal(record.state));
+    if (open.length > 0) {
+      throw new UnitWaitError(
+        `Timed out after ${timeoutMs / 1000} s: ${open.length} of ${records.length} compute units have not ended (${open
+          .slice(0, 5)
+          .map(record => `${record.id} ${record.state}`)
+          .join(', ')}${open.length > 5 ? ', ...' : ''})`,
+        records
+      );
+    }
+    return records;
+  }
+
   async close(): Promise<void> {
+    this.units.close();
     this.listeners.clear();
     this.retained = 0;
     this.monitor?.close();

@@ -5,3 +5,4 @@ export * from './validation.js';
 export * from './records.js';
 export * from './control.js';
 export * from './kafka-lag.js';
+export * from './units.js';

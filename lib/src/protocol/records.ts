@@ -1,5 +1,6 @@
 import type { PilotDescription } from './description.js';
 import type { PilotState } from './states.js';
+import type { AgentEndpoint } from './units.js';
 
 /** One transition in a pilot's life. */
 export interface StateChange {
@@ -50,6 +51,8 @@ export interface PilotRecord {
   workDir?: string;
   job?: JobHandle;
   details?: FrameworkDetails;
+  /** The pilot agents (one per node) that run compute units; set with Running. */
+  agents?: AgentEndpoint[];
   /** Latest progress of start-up (stage name and fraction), cleared once Running. */
   progress?: { stage: string; fraction?: number };
 }

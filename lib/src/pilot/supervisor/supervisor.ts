@@ -1,12 +1,15 @@
+import { startLocalAgent, type SupervisedAgent } from '../../agent/supervision.js';
 import { frameworkBootstrap } from '../../frameworks/index.js';
 import type { Progress, RunningFramework } from '../../frameworks/plugin.js';
 import { canTransition, isTerminal, type PilotState } from '../../protocol/index.js';
-import { readProcessStat } from '../../resource/fork/processes.js';
+import { readProcessStat, sessionMembers, signalProcess } from '../../resource/fork/processes.js';
 import { applyTransition } from '../record.js';
 import { PilotRegistry } from '../registry.js';
 
 /** How long the framework gets to stop after SIGTERM before it is killed. */
 export const FRAMEWORK_STOP_GRACE_MS = 15_000;
+/** How long the agent gets to cancel its units and stop. */
+const AGENT_STOP_GRACE_MS = 8_000;
 /** setTimeout cannot wait longer than this; longer walltimes wait in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -117,6 +120,33 @@ export async function runSupervisor(options: {
       .catch((error: unknown) => log(`cannot record progress: ${(error as Error).message}`));
   };
 
+  // The agent runs compute units beside the framework; it starts first (it is quick).
+  let agent: SupervisedAgent;
+  try {
+    onProgress({ stage: 'Starting the pilot agent' });
+    agent = await startLocalAgent({
+      pilotId,
+      workDir: registry.workDirOf(pilotId),
+      ...(record.description.coresPerNode !== undefined
+        ? { cores: record.description.coresPerNode }
+        : {})
+    });
+    log(`pilot agent listens on ${agent.endpoint.host}:${agent.endpoint.port}`);
+  } catch (error) {
+    await progressChain;
+    walltime.stopped = true;
+    const message = error instanceof Error ? error.message : String(error);
+    log(`agent start-up failed: ${message}`);
+    await finish(stop ?? { state: 'Failed', reason: `the pilot agent did not start: ${message}` });
+    return stop !== undefined ? 0 : 1;
+  }
+  void agent.lost.then(async reason => {
+    log(reason);
+    // As for the framework: a cancel's SIGTERM reaches the agent too; let its handler win.
+    await sleep(500);
+    requestStop({ state: 'Failed', reason });
+  });
+
   let framework: RunningFramework;
   try {
     log(`starting ${record.description.type} for pilot ${pilotId}`);
@@ -134,6 +164,7 @@ export async function runSupervisor(options: {
     walltime.stopped = true;
     const message = error instanceof Error ? error.message : String(error);
     log(`start-up ended: ${message}`);
+    await agent.stop(AGENT_STOP_GRACE_MS);
     await finish(stop ?? { state: 'Failed', reason: `start-up failed: ${message}` });
     return stop !== undefined ? 0 : 1;
   }
@@ -142,9 +173,13 @@ export async function runSupervisor(options: {
   if (stop === undefined) {
     record = await registry.update(pilotId, current =>
       current.state === 'Pending'
-        ? applyTransition({ ...current, details: framework.details }, 'Running', {
-            now: new Date()
-          })
+        ? applyTransition(
+            { ...current, details: framework.details, agents: [agent.endpoint] },
+            'Running',
+            {
+              now: new Date()
+            }
+          )
         : undefined
     );
     if (record.state !== 'Running') {
@@ -164,11 +199,29 @@ export async function runSupervisor(options: {
     // our own handler has run: give the handler a moment so a cancel is not taken for a crash.
     await sleep(500);
     const request = stop ?? { state: 'Failed' as const, reason: outcome.reason };
+    await agent.stop(AGENT_STOP_GRACE_MS);
     await finish(request);
+    await endLeftovers();
     return stop !== undefined ? 0 : 1;
   }
   log(`stopping the framework: ${outcome.request.reason}`);
-  await framework.stop(FRAMEWORK_STOP_GRACE_MS);
+  await Promise.all([agent.stop(AGENT_STOP_GRACE_MS), framework.stop(FRAMEWORK_STOP_GRACE_MS)]);
   await finish(outcome.request);
+  await endLeftovers();
   return 0;
+}
+
+/**
+ * Processes of the pilot's session still there at the end (e.g. executable units of an agent
+ * that was killed) are killed: nothing of a pilot outlives it.
+ */
+async function endLeftovers(): Promise<void> {
+  const self = await readProcessStat(process.pid);
+  if (self === undefined || self.session !== process.pid) return;
+  for (const pid of await sessionMembers(process.pid, self.startTime)) {
+    if (pid !== process.pid) {
+      log(`killing leftover process ${pid}`);
+      signalProcess(pid, 'SIGKILL');
+    }
+  }
 }
