@@ -5,7 +5,6 @@ import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentEndpoint } from '../protocol/index.js';
-import { AGENT_SECRET_FILE, createAgentSecret } from './channel.js';
 
 /** How often an agent says it is alive; missing AGENT_DEAD_AFTER_MS of them means it is not. */
 export const AGENT_HEARTBEAT_MS = 2_000;
@@ -33,8 +32,9 @@ export interface SupervisedAgent {
 }
 
 /**
- * Starts the pilot agent on this node as a child process (same process group, so a cancel of
- * the pilot reaches it), creating the pilot's secret first, and watches its heartbeat.
+ * Starts a pilot agent on this node as a child process (same process group, so a cancel of the
+ * pilot reaches it) and watches its heartbeat. The pilot's secret must exist in its work dir
+ * (createAgentSecret); every agent of the pilot reads the same one.
  */
 export async function startLocalAgent(options: {
   pilotId: string;
@@ -46,7 +46,6 @@ export async function startLocalAgent(options: {
   const { pilotId, workDir } = options;
   const node = options.node ?? hostname();
   const cores = options.cores ?? availableParallelism();
-  await createAgentSecret(join(workDir, AGENT_SECRET_FILE));
   const log = await open(join(workDir, `agent-${node}.log`), 'a', 0o600);
   const child = spawn(
     process.execPath,

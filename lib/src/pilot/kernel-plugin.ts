@@ -1,5 +1,6 @@
 import type { KernelPlugin, KernelServices } from '../kernel/api.js';
 import { summarize, type PilotRecord } from '../protocol/index.js';
+import { cuMagic } from './cu-magic.js';
 import { getDefaultPilotService } from './index.js';
 import { parsePilotMagic, PILOT_MAGIC_USAGE } from './magic-arguments.js';
 import { age, formatPilotTable } from './pilot-table.js';
@@ -91,10 +92,11 @@ async function pilotMagic(args: string, kernel: KernelServices): Promise<undefin
   }
 }
 
-/** `pilots` (the service) in every cell, and the %pilot line magic. */
+/** `pilots` (the service) in every cell, the %pilot line magic and the %%cu cell magic. */
 export const pilotKernelPlugin: KernelPlugin = kernel => {
   const service = getDefaultPilotService();
   kernel.defineGlobal('pilots', service);
   kernel.registerLineMagic('pilot', pilotMagic);
+  kernel.registerCellMagic('cu', cuMagic);
   kernel.onShutdown(() => service.close());
 };

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { AGENT_SECRET_FILE, createAgentSecret } from '../../agent/channel.js';
 import { startLocalAgent, type SupervisedAgent } from '../../agent/supervision.js';
 import { frameworkBootstrap } from '../../frameworks/index.js';
 import type { Progress, RunningFramework } from '../../frameworks/plugin.js';
@@ -124,6 +126,7 @@ export async function runSupervisor(options: {
   let agent: SupervisedAgent;
   try {
     onProgress({ stage: 'Starting the pilot agent' });
+    await createAgentSecret(join(registry.workDirOf(pilotId), AGENT_SECRET_FILE));
     agent = await startLocalAgent({
       pilotId,
       workDir: registry.workDirOf(pilotId),
