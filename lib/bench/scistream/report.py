@@ -28,8 +28,9 @@ def main():
         "# SciStream gateway benchmark",
         "",
         f"Measured {results['date']} on {results['cpus']} cores ({results['cpuModel']}), loopback,",
-        f"`iperf3` for {results['seconds']} s per cell, both gateways as separate processes. Written by",
-        "`npx vitest run --config bench/scistream/vitest.config.ts` (from `lib/`); the machine is shared,",
+        f"`iperf3` for {results['seconds']} s per cell, both gateways as `s2cs` processes. Written by",
+        "`npm run bench scistream`; the machine is shared (1-minute load average",
+        f"{results['loadAverage']['start']:.2f} at the start, {results['loadAverage']['end']:.2f} at the end), "
         "so treat single runs as indicative.",
         "",
         "| path | " + " | ".join(f"{n} stream{'s' if n > 1 else ''} Gbit/s | ratio to direct" for n in streams) + " |",
