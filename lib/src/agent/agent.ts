@@ -112,11 +112,14 @@ export class PilotAgent {
     };
   }
 
-  /** Cancels what runs or waits, then closes the channel. */
+  /** Cancels what runs or waits, waits until those units have ended, then closes the channel. */
   async close(): Promise<void> {
-    for (const entry of [...this.entries.values()]) {
-      if (!isTerminal(entry.record.state)) this.cancel(entry.record.id, 'the pilot agent stopped');
-    }
+    const open = [...this.entries.values()].filter(entry => !isTerminal(entry.record.state));
+    for (const entry of open) this.cancel(entry.record.id, 'the pilot agent stopped');
+    await this.waitFor(
+      open.map(entry => entry.record.id),
+      PROCESS_CANCEL_GRACE_MS + 2_000
+    );
     await Promise.all([...this.entries.values()].map(entry => entry.writes));
     for (const socket of this.sockets) socket.destroy();
     const server = this.server;
@@ -308,7 +311,12 @@ export class PilotAgent {
     held = true
   ): void {
     if (isTerminal(entry.record.state)) return;
-    if (entry.cancelRequested === true && state !== 'Done') state = 'Canceled';
+    if (entry.cancelRequested === true && state !== 'Done') {
+      // Canceled, for the reason given with the cancel (not the signal it took).
+      state = 'Canceled';
+      patch = { ...patch, reason: entry.record.reason ?? 'canceled' };
+      delete patch.error;
+    }
     this.update(entry, { ...patch, state, finishedAt: new Date().toISOString() });
     const snapshot = { ...entry.record };
     entry.writes = entry.writes
@@ -394,7 +402,7 @@ export class PilotAgent {
     let child: ChildProcess | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     entry.stop = () => {
-      if (child?.pid === undefined) return;
+      if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       killTimer = setTimeout(() => child?.kill('SIGKILL'), PROCESS_CANCEL_GRACE_MS);
     };
@@ -417,6 +425,16 @@ export class PilotAgent {
         );
         child.once('exit', (code, signal) => {
           clearTimeout(killTimer);
+          // A cancel of the whole pilot signals its process group: the unit may see the signal
+          // before the agent's own handler has run. Give that handler a moment to mark it so
+          // the unit is recorded Canceled, not Failed.
+          if (signal !== null && entry.cancelRequested !== true) {
+            setTimeout(() => exited(code, signal), 300);
+          } else {
+            exited(code, signal);
+          }
+        });
+        const exited = (code: number | null, signal: NodeJS.Signals | null): void => {
           const patch = { exitCode: code, signal };
           if (code === 0) this.finish(entry, 'Done', patch);
           else
@@ -427,7 +445,7 @@ export class PilotAgent {
                   ? `${description.executable} was killed by ${signal}`
                   : `${description.executable} exited with code ${code}`
             });
-        });
+        };
         if (entry.cancelRequested === true) entry.stop?.();
       } finally {
         await stdout.close();

@@ -285,6 +285,27 @@ describe('pilot agent failure', () => {
     expect(await processesMentioning(test.home)).toEqual([]);
   });
 
+  it('cancels the units of a canceled pilot; another process lists them Canceled', async () => {
+    const pilot = await test.service.createPilot(description);
+    await pilot.wait('Running', { timeoutMs: 170_000 });
+    const sleeper = await pilot.submit({ executable: 'sleep', arguments: ['600'] });
+    const loop = await pilot.submit(() => new Promise(() => setInterval(() => undefined, 1000)));
+    expect(await until(async () => (await sleeper.refresh()).state === 'Running', 10_000)).toBe(
+      true
+    );
+    await pilot.cancel();
+    expect(pilot.state).toBe('Canceled');
+    const records = await (await test.newService().getPilot(pilot.id)).listUnits();
+    expect(records.map(record => [record.id, record.state])).toEqual([
+      [sleeper.id, 'Canceled'],
+      [loop.id, 'Canceled']
+    ]);
+    expect(records[0]!.reason).toBe('the pilot agent stopped');
+    await expect(pilot.submit((x: number) => x, 1)).rejects.toThrow(
+      /is Canceled: compute units can be submitted once it is Running/
+    );
+  });
+
   it('marks the pilot Failed with a reason when its agent is killed, and leaves nothing', async () => {
     const pilot = await test.service.createPilot(description);
     await pilot.wait('Running', { timeoutMs: 170_000 });
