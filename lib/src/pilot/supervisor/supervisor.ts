@@ -208,6 +208,8 @@ export async function runSupervisor(options: {
     return stop !== undefined ? 0 : 1;
   }
   log(`stopping the framework: ${outcome.request.reason}`);
+  // A failure (e.g. a hung agent) is recorded at once; a cancel once everything has stopped.
+  if (outcome.request.state === 'Failed') await finish(outcome.request);
   await Promise.all([agent.stop(AGENT_STOP_GRACE_MS), framework.stop(FRAMEWORK_STOP_GRACE_MS)]);
   await finish(outcome.request);
   await endLeftovers();

@@ -306,6 +306,25 @@ describe('pilot agent failure', () => {
     );
   });
 
+  it('marks the pilot Failed when its agent stops heartbeating (hung), and leaves nothing', async () => {
+    const pilot = await test.service.createPilot(description);
+    await pilot.wait('Running', { timeoutMs: 170_000 });
+    const agentPid = pilot.record.agents![0]!.pid!;
+    const stoppedAt = Date.now();
+    // A stopped process is alive but silent: only the missing heartbeats reveal it.
+    process.kill(agentPid, 'SIGSTOP');
+    const failed = await until(async () => (await pilot.refresh()).state === 'Failed', 20_000);
+    const elapsed = Date.now() - stoppedAt;
+    console.log(`agent hung -> pilot Failed in ${elapsed} ms`);
+    expect(failed).toBe(true);
+    // 10 s of silence is the rule, checked every 2 s; then it is recorded at once.
+    expect(elapsed).toBeLessThan(15_000);
+    expect(pilot.record.reason).toMatch(/pilot agent on .* \(pid \d+\) sent no heartbeat for 10 s/);
+    expect(
+      await until(async () => (await processesMentioning(test.home)).length === 0, 20_000)
+    ).toBe(true);
+  });
+
   it('marks the pilot Failed with a reason when its agent is killed, and leaves nothing', async () => {
     const pilot = await test.service.createPilot(description);
     await pilot.wait('Running', { timeoutMs: 170_000 });
