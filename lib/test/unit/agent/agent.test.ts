@@ -95,9 +95,12 @@ describe('PilotAgent', () => {
   });
 
   afterEach(async () => {
-    client.close();
-    await agent.close();
-    await rm(workDir, { recursive: true, force: true });
+    try {
+      client.close();
+      await agent.close();
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   });
 
   it('runs at most its cores at once and queues the rest', async () => {
