@@ -4,9 +4,13 @@ import { z } from 'zod';
 export const PILOT_TYPES = ['kafka'] as const;
 export type PilotType = (typeof PILOT_TYPES)[number];
 
-/** Resource URL schemes with an adaptor. ssh, slurm and slurm+ssh join this list later. */
-export const RESOURCE_SCHEMES = ['fork'] as const;
+/** Resource URL schemes with an adaptor. */
+export const RESOURCE_SCHEMES = ['fork', 'ssh', 'slurm', 'slurm+ssh'] as const;
 export type ResourceScheme = (typeof RESOURCE_SCHEMES)[number];
+
+/** Schemes that run one process on one host; the batch schemes allocate nodes. */
+const SINGLE_HOST_SCHEMES: readonly string[] = ['fork', 'ssh'];
+const BATCH_SCHEMES: readonly string[] = ['slurm', 'slurm+ssh'];
 
 const PILOT_ID_PATTERN = /^pilot-[a-z0-9]{12}$/;
 
@@ -30,7 +34,24 @@ const resourceSchema = z
   })
   .refine(url => schemeOf(url) !== 'fork' || new URL(url).hostname === 'localhost', {
     message: 'fork:// only runs on the local machine: "fork://localhost"'
-  });
+  })
+  .refine(
+    url => schemeOf(url) !== 'slurm' || !URL.canParse(url) || new URL(url).hostname === 'localhost',
+    {
+      message:
+        'slurm:// runs the SLURM commands on this machine: "slurm://localhost" (slurm+ssh://[user@]host[:port] for a login node)'
+    }
+  )
+  .refine(
+    url =>
+      (schemeOf(url) !== 'ssh' && schemeOf(url) !== 'slurm+ssh') ||
+      !URL.canParse(url) ||
+      (new URL(url).hostname !== '' && new URL(url).password === ''),
+    {
+      message:
+        'a host and no password, such as "ssh://[user@]host[:port]" (keys or an ssh-agent log in)'
+    }
+  );
 
 /** A framework configuration value passed through to the framework (e.g. Kafka server.properties). */
 const configurationValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -54,18 +75,43 @@ export const pilotDescriptionSchema = z
       .default(60),
     queue: z.string().min(1).optional(),
     project: z.string().min(1).optional(),
+    /** SLURM reservation (--reservation); batch schemes only. */
+    reservation: z.string().min(1).optional(),
+    /** Further sbatch options, one each ("--qos=debug", "--constraint=haswell"); batch schemes only. */
+    schedulerOptions: z
+      .array(
+        z
+          .string()
+          .regex(/^--?[A-Za-z][^\n\r]*$/, 'one sbatch option such as "--qos=debug", on one line')
+      )
+      .max(64)
+      .optional(),
     parent: pilotIdSchema.optional(),
     configuration: z.record(z.string().min(1), configurationValue).default({})
   })
   .strict()
   .superRefine((description, context) => {
-    if (schemeOf(description.resource) === 'fork' && description.numberOfNodes !== 1) {
+    const scheme = schemeOf(description.resource) ?? '';
+    if (SINGLE_HOST_SCHEMES.includes(scheme) && description.numberOfNodes !== 1) {
       context.addIssue({
         code: 'custom',
         path: ['numberOfNodes'],
         input: description.numberOfNodes,
-        message: 'exactly 1 node on fork://localhost'
+        message:
+          scheme === 'fork'
+            ? 'exactly 1 node on fork://localhost'
+            : 'exactly 1 node on ssh:// (one host); slurm:// or slurm+ssh:// allocate several'
       });
+    }
+    for (const key of ['reservation', 'schedulerOptions'] as const) {
+      if (description[key] !== undefined && !BATCH_SCHEMES.includes(scheme)) {
+        context.addIssue({
+          code: 'custom',
+          path: [key],
+          input: description[key],
+          message: `no ${key} outside a batch scheduler: it applies to slurm:// and slurm+ssh:// resources`
+        });
+      }
     }
   });
 

@@ -1,7 +1,9 @@
 import type { ResourceAdaptor } from './adaptor.js';
 import { ForkAdaptor } from './fork/adaptor.js';
+import { slurmAdaptor } from './slurm/index.js';
+import { sshAdaptor } from './ssh/index.js';
 
-export type { LaunchSpec, ResourceAdaptor } from './adaptor.js';
+export type { JobStatus, LaunchSpec, ResourceAdaptor, ResourceRequest } from './adaptor.js';
 export { ForkAdaptor } from './fork/adaptor.js';
 
 /** The adaptor for a (validated) resource URL. */
@@ -10,7 +12,14 @@ export function adaptorFor(resource: string): ResourceAdaptor {
   switch (scheme) {
     case 'fork':
       return new ForkAdaptor();
+    case 'ssh':
+      return sshAdaptor(resource);
+    case 'slurm':
+    case 'slurm+ssh':
+      return slurmAdaptor(resource);
     default:
-      throw new Error(`No resource adaptor for ${resource}: expected a fork:// URL`);
+      throw new Error(
+        `No resource adaptor for ${resource}: expected fork://localhost, ssh://[user@]host[:port], slurm://localhost or slurm+ssh://[user@]host[:port]`
+      );
   }
 }
