@@ -12,7 +12,8 @@ cd "$REPO_ROOT"
 DEBIAN_PACKAGES=(chromium fonts-liberation)
 mapfile -t -O "${#DEBIAN_PACKAGES[@]}" DEBIAN_PACKAGES < <(testbed_debian_packages)
 
-RUN_DIR=$(mktemp -d -t pilot-streaming-test.XXXXXXXX)
+# Short: Unix socket paths below it (HAProxy stats sockets) may hold at most 107 bytes.
+RUN_DIR=$(mktemp -d -t pst.XXXXXXXX)
 REPORTS=$RUN_DIR/reports
 mkdir -p "$REPORTS" "$RUN_DIR/home" "$RUN_DIR/tmp"
 # A registry of our own, so tests neither see nor touch the user's pilots; TMPDIR so that

@@ -42,7 +42,8 @@ export class LoopbackGateways {
   readonly logs: string[] = [];
 
   async start(overrides: Partial<ControlServerOptions> = {}): Promise<void> {
-    this.dir = await mkdtemp(join(tmpdir(), 'scistream-test-'));
+    // Short: session sockets live below it, and a Unix socket path holds at most 107 bytes.
+    this.dir = await mkdtemp(join(tmpdir(), 'sst-'));
     this.ca = await createCertificateAuthority(this.dir);
     this.server = await issueServerCertificate(this.ca, this.dir, 'gateway', [
       'localhost',
