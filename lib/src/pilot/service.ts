@@ -100,6 +100,16 @@ export class PilotComputeService {
         expected: `no parent: extending a running ${description.type} pilot is not supported yet`
       });
     }
+    // The ssh and SLURM adaptors exist, but the supervisor does not yet run remotely (issue 3):
+    // refuse before anything is recorded rather than fail half-way.
+    if (!description.resource.startsWith('fork:')) {
+      problems.push({
+        key: 'resource',
+        value: description.resource,
+        expected:
+          'fork://localhost for now: pilots on ssh://, slurm:// and slurm+ssh:// resources are not available yet'
+      });
+    }
     if (problems.length > 0) throw new ValidationError('pilot description', problems);
     const adaptor = adaptorFor(description.resource);
     const command = [process.execPath, supervisorEntry()];
