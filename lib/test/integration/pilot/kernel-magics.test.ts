@@ -1,58 +1,10 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { distModule, repoDir } from '../../support/paths.js';
+import { runCells, texts } from '../../support/kernel-cells.js';
 import {
   createPilotTestHome,
   processesMentioning,
   type PilotTestHome
 } from '../../support/pilot-home.js';
-
-const run = promisify(execFile);
-
-interface CellResult {
-  status: string;
-  outputs: { type: string; content: Record<string, unknown> }[];
-}
-
-function texts(cell: CellResult): string[] {
-  return cell.outputs.map(output => {
-    const content = output.content;
-    if (output.type === 'stream') return String(content.text);
-    if (output.type === 'error') return `${String(content.ename)}: ${String(content.evalue)}`;
-    return String((content.data as Record<string, unknown> | undefined)?.['text/plain'] ?? '');
-  });
-}
-
-/** Runs cells in a real kernel through jupyter_client; "RESTART_KERNEL" starts a new kernel process. */
-async function runCells(test: PilotTestHome, cells: string[]): Promise<CellResult[]> {
-  const python = join(repoDir, '.venv', 'bin', 'python');
-  if (!existsSync(python))
-    throw new Error(`${python} is missing: run the project's setup (npm test)`);
-  const cellsFile = join(test.home, 'cells.json');
-  await writeFile(cellsFile, JSON.stringify(cells));
-  const { stdout } = await run(
-    python,
-    [
-      join(import.meta.dirname, '..', '..', 'support', 'kernel_session.py'),
-      distModule('kernel/main.js'),
-      cellsFile
-    ],
-    {
-      env: {
-        ...process.env,
-        PILOT_STREAMING_HOME: test.home,
-        PILOT_STREAMING_CACHE: test.cacheDir
-      },
-      timeout: 170_000,
-      maxBuffer: 16 * 1024 * 1024
-    }
-  );
-  return JSON.parse(stdout) as CellResult[];
-}
 
 describe('pilots and %pilot in the real kernel', () => {
   let test: PilotTestHome;
