@@ -136,9 +136,12 @@ export class KafkaBootstrap implements FrameworkBootstrap {
       await writeFile(
         propertiesPath,
         renderServerProperties({
+          nodeId: 1,
+          roles: 'broker,controller',
           host: HOST,
           brokerPort,
           controllerPort,
+          voters: [{ nodeId: 1, host: HOST, port: controllerPort }],
           dataDir,
           configuration: description.configuration
         })

@@ -63,28 +63,55 @@ function escapeValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/^ /, '\\ ');
 }
 
-/** server.properties for a single-node KRaft broker in combined mode (broker + controller). */
+/** A KRaft controller of the pilot's quorum, as `controller.quorum.voters` names it. */
+export interface QuorumVoter {
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+/** `controller.quorum.voters`: "1@host:port,2@host:port". */
+export function votersProperty(voters: readonly QuorumVoter[]): string {
+  return voters.map(voter => `${voter.nodeId}@${voter.host}:${voter.port}`).join(',');
+}
+
+/**
+ * server.properties for one Kafka node of a pilot (KRaft). Nodes of the pilot's own allocation
+ * run combined (broker + controller) and together form the controller quorum; nodes added by an
+ * extending child pilot run as brokers only and join that quorum as clients. `host` is the
+ * address the node listens on and advertises.
+ */
 export function renderServerProperties(options: {
+  nodeId: number;
+  roles: 'broker,controller' | 'broker';
   host: string;
   brokerPort: number;
-  controllerPort: number;
+  /** Required for the controller role. */
+  controllerPort?: number;
+  voters: readonly QuorumVoter[];
   dataDir: string;
   configuration: Configuration;
 }): string {
-  const { host, brokerPort, controllerPort } = options;
+  const { host, brokerPort, controllerPort, roles } = options;
+  if (roles !== 'broker' && controllerPort === undefined) {
+    throw new Error(`Kafka node ${options.nodeId} runs a controller but has no controller port`);
+  }
+  const controllerListener =
+    roles === 'broker' ? '' : `,CONTROLLER://${host}:${String(controllerPort)}`;
   const ours: Record<string, string> = {
-    'process.roles': 'broker,controller',
-    'node.id': '1',
-    'controller.quorum.voters': `1@${host}:${controllerPort}`,
-    listeners: `PLAINTEXT://${host}:${brokerPort},CONTROLLER://${host}:${controllerPort}`,
+    'process.roles': roles,
+    'node.id': String(options.nodeId),
+    'controller.quorum.voters': votersProperty(options.voters),
+    listeners: `PLAINTEXT://${host}:${brokerPort}${controllerListener}`,
     'advertised.listeners': `PLAINTEXT://${host}:${brokerPort}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'log.dirs': options.dataDir
   };
-  // One broker: internal topics cannot have more replicas than that. Fewer offsets partitions
-  // than Kafka's 50 make the group coordinator ready seconds sooner.
+  // Internal topics get one replica: a pilot's brokers live and die together (a lost broker
+  // fails the pilot). Fewer offsets partitions than Kafka's 50 make the group coordinator ready
+  // seconds sooner.
   const defaults: Record<string, string> = {
     'num.partitions': '1',
     'offsets.topic.num.partitions': '5',

@@ -20,9 +20,12 @@ describe('Kafka server configuration', () => {
   it('writes a combined-mode KRaft broker on loopback with the chosen ports and directory', () => {
     const properties = parseProperties(
       renderServerProperties({
+        nodeId: 1,
+        roles: 'broker,controller',
         host: '127.0.0.1',
         brokerPort: 40001,
         controllerPort: 40002,
+        voters: [{ nodeId: 1, host: '127.0.0.1', port: 40002 }],
         dataDir: '/data/x',
         configuration: {
           'num.partitions': 3,
@@ -45,11 +48,59 @@ describe('Kafka server configuration', () => {
     expect(properties.has('pilot.heap')).toBe(false);
   });
 
+  it('writes a three-node quorum and a broker-only node that joins it', () => {
+    const voters = [1, 2, 3].map(nodeId => ({ nodeId, host: `10.0.0.${nodeId}`, port: 9093 }));
+    const controller = parseProperties(
+      renderServerProperties({
+        nodeId: 2,
+        roles: 'broker,controller',
+        host: '10.0.0.2',
+        brokerPort: 9092,
+        controllerPort: 9093,
+        voters,
+        dataDir: '/d',
+        configuration: {}
+      })
+    );
+    expect(controller.get('node.id')).toBe('2');
+    expect(controller.get('controller.quorum.voters')).toBe(
+      '1@10.0.0.1:9093,2@10.0.0.2:9093,3@10.0.0.3:9093'
+    );
+    const broker = parseProperties(
+      renderServerProperties({
+        nodeId: 4,
+        roles: 'broker',
+        host: '10.0.0.4',
+        brokerPort: 9092,
+        voters,
+        dataDir: '/d',
+        configuration: {}
+      })
+    );
+    expect(broker.get('process.roles')).toBe('broker');
+    expect(broker.get('listeners')).toBe('PLAINTEXT://10.0.0.4:9092');
+    expect(broker.get('controller.quorum.voters')).toBe(controller.get('controller.quorum.voters'));
+    expect(() =>
+      renderServerProperties({
+        nodeId: 5,
+        roles: 'broker,controller',
+        host: 'h',
+        brokerPort: 1,
+        voters,
+        dataDir: '/d',
+        configuration: {}
+      })
+    ).toThrow(/no controller port/);
+  });
+
   it('escapes backslashes', () => {
     const text = renderServerProperties({
+      nodeId: 1,
+      roles: 'broker,controller',
       host: '127.0.0.1',
       brokerPort: 1,
       controllerPort: 2,
+      voters: [{ nodeId: 1, host: '127.0.0.1', port: 2 }],
       dataDir: 'C:\\data',
       configuration: {}
     });
