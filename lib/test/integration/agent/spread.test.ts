@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_SECRET_FILE, createAgentSecret } from '../../../src/agent/channel.js';
-import { startLocalAgent, type SupervisedAgent } from '../../../src/agent/supervision.js';
+import { startAgent, type SupervisedAgent } from '../../../src/agent/supervision.js';
 import { ComputeUnit } from '../../../src/pilot/compute-unit.js';
 import { UnitAccess } from '../../../src/pilot/unit-access.js';
 import {
@@ -25,7 +25,14 @@ describe('compute units over several agents', () => {
     workDir = await mkdtemp(join(tmpdir(), 'pilot-agent-spread-'));
     await createAgentSecret(join(workDir, AGENT_SECRET_FILE));
     for (const node of ['node-1', 'node-2', 'node-3']) {
-      agents.push(await startLocalAgent({ pilotId, workDir, node, cores: 1 }));
+      agents.push(
+        await startAgent({
+          pilotId,
+          workDir,
+          node: { name: node, address: '127.0.0.1', launcher: [] },
+          cores: 1
+        })
+      );
     }
     const now = new Date().toISOString();
     record = {
