@@ -43,6 +43,19 @@ function pomFor(version: string): string {
       <artifactId>kafka_${SCALA_VERSION}</artifactId>
       <version>${version}</version>
     </dependency>
+    <!-- Kafka's admin tools (partition reassignment, leader election, cluster membership). Their
+         other dependencies are the broker's, plus Kafka Connect's, which those tools do not use. -->
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>${version}</version>
+      <exclusions>
+        <exclusion>
+          <groupId>*</groupId>
+          <artifactId>*</artifactId>
+        </exclusion>
+      </exclusions>
+    </dependency>
     <dependency>
       <groupId>org.apache.logging.log4j</groupId>
       <artifactId>log4j-slf4j-impl</artifactId>
@@ -80,7 +93,9 @@ async function readComplete(
     });
     if (info?.size !== jar.size) return undefined;
   }
-  return marker.version === version && marker.jars.length > 0 ? distribution : undefined;
+  // A cache fetched before the admin tools were part of the distribution is fetched again.
+  const hasTools = marker.jars.some(jar => jar.name === `kafka-tools-${version}.jar`);
+  return marker.version === version && hasTools ? distribution : undefined;
 }
 
 /** Runs Maven, reporting each downloaded file; rejects with Maven's last lines on failure. */
