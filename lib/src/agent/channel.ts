@@ -26,9 +26,14 @@ export async function createAgentSecret(path: string): Promise<void> {
 }
 
 export async function readAgentSecret(path: string): Promise<Buffer> {
-  const text = (await readFile(path, 'utf8')).trim();
+  return parseAgentSecret(await readFile(path, 'utf8'), path);
+}
+
+/** The secret from the text of its file (read from `where`, locally or over SFTP). */
+export function parseAgentSecret(content: string, where: string): Buffer {
+  const text = content.trim();
   if (!/^[0-9a-f]{64}$/.test(text)) {
-    throw new Error(`The agent secret in ${path} is malformed: expected 64 hex digits`);
+    throw new Error(`The agent secret in ${where} is malformed: expected 64 hex digits`);
   }
   return Buffer.from(text, 'hex');
 }

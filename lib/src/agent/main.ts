@@ -6,6 +6,7 @@
  * and exits when the channel closes; it also writes agents/<node>.json for other launchers.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AgentEndpoint } from '../protocol/index.js';
@@ -31,11 +32,12 @@ async function main(): Promise<void> {
   const pilotId = values['pilot-id'];
   const workDir = values['work-dir'];
   const node = values.node;
-  const cores = Number(values.cores);
+  // Without --cores (the pilot asked for no coresPerNode), all of this node's cores.
+  const cores = values.cores === undefined ? availableParallelism() : Number(values.cores);
   const host = values.host ?? '127.0.0.1';
   if (pilotId === undefined || workDir === undefined || node === undefined) {
     throw new Error(
-      'usage: agent --pilot-id <id> --work-dir <dir> --node <name> --cores <n> [--host <addr>]'
+      'usage: agent --pilot-id <id> --work-dir <dir> --node <name> [--cores <n>] [--host <addr>]'
     );
   }
   if (!Number.isInteger(cores) || cores < 1) {

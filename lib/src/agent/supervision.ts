@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { availableParallelism, hostname } from 'node:os';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { PilotNode } from '../allocation/nodes.js';
 import type { AgentEndpoint } from '../protocol/index.js';
+import { AGENT_SECRET_FILE, readAgentSecret } from './channel.js';
+import { AgentClient } from './client.js';
 
 /** How often an agent says it is alive; missing AGENT_DEAD_AFTER_MS of them means it is not. */
 export const AGENT_HEARTBEAT_MS = 2_000;
@@ -32,39 +34,43 @@ export interface SupervisedAgent {
 }
 
 /**
- * Starts a pilot agent on this node as a child process (same process group, so a cancel of the
- * pilot reaches it) and watches its heartbeat. The pilot's secret must exist in its work dir
- * (createAgentSecret); every agent of the pilot reads the same one.
+ * Starts the pilot agent on one node of the allocation and watches its heartbeat. On the
+ * supervisor's own node the agent is a child process (same process group, so a cancel of the
+ * pilot reaches it) that reports and heartbeats over IPC; on other nodes it runs as a job step
+ * (the node's launcher), reports its endpoint in <work dir>/agents/<node>.json and is polled over
+ * its authenticated channel. The pilot's secret must exist in its work dir (createAgentSecret);
+ * every agent of the pilot reads the same one.
  */
-export async function startLocalAgent(options: {
+export async function startAgent(options: {
   pilotId: string;
   workDir: string;
+  node: PilotNode;
   cores?: number;
-  node?: string;
-  host?: string;
 }): Promise<SupervisedAgent> {
-  const { pilotId, workDir } = options;
-  const node = options.node ?? hostname();
-  const cores = options.cores ?? availableParallelism();
-  const log = await open(join(workDir, `agent-${node}.log`), 'a', 0o600);
-  const child = spawn(
+  const { pilotId, workDir, node } = options;
+  const logPath = join(workDir, `agent-${node.name}.log`);
+  const local = node.launcher.length === 0;
+  const argv = [
+    ...node.launcher,
     process.execPath,
-    [
-      agentEntry(),
-      '--pilot-id',
-      pilotId,
-      '--work-dir',
-      workDir,
-      '--node',
-      node,
-      '--cores',
-      String(cores),
-      '--host',
-      options.host ?? '127.0.0.1'
-    ],
-    { cwd: workDir, stdio: ['ignore', log.fd, log.fd, 'ipc'] }
-  );
+    agentEntry(),
+    '--pilot-id',
+    pilotId,
+    '--work-dir',
+    workDir,
+    '--node',
+    node.name,
+    ...(options.cores !== undefined ? ['--cores', String(options.cores)] : []),
+    '--host',
+    node.address
+  ];
+  const log = await open(logPath, 'a', 0o600);
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: workDir,
+    stdio: ['ignore', log.fd, log.fd, ...(local ? (['ipc'] as const) : [])]
+  });
   await log.close();
+  const what = `the pilot agent on ${node.name} (pid ${String(child.pid)})`;
 
   let lastBeat = Date.now();
   let reportLoss: (reason: string) => void = () => undefined;
@@ -72,49 +78,73 @@ export async function startLocalAgent(options: {
     reportLoss = resolve;
   });
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+  child.once('error', error => reportLoss(`cannot start ${what}: ${error.message}`));
   child.once('exit', (code, signal) => {
     clearInterval(watchdog);
     reportLoss(
-      `the pilot agent on ${node} (pid ${child.pid}) ${signal !== null ? `was killed by ${signal}` : `exited with code ${code}`}; see ${join(workDir, `agent-${node}.log`)}`
+      `${what} ${signal !== null ? `was killed by ${signal}` : `exited with code ${code}`}; see ${logPath}`
     );
   });
+  let client: AgentClient | undefined;
   const watchdog = setInterval(() => {
     if (Date.now() - lastBeat > AGENT_DEAD_AFTER_MS) {
       clearInterval(watchdog);
-      reportLoss(
-        `the pilot agent on ${node} (pid ${child.pid}) sent no heartbeat for ${AGENT_DEAD_AFTER_MS / 1000} s`
-      );
+      reportLoss(`${what} sent no heartbeat for ${AGENT_DEAD_AFTER_MS / 1000} s`);
+      return;
     }
+    // A remote agent's heartbeat is the answer to a status request on its own channel.
+    client?.request({ op: 'status' }).then(
+      () => {
+        lastBeat = Date.now();
+      },
+      () => undefined
+    );
   }, AGENT_HEARTBEAT_MS);
   watchdog.unref();
 
   const ready = new Promise<AgentEndpoint>((resolve, reject) => {
     const timer = setTimeout(
       () =>
-        reject(
-          new Error(
-            `the pilot agent did not report ready within ${AGENT_READY_TIMEOUT_MS / 1000} s`
-          )
-        ),
+        reject(new Error(`${what} did not report ready within ${AGENT_READY_TIMEOUT_MS / 1000} s`)),
       AGENT_READY_TIMEOUT_MS
     );
-    child.on('message', (message: AgentMessage) => {
-      lastBeat = Date.now();
-      if (message.kind === 'ready') {
-        clearTimeout(timer);
-        resolve(message.endpoint);
-      }
-    });
     void lost.then(reason => {
       clearTimeout(timer);
       reject(new Error(reason));
     });
+    if (local) {
+      child.on('message', (message: AgentMessage) => {
+        lastBeat = Date.now();
+        if (message.kind === 'ready') {
+          clearTimeout(timer);
+          resolve(message.endpoint);
+        }
+      });
+      return;
+    }
+    void readEndpointFile(join(workDir, 'agents', `${node.name}.json`), lost).then(
+      async endpoint => {
+        client = await AgentClient.connect(
+          pilotId,
+          endpoint,
+          await readAgentSecret(join(workDir, AGENT_SECRET_FILE))
+        );
+        lastBeat = Date.now();
+        clearTimeout(timer);
+        resolve(endpoint);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error as Error);
+      }
+    );
   });
   let endpoint: AgentEndpoint;
   try {
     endpoint = await ready;
   } catch (error) {
     clearInterval(watchdog);
+    client?.close();
     child.kill('SIGKILL');
     await exited;
     throw error;
@@ -124,12 +154,31 @@ export async function startLocalAgent(options: {
     endpoint,
     lost,
     async stop(graceMs: number): Promise<void> {
-      if (child.exitCode !== null || child.signalCode !== null) return;
       clearInterval(watchdog);
+      client?.close();
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     }
   };
+}
+
+/** Polls for the endpoint file an agent writes once it listens (until `lost` resolves). */
+async function readEndpointFile(path: string, lost: Promise<string>): Promise<AgentEndpoint> {
+  let gone = false;
+  void lost.then(() => {
+    gone = true;
+  });
+  while (!gone) {
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as AgentEndpoint;
+    } catch (error) {
+      // Not written yet (the agent writes it at once, with mode 0600, in one write).
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
+  throw new Error(await lost);
 }

@@ -1,3 +1,5 @@
+import type { ISocketFactory } from 'kafkajs';
+import type { PilotNode } from '../allocation/nodes.js';
 import type {
   FrameworkDetails,
   PilotDescription,
@@ -22,7 +24,19 @@ export interface FrameworkBootstrap {
     workDir: string;
     onProgress: ProgressListener;
     signal: AbortSignal;
+    /** The allocation's nodes, the supervisor's own first; the framework runs on all of them. */
+    nodes: PilotNode[];
+    /** Set when this pilot extends a running parent's cluster instead of starting its own. */
+    parent?: ParentCluster;
   }): Promise<RunningFramework>;
+}
+
+/** The running cluster a child pilot joins, and the node ids reserved for the child. */
+export interface ParentCluster {
+  pilotId: string;
+  details: FrameworkDetails;
+  /** The child's nodes get the ids firstNodeId, firstNodeId + 1, ... */
+  firstNodeId: number;
 }
 
 export interface RunningFramework {
@@ -33,6 +47,12 @@ export interface RunningFramework {
   stop(graceMs: number): Promise<void>;
 }
 
+/** How a context reaches the framework. */
+export interface ContextOptions {
+  /** Opens the client's connections (e.g. through an ssh connection to the resource). */
+  socketFactory?: ISocketFactory;
+}
+
 /** Client side of a framework: preparation on the client and the native client ("context"). */
 export interface FrameworkManager<Context = unknown> {
   readonly type: PilotType;
@@ -41,5 +61,5 @@ export interface FrameworkManager<Context = unknown> {
   /** Fetches/caches what the framework needs (e.g. the Kafka distribution). Idempotent. */
   prepare(onProgress: ProgressListener): Promise<void>;
   /** A ready native client for a Running pilot. */
-  getContext(details: FrameworkDetails): Promise<Context>;
+  getContext(details: FrameworkDetails, options?: ContextOptions): Promise<Context>;
 }

@@ -20,6 +20,26 @@ function isErrno(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }
 
+/** A registry record read from `where` (a path, possibly on another host), checked for its format. */
+export function parseRecord(id: string, text: string, where: string): PilotRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `The registry record of ${id} (${where}) is not valid JSON: ${(error as Error).message}`,
+      { cause: error }
+    );
+  }
+  const record = value as PilotRecord;
+  if (record === null || typeof record !== 'object' || record.format !== 1 || record.id !== id) {
+    throw new Error(
+      `The registry record of ${id} (${where}) has an unknown format; expected format 1 with id ${id}`
+    );
+  }
+  return record;
+}
+
 /**
  * The durable registry: one JSON file per pilot under <home>/registry. Every write goes to a
  * temporary file in the same directory and is renamed over the record, so readers never see a
@@ -194,22 +214,7 @@ export class PilotRegistry {
   }
 
   private parse(id: string, text: string): PilotRecord {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (error) {
-      throw new Error(
-        `The registry record of ${id} (${this.pathOf(id)}) is not valid JSON: ${(error as Error).message}`,
-        { cause: error }
-      );
-    }
-    const record = value as PilotRecord;
-    if (record === null || typeof record !== 'object' || record.format !== 1 || record.id !== id) {
-      throw new Error(
-        `The registry record of ${id} (${this.pathOf(id)}) has an unknown format; expected format 1 with id ${id}`
-      );
-    }
-    return record;
+    return parseRecord(id, text, this.pathOf(id));
   }
 
   private async writeAtomically(record: PilotRecord): Promise<void> {

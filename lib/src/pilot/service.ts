@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { frameworkManager } from '../frameworks/index.js';
@@ -9,16 +10,24 @@ import {
   parsePilotDescription,
   ValidationError,
   type JobHandle,
+  type PilotDescription,
   type PilotDescriptionInput,
-  type PilotRecord
+  type PilotRecord,
+  type ValidationProblem
 } from '../protocol/index.js';
+import {
+  parseSshTarget,
+  RemoteConnectionPool,
+  tunnelSocketFactory,
+  type RemoteConnection
+} from '../remote/index.js';
 import { adaptorFor } from '../resource/index.js';
 import { defaultPilotCache, defaultPilotHome } from './environment.js';
-import type { ConnectFactory } from '../agent/channel.js';
 import { pilotIdOfUnit, type UnitRecord } from '../protocol/index.js';
 import { ComputeUnit, UnitWaitError } from './compute-unit.js';
 import { Pilot, type PilotBackend } from './pilot.js';
-import { UnitAccess } from './unit-access.js';
+import { ResourceHome, mirrored } from './resource-home.js';
+import { UnitAccess, type AgentAccess } from './unit-access.js';
 import { applyTransition, newPilotId, newPilotRecord } from './record.js';
 import { PilotRegistry } from './registry.js';
 
@@ -39,6 +48,13 @@ function supervisorEntry(): string {
   const compiled = beside.replace(/([/\\])src([/\\])pilot([/\\])/, '$1dist$2pilot$3');
   if (existsSync(compiled)) return compiled;
   throw new Error(`The pilot supervisor is not built (${compiled}); run "npm run build -w lib"`);
+}
+
+/** The keys of `source` among `keys` that are set. */
+function pick<T extends object, K extends keyof T>(source: T, keys: K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
+  return picked;
 }
 
 function sameJob(a: JobHandle | undefined, b: JobHandle | undefined): boolean {
@@ -63,13 +79,44 @@ export class PilotComputeService {
   private scannedOnce = false;
 
   private readonly units: UnitAccess;
+  /** ssh connections of this service, closed by close(). */
+  private readonly pool = new RemoteConnectionPool();
+  private readonly remote: { home?: string; node: string; supervisor: string; cacheDir: string };
 
-  /** `connect` opens the path to a pilot agent's host:port (default: direct TCP). */
-  constructor(options: { home?: string; cacheDir?: string; connect?: ConnectFactory } = {}) {
+  /**
+   * `remote` says where things are on resources reached over ssh; each setting defaults to its
+   * environment variable, then to this machine's value (a resource sharing its installation):
+   * `home` PILOT_STREAMING_REMOTE_HOME (else ~/.pilot-streaming there), `node`
+   * PILOT_STREAMING_REMOTE_NODE, `lib` PILOT_STREAMING_REMOTE_LIB (this package's directory
+   * there), `cacheDir` PILOT_STREAMING_REMOTE_CACHE (holding the Kafka distribution).
+   */
+  constructor(
+    options: {
+      home?: string;
+      cacheDir?: string;
+      remote?: { home?: string; node?: string; lib?: string; cacheDir?: string };
+    } = {}
+  ) {
     this.home = options.home ?? defaultPilotHome();
     this.cacheDir = options.cacheDir ?? defaultPilotCache();
     this.registry = new PilotRegistry(this.home);
-    this.units = new UnitAccess(id => this.observe(id), options.connect);
+    const remote = options.remote ?? {};
+    const env = process.env;
+    const lib = remote.lib ?? env.PILOT_STREAMING_REMOTE_LIB;
+    const home = remote.home ?? env.PILOT_STREAMING_REMOTE_HOME;
+    this.remote = {
+      ...(home !== undefined && home !== '' ? { home } : {}),
+      node: remote.node ?? env.PILOT_STREAMING_REMOTE_NODE ?? process.execPath,
+      supervisor:
+        lib !== undefined
+          ? posix.join(lib, 'dist', 'pilot', 'supervisor', 'main.js')
+          : supervisorEntry(),
+      cacheDir: remote.cacheDir ?? env.PILOT_STREAMING_REMOTE_CACHE ?? this.cacheDir
+    };
+    this.units = new UnitAccess(
+      id => this.observe(id),
+      record => this.agentAccess(record)
+    );
     this.backend = {
       units: this.units,
       observe: id => this.observe(id),
@@ -93,47 +140,48 @@ export class PilotComputeService {
     const manager = frameworkManager(description.type, { cacheDir: this.cacheDir });
     const problems = manager.validate(description);
     if (description.parent !== undefined) {
-      await this.registry.read(description.parent);
-      problems.push({
-        key: 'parent',
-        value: description.parent,
-        expected: `no parent: extending a running ${description.type} pilot is not supported yet`
-      });
-    }
-    // The ssh and SLURM adaptors exist, but the supervisor does not yet run remotely (issue 3):
-    // refuse before anything is recorded rather than fail half-way.
-    if (!description.resource.startsWith('fork:')) {
-      problems.push({
-        key: 'resource',
-        value: description.resource,
-        expected:
-          'fork://localhost for now: pilots on ssh://, slurm:// and slurm+ssh:// resources are not available yet'
-      });
+      problems.push(...(await this.parentProblems(description)));
     }
     if (problems.length > 0) throw new ValidationError('pilot description', problems);
-    const adaptor = adaptorFor(description.resource);
-    const command = [process.execPath, supervisorEntry()];
+    const adaptor = adaptorFor(description.resource, { pool: this.pool });
 
-    onProgress({ stage: 'Recording the pilot', fraction: 0 });
+    onProgress({ stage: `Connecting to ${description.resource}`, fraction: 0 });
+    const connection = this.connectionOf(description.resource);
+    const resourceHome =
+      connection !== undefined ? await ResourceHome.open(connection, this.remote.home) : undefined;
     const id = newPilotId();
-    const workDir = this.registry.workDirOf(id);
-    await this.registry.create({ ...newPilotRecord(id, description, new Date()), workDir });
+    const record: PilotRecord = {
+      ...newPilotRecord(id, description, new Date()),
+      workDir: resourceHome?.workDirOf(id) ?? this.registry.workDirOf(id),
+      ...(resourceHome !== undefined
+        ? { resourceHome: resourceHome.path, mirroredRevision: 1 }
+        : {})
+    };
+    onProgress({ stage: 'Recording the pilot', fraction: 0.2 });
+    await this.registry.create(record);
+    const workDir = record.workDir!;
 
     onProgress({ stage: `Launching the pilot on ${description.resource}`, fraction: 0.5 });
     let job: JobHandle;
     try {
-      const env: Record<string, string> = {};
-      for (const key of INHERITED_ENV) {
-        const value = process.env[key];
-        if (value !== undefined) env[key] = value;
-      }
+      await resourceHome?.create(record);
       job = await adaptor.launch({
         pilotId: id,
         workDir,
-        command: [...command, id],
-        env: { ...env, PILOT_STREAMING_HOME: this.home, PILOT_STREAMING_CACHE: this.cacheDir },
-        stdoutPath: join(workDir, 'supervisor.out'),
-        stderrPath: join(workDir, 'supervisor.log')
+        ...this.supervisorLaunch(id, resourceHome),
+        stdoutPath: posix.join(workDir, 'supervisor.out'),
+        stderrPath: posix.join(workDir, 'supervisor.log'),
+        resources: {
+          numberOfNodes: description.numberOfNodes,
+          walltimeMinutes: description.walltimeMinutes,
+          ...pick(description, [
+            'coresPerNode',
+            'queue',
+            'project',
+            'reservation',
+            'schedulerOptions'
+          ])
+        }
       });
     } catch (error) {
       await this.registry.transition(id, 'Failed', {
@@ -142,13 +190,13 @@ export class PilotComputeService {
       throw error;
     }
     // The supervisor may have recorded Pending (and its job) first; then only the job is missing.
-    const record = await this.registry.update(id, current => {
+    const launched = await this.registry.update(id, current => {
       if (current.state === 'New')
         return applyTransition({ ...current, job }, 'Pending', { now: new Date() });
       return current.job === undefined ? { ...current, job } : undefined;
     });
     onProgress({ stage: 'Launched', fraction: 1 });
-    return this.pilotFor(record);
+    return this.pilotFor(launched);
   }
 
   /** Reattaches to a pilot by id (from any process); PilotNotFoundError if there is none. */
@@ -222,6 +270,84 @@ export class PilotComputeService {
     this.monitor?.close();
     this.monitor = undefined;
     await this.scanning;
+    await this.pool.closeAll();
+  }
+
+  /** The ssh connection for a resource reached over ssh (ssh://, slurm+ssh://). */
+  private connectionOf(resource: string): RemoteConnection | undefined {
+    const scheme = new URL(resource).protocol;
+    if (scheme !== 'ssh:' && scheme !== 'slurm+ssh:') return undefined;
+    return this.pool.get(parseSshTarget(resource));
+  }
+
+  /** The supervisor's command and environment on the pilot's resource. */
+  private supervisorLaunch(
+    id: string,
+    resourceHome: ResourceHome | undefined
+  ): { command: string[]; env: Record<string, string> } {
+    if (resourceHome === undefined) {
+      // This machine (or a SLURM cluster sharing its file system): our own installation.
+      const env: Record<string, string> = {};
+      for (const key of INHERITED_ENV) {
+        const value = process.env[key];
+        if (value !== undefined) env[key] = value;
+      }
+      return {
+        command: [process.execPath, supervisorEntry(), id],
+        env: { ...env, PILOT_STREAMING_HOME: this.home, PILOT_STREAMING_CACHE: this.cacheDir }
+      };
+    }
+    // Another host: its own environment, plus where the pilot home and the Kafka cache are.
+    return {
+      command: [this.remote.node, this.remote.supervisor, id],
+      env: { PILOT_STREAMING_HOME: resourceHome.path, PILOT_STREAMING_CACHE: this.remote.cacheDir }
+    };
+  }
+
+  /** A parent must exist, be Running, run the same framework and live on the same resource. */
+  private async parentProblems(description: PilotDescription): Promise<ValidationProblem[]> {
+    const parent = await this.observe(description.parent!);
+    const problems: ValidationProblem[] = [];
+    if (parent.state !== 'Running') {
+      problems.push({
+        key: 'parent',
+        value: parent.id,
+        expected: `a Running pilot (it is ${parent.state})`
+      });
+    }
+    if (parent.description.type !== description.type) {
+      problems.push({
+        key: 'parent',
+        value: parent.id,
+        expected: `a ${description.type} pilot (it runs ${parent.description.type})`
+      });
+    }
+    if (parent.description.resource !== description.resource) {
+      problems.push({
+        key: 'resource',
+        value: description.resource,
+        expected: `the parent's resource ${parent.description.resource}: a child adds nodes to its parent's cluster`
+      });
+    }
+    if (!/^slurm(\+ssh)?:/.test(description.resource)) {
+      problems.push({
+        key: 'parent',
+        value: parent.id,
+        expected:
+          'no parent on a single-host resource: extending a cluster needs a batch scheduler (slurm:// or slurm+ssh://)'
+      });
+    }
+    return problems;
+  }
+
+  /** How to read a pilot's agent secret and reach its agents (over ssh for remote pilots). */
+  private agentAccess(record: PilotRecord): AgentAccess {
+    const connection = this.connectionOf(record.description.resource);
+    if (connection === undefined) return { readFile: path => readFile(path) };
+    return {
+      readFile: path => connection.readFile(path),
+      connect: (host, port) => connection.forwardOut(host, port)
+    };
   }
 
   private pilotFor(record: PilotRecord): Pilot {
@@ -243,7 +369,9 @@ export class PilotComputeService {
    * The true state of a record: a Pending/Running pilot whose supervisor is gone (pid and start
    * time checked, so a reused pid does not count) becomes Failed, and what it left is stopped.
    */
-  private async check(record: PilotRecord): Promise<PilotRecord> {
+  private async check(known: PilotRecord): Promise<PilotRecord> {
+    if (isTerminal(known.state)) return known;
+    let record = await this.mirror(known);
     if (isTerminal(record.state)) return record;
     const job = record.job;
     if (job === undefined) {
@@ -257,14 +385,22 @@ export class PilotComputeService {
           : undefined
       );
     }
-    const adaptor = adaptorFor(record.description.resource);
+    const adaptor = adaptorFor(record.description.resource, { pool: this.pool });
     if (await adaptor.isAlive(job)) return record;
+    // The supervisor may have recorded its end on the resource just before its job ended.
+    record = await this.mirror(record);
+    if (isTerminal(record.state)) return record;
+    // The scheduler says why a job ended without its supervisor recording it (e.g. scancel
+    // from outside ended it before the supervisor could write, or the node failed).
+    const status = await adaptor.status?.(job);
+    const state = status?.state === 'Canceled' ? 'Canceled' : 'Failed';
+    const reason =
+      status !== undefined && isTerminal(status.state)
+        ? `${status.reason ?? status.nativeState} (the pilot's supervisor recorded no end; see ${posix.join(record.workDir ?? '', 'supervisor.log')})`
+        : `the pilot's supervisor (job ${job.jobId} on ${job.host}) is gone without recording an end; see ${posix.join(record.workDir ?? this.registry.workDirOf(record.id), 'supervisor.log')}`;
     const updated = await this.registry.update(record.id, current =>
       !isTerminal(current.state) && sameJob(current.job, job)
-        ? applyTransition(current, 'Failed', {
-            reason: `the pilot's supervisor (pid ${job.jobId} on ${job.host}) is gone without recording an end; see ${join(record.workDir ?? this.registry.workDirOf(record.id), 'supervisor.log')}`,
-            now: new Date()
-          })
+        ? applyTransition(current, state, { reason, now: new Date() })
         : undefined
     );
     // Whatever the supervisor started (the broker) must not outlive it.
@@ -272,10 +408,28 @@ export class PilotComputeService {
     return updated;
   }
 
+  /** For a pilot on a resource reached over ssh: the local record with the resource's news. */
+  private async mirror(record: PilotRecord): Promise<PilotRecord> {
+    if (record.resourceHome === undefined) return record;
+    const connection = this.connectionOf(record.description.resource);
+    if (connection === undefined) return record;
+    const remote = await ResourceHome.at(connection, record.resourceHome).read(record.id);
+    if (mirrored(record, remote) === undefined) return record;
+    return this.registry.update(record.id, current =>
+      isTerminal(current.state) ? undefined : mirrored(current, remote)
+    );
+  }
+
   private async cancelRecord(known: PilotRecord): Promise<PilotRecord> {
-    const record = await this.check(await this.registry.read(known.id));
+    let record = await this.check(await this.registry.read(known.id));
+    if (isTerminal(record.state)) return record;
     if (record.job !== undefined) {
-      await adaptorFor(record.description.resource).terminate(record.job, CANCEL_GRACE_MS);
+      await adaptorFor(record.description.resource, { pool: this.pool }).terminate(
+        record.job,
+        CANCEL_GRACE_MS
+      );
+      // What the supervisor recorded as it stopped (on the resource) is the better reason.
+      record = await this.mirror(record);
     }
     return this.registry.update(record.id, current =>
       isTerminal(current.state)
@@ -293,7 +447,12 @@ export class PilotComputeService {
   private async createContext(record: PilotRecord): Promise<Kafka> {
     if (record.details === undefined) throw new Error(`Pilot ${record.id} has no details`);
     const manager = frameworkManager(record.description.type, { cacheDir: this.cacheDir });
-    return (await manager.getContext(record.details)) as Kafka;
+    // Brokers on a resource reached over ssh are reached through that connection.
+    const connection = this.connectionOf(record.description.resource);
+    return (await manager.getContext(
+      record.details,
+      connection !== undefined ? { socketFactory: tunnelSocketFactory(connection) } : {}
+    )) as Kafka;
   }
 
   private retain(): void {

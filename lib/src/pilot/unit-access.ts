@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { join } from 'node:path';
-import { AGENT_SECRET_FILE, readAgentSecret, type ConnectFactory } from '../agent/channel.js';
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { AGENT_SECRET_FILE, parseAgentSecret, type ConnectFactory } from '../agent/channel.js';
 import { AgentClient } from '../agent/client.js';
 import type { UnitResult, UnitSubmission } from '../agent/messages.js';
 import { UnitStore } from '../agent/unit-store.js';
@@ -52,6 +53,15 @@ function functionSource(fn: unknown): string {
   return source;
 }
 
+/** How the client reads a pilot's files (its agent secret) and opens connections to its agents. */
+export interface AgentAccess {
+  readFile(path: string): Promise<Buffer>;
+  /** Opens the path to an agent's host:port; undefined means direct TCP. */
+  connect?: ConnectFactory;
+}
+
+const LOCAL_ACCESS: AgentAccess = { readFile: path => readFile(path) };
+
 interface PilotConnections {
   clients: Map<string, Promise<AgentClient>>;
   /** Units queued or running per node, as last reported (plus what we sent since). */
@@ -66,9 +76,10 @@ interface PilotConnections {
 export class UnitAccess implements UnitBackend {
   private readonly pilots = new Map<string, PilotConnections>();
 
+  /** `access` gives, per pilot, how to read its secret and reach its agents (default: locally). */
   constructor(
     private readonly observe: (pilotId: string) => Promise<PilotRecord>,
-    private readonly connect?: ConnectFactory
+    private readonly access: (pilot: PilotRecord) => AgentAccess = () => LOCAL_ACCESS
   ) {}
 
   async submit(
@@ -317,8 +328,10 @@ export class UnitAccess implements UnitBackend {
       });
     }
     const opened = (async () => {
-      const secret = await readAgentSecret(join(pilot.workDir!, AGENT_SECRET_FILE));
-      return AgentClient.connect(pilot.id, agent, secret, this.connect);
+      const access = this.access(pilot);
+      const path = posix.join(pilot.workDir!, AGENT_SECRET_FILE);
+      const secret = parseAgentSecret((await access.readFile(path)).toString('utf8'), path);
+      return AgentClient.connect(pilot.id, agent, secret, access.connect);
     })();
     clients.set(key, opened);
     opened.catch(() => {

@@ -16,7 +16,12 @@ export interface KafkaDetails {
   type: 'kafka';
   /** host:port list, as kafkajs `brokers` wants it. */
   bootstrapServers: string[];
-  brokers: { nodeId: number; host: string; port: number }[];
+  /** Every live broker of the cluster, with the node it runs on (children's nodes included). */
+  brokers: { nodeId: number; host: string; port: number; node?: string; pilotId?: string }[];
+  /** The KRaft controller quorum (node id, controller listener). */
+  controllers?: { nodeId: number; host: string; port: number }[];
+  /** The next free node id: extending pilots reserve theirs from here. */
+  nextNodeId?: number;
   clusterId: string;
   kafkaVersion: string;
 }
@@ -49,6 +54,13 @@ export interface PilotRecord {
   updatedAt: string;
   /** Directory on the resource holding the pilot's config, storage and logs. */
   workDir?: string;
+  /**
+   * For resources reached over ssh: the pilot home on the resource, where the pilot's supervisor
+   * keeps its own copy of this record (registry/<id>.json), which the client mirrors.
+   */
+  resourceHome?: string;
+  /** Revision of the resource's copy last mirrored into this record. */
+  mirroredRevision?: number;
   job?: JobHandle;
   details?: FrameworkDetails;
   /** The pilot agents (one per node) that run compute units; set with Running. */

@@ -3,14 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import type { KafkaDetails } from '../../protocol/index.js';
-import { pickFreePorts } from '../free-ports.js';
+import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
+import type { KafkaDetails, PilotDescription } from '../../protocol/index.js';
 import { lastLines } from '../log-tail.js';
-import type { FrameworkBootstrap, ProgressListener, RunningFramework } from '../plugin.js';
+import type {
+  FrameworkBootstrap,
+  ParentCluster,
+  ProgressListener,
+  RunningFramework
+} from '../plugin.js';
 import { ensureKafkaDistribution, type KafkaDistribution } from './distribution.js';
 import { heapOf, LOG4J2_PROPERTIES, renderServerProperties } from './server-config.js';
 
-const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 120_000;
 const PORT_ATTEMPTS = 3;
 
@@ -74,10 +78,14 @@ type Probe = 'metadata' | 'group-coordinator';
  * `group-coordinator`: it finds a group coordinator, which makes Kafka create its offsets topic,
  * so the first consumer group does not meet "coordinator not available" errors.
  */
-async function probe(bootstrap: string, what: Probe): Promise<{ ready: boolean; why?: string }> {
+async function probe(
+  bootstrap: string[],
+  what: Probe,
+  expected: number[]
+): Promise<{ ready: boolean; why?: string }> {
   const admin = new Kafka({
     clientId: 'pilot-streaming-readiness',
-    brokers: [bootstrap],
+    brokers: bootstrap,
     connectionTimeout: 1000,
     requestTimeout: 5000,
     retry: { retries: 0 },
@@ -88,9 +96,13 @@ async function probe(bootstrap: string, what: Probe): Promise<{ ready: boolean; 
     // Also loads the metadata kafkajs needs before it can look for a group coordinator.
     const cluster = await admin.describeCluster();
     if (what === 'metadata') {
-      const ready =
-        cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller >= 0;
-      return ready ? { ready } : { ready, why: 'the metadata names no broker or controller yet' };
+      const listed = new Set(cluster.brokers.map(broker => broker.nodeId));
+      const missing = expected.filter(id => !listed.has(id));
+      if (missing.length > 0) {
+        return { ready: false, why: `brokers ${missing.join(', ')} are not in the metadata yet` };
+      }
+      const ready = cluster.controller !== null && cluster.controller >= 0;
+      return ready ? { ready } : { ready, why: 'the metadata names no controller yet' };
     }
     // An offset fetch for a group is answered by its coordinator.
     await admin.fetchOffsets({ groupId: 'pilot-streaming-readiness', topics: [] });
@@ -103,7 +115,31 @@ async function probe(bootstrap: string, what: Probe): Promise<{ ready: boolean; 
   }
 }
 
-/** Starts a single-node Kafka (KRaft, broker + controller) in the pilot's working directory. */
+interface Broker {
+  plan: NodePlan;
+  child: ChildProcess;
+  exit: Promise<Exit>;
+}
+
+/** One Kafka node of the pilot: where it runs, its id, role, ports and files. */
+interface NodePlan {
+  node: PilotNode;
+  nodeId: number;
+  roles: 'broker,controller' | 'broker';
+  brokerPort: number;
+  controllerPort?: number;
+  propertiesPath: string;
+  dataDir: string;
+  logPath: string;
+}
+
+/**
+ * Starts Kafka (KRaft) on every node of the pilot's allocation: a broker per node, all of them
+ * controllers of one quorum (node ids 1..N). A pilot extending a parent starts brokers only, with
+ * the node ids reserved for it, that join the parent's quorum. Every node writes its
+ * configuration, data and log under the pilot's working directory (kafka/node-<id>/,
+ * kafka-<id>.log), which must be on a file system all nodes share.
+ */
 export class KafkaBootstrap implements FrameworkBootstrap {
   private readonly cacheDir: string;
 
@@ -113,189 +149,268 @@ export class KafkaBootstrap implements FrameworkBootstrap {
 
   async start(options: {
     pilotId: string;
-    description: import('../../protocol/index.js').PilotDescription;
+    description: PilotDescription;
     workDir: string;
     onProgress: ProgressListener;
     signal: AbortSignal;
+    nodes: PilotNode[];
+    parent?: ParentCluster;
   }): Promise<RunningFramework> {
-    const { workDir, onProgress, signal, description } = options;
+    const { workDir, onProgress, signal, description, nodes, parent } = options;
+    if (nodes.length === 0) throw new Error(`Pilot ${options.pilotId} has no node to run Kafka on`);
     const distribution = await ensureKafkaDistribution({ cacheDir: this.cacheDir, onProgress });
     signal.throwIfAborted();
-
     const kafkaDir = join(workDir, 'kafka');
-    const dataDir = join(kafkaDir, 'data');
-    const propertiesPath = join(kafkaDir, 'server.properties');
     const log4jPath = join(kafkaDir, 'log4j2.properties');
-    const logPath = join(workDir, 'kafka.log');
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(kafkaDir, { recursive: true, mode: 0o700 });
     await writeFile(log4jPath, LOG4J2_PROPERTIES);
-    const clusterId = newClusterId();
+    const clusterId = parent?.details.clusterId ?? newClusterId();
+    const java = { distribution, log4jPath, workDir, heap: heapOf(description.configuration) };
 
     for (let attempt = 1; ; attempt++) {
-      const [brokerPort, controllerPort] = (await pickFreePorts(2, HOST)) as [number, number];
-      await writeFile(
-        propertiesPath,
-        renderServerProperties({
-          nodeId: 1,
-          roles: 'broker,controller',
-          host: HOST,
-          brokerPort,
-          controllerPort,
-          voters: [{ nodeId: 1, host: HOST, port: controllerPort }],
-          dataDir,
-          configuration: description.configuration
+      onProgress({ stage: `Choosing ports on ${nodes.length} node(s)`, fraction: 0.1 });
+      const plans = await planNodes(nodes, kafkaDir, workDir, parent);
+      const voters =
+        parent?.details.controllers ??
+        plans.map(plan => ({
+          nodeId: plan.nodeId,
+          host: plan.node.address,
+          port: plan.controllerPort!
+        }));
+      await Promise.all(
+        plans.map(async plan => {
+          await mkdir(plan.dataDir, { recursive: true, mode: 0o700 });
+          await writeFile(
+            plan.propertiesPath,
+            renderServerProperties({
+              nodeId: plan.nodeId,
+              roles: plan.roles,
+              host: plan.node.address,
+              brokerPort: plan.brokerPort,
+              ...(plan.controllerPort !== undefined ? { controllerPort: plan.controllerPort } : {}),
+              voters,
+              dataDir: plan.dataDir,
+              configuration: description.configuration
+            })
+          );
         })
       );
-      if (attempt === 1) {
-        onProgress({ stage: 'Formatting Kafka storage', fraction: 0.2 });
-        const formatted = await runJava(
-          distribution,
-          [
-            `-Dlog4j2.configurationFile=${log4jPath}`,
-            'kafka.tools.StorageTool',
-            'format',
-            '--cluster-id',
-            clusterId,
-            '--config',
-            propertiesPath
-          ],
-          logPath,
-          workDir
-        );
-        if (formatted.code !== 0) {
-          throw new Error(
-            `${describeExit('Formatting Kafka storage', formatted)}${await logTail(logPath)}`
-          );
-        }
-      }
+      onProgress({ stage: 'Formatting Kafka storage', fraction: 0.2 });
+      await Promise.all(plans.map(plan => formatStorage(java, plan, clusterId)));
       signal.throwIfAborted();
-      onProgress({ stage: `Starting Kafka broker on ${HOST}:${brokerPort}`, fraction: 0.4 });
-      const broker = await this.launchBroker(
-        distribution,
-        description,
-        propertiesPath,
-        log4jPath,
-        logPath,
-        workDir
-      );
-      const { outcome, lastFailure } = await this.awaitReady(
-        broker,
-        `${HOST}:${brokerPort}`,
+      onProgress({
+        stage: `Starting ${plans.length} Kafka broker(s) on ${plans.map(plan => plan.node.name).join(', ')}`,
+        fraction: 0.4
+      });
+      const brokers: Broker[] = [];
+      try {
+        for (const plan of plans) brokers.push(await launchBroker(java, plan));
+      } catch (error) {
+        await stopBrokers(brokers, 10_000);
+        throw error;
+      }
+      const { outcome, lastFailure } = await awaitReady(
+        brokers,
+        parent === undefined ? ['metadata', 'group-coordinator'] : ['metadata'],
         onProgress,
         signal
       );
       if (outcome === 'ready') {
+        const ours = plans.map(plan => ({
+          nodeId: plan.nodeId,
+          host: plan.node.address,
+          port: plan.brokerPort,
+          node: plan.node.name,
+          pilotId: options.pilotId
+        }));
         const details: KafkaDetails = {
           type: 'kafka',
-          bootstrapServers: [`${HOST}:${brokerPort}`],
-          brokers: [{ nodeId: 1, host: HOST, port: brokerPort }],
+          bootstrapServers: ours.map(broker => `${broker.host}:${broker.port}`),
+          brokers: ours,
+          controllers: voters,
+          nextNodeId: Math.max(...plans.map(plan => plan.nodeId)) + 1,
           clusterId,
           kafkaVersion: distribution.version
         };
-        return this.running(broker, details, logPath);
+        return running(brokers, details);
       }
-      const tail = await logTail(logPath);
+      const tails = await Promise.all(brokers.map(broker => logTail(broker.plan.logPath)));
+      const exited = brokers.filter(
+        broker => broker.child.exitCode !== null || broker.child.signalCode !== null
+      );
+      await stopBrokers(brokers, 10_000);
       if (outcome !== 'exited') {
-        await stopProcess(broker.child, broker.exit, 10_000);
         throw new Error(
           outcome === 'aborted'
             ? 'Start-up aborted'
-            : `Kafka broker was not ready (metadata and group coordinator) within ${READY_TIMEOUT_MS / 1000} s (last ${lastFailure ?? 'probe: none ran'})${tail}`
+            : `Kafka was not ready (${parent === undefined ? 'all brokers in the metadata, and the group coordinator' : 'all new brokers in the metadata'}) within ${READY_TIMEOUT_MS / 1000} s (last ${lastFailure ?? 'probe: none ran'})${tails.join('')}`
         );
       }
-      const exit = await broker.exit;
-      if (/Address already in use/.test(tail) && attempt < PORT_ATTEMPTS) {
+      if (tails.some(tail => /Address already in use/.test(tail)) && attempt < PORT_ATTEMPTS) {
         onProgress({ stage: 'A chosen port was taken; retrying with new ports', fraction: 0.3 });
         continue;
       }
-      throw new Error(`${describeExit('Kafka broker', exit)} before it was ready${tail}`);
-    }
-  }
-
-  private async launchBroker(
-    distribution: KafkaDistribution,
-    description: import('../../protocol/index.js').PilotDescription,
-    propertiesPath: string,
-    log4jPath: string,
-    logPath: string,
-    workDir: string
-  ): Promise<{ child: ChildProcess; exit: Promise<Exit> }> {
-    const heap = heapOf(description.configuration);
-    const log = await open(logPath, 'a', 0o600);
-    try {
-      const child = spawn(
-        'java',
-        [
-          `-Xmx${heap}`,
-          `-Xms${heap}`,
-          '-XX:+UseG1GC',
-          '-Djava.awt.headless=true',
-          `-Dlog4j2.configurationFile=${log4jPath}`,
-          '-cp',
-          distribution.classPath,
-          'kafka.Kafka',
-          propertiesPath
-        ],
-        // Same session as the supervisor, so cancelling the pilot's process group reaches it.
-        { cwd: workDir, stdio: ['ignore', log.fd, log.fd] }
+      const first = exited[0] ?? brokers[0]!;
+      throw new Error(
+        `${describeExit(`Kafka broker ${first.plan.nodeId} on ${first.plan.node.name}`, await first.exit)} before it was ready${await logTail(first.plan.logPath)}`
       );
-      const exit = exitOf(child);
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
-      return { child, exit };
-    } finally {
-      await log.close();
     }
   }
+}
 
-  private async awaitReady(
-    broker: { child: ChildProcess; exit: Promise<Exit> },
-    bootstrap: string,
-    onProgress: ProgressListener,
-    signal: AbortSignal
-  ): Promise<{ outcome: 'ready' | 'exited' | 'timeout' | 'aborted'; lastFailure?: string }> {
-    let exited = false;
-    let lastFailure: string | undefined;
+/** Node ids, roles and free ports of the pilot's Kafka nodes. */
+async function planNodes(
+  nodes: PilotNode[],
+  kafkaDir: string,
+  workDir: string,
+  parent: ParentCluster | undefined
+): Promise<NodePlan[]> {
+  return Promise.all(
+    nodes.map(async (node, index) => {
+      const nodeId = (parent?.firstNodeId ?? 1) + index;
+      const roles = parent === undefined ? ('broker,controller' as const) : ('broker' as const);
+      const [brokerPort, controllerPort] = await freePortsOn(node, roles === 'broker' ? 1 : 2);
+      const dir = join(kafkaDir, `node-${nodeId}`);
+      return {
+        node,
+        nodeId,
+        roles,
+        brokerPort: brokerPort!,
+        ...(controllerPort !== undefined ? { controllerPort } : {}),
+        propertiesPath: join(dir, 'server.properties'),
+        dataDir: join(dir, 'data'),
+        logPath: join(workDir, `kafka-${nodeId}.log`)
+      };
+    })
+  );
+}
+
+interface JavaSetting {
+  distribution: KafkaDistribution;
+  log4jPath: string;
+  workDir: string;
+  heap: string;
+}
+
+/** Writes the node's storage metadata (cluster id, node id); a node formatted before is kept. */
+async function formatStorage(java: JavaSetting, plan: NodePlan, clusterId: string): Promise<void> {
+  const formatted = await runJava(
+    java.distribution,
+    [
+      `-Dlog4j2.configurationFile=${java.log4jPath}`,
+      'kafka.tools.StorageTool',
+      'format',
+      '--ignore-formatted',
+      '--cluster-id',
+      clusterId,
+      '--config',
+      plan.propertiesPath
+    ],
+    plan.logPath,
+    java.workDir
+  );
+  if (formatted.code !== 0) {
+    throw new Error(
+      `${describeExit(`Formatting Kafka storage of node ${plan.nodeId}`, formatted)}${await logTail(plan.logPath)}`
+    );
+  }
+}
+
+/** Starts the node's broker, on its node (through the node's launcher), output to its log. */
+async function launchBroker(java: JavaSetting, plan: NodePlan): Promise<Broker> {
+  const log = await open(plan.logPath, 'a', 0o600);
+  try {
+    const argv = [
+      ...plan.node.launcher,
+      'java',
+      `-Xmx${java.heap}`,
+      `-Xms${java.heap}`,
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${java.log4jPath}`,
+      '-cp',
+      java.distribution.classPath,
+      'kafka.Kafka',
+      plan.propertiesPath
+    ];
+    // Same session as the supervisor, so cancelling the pilot's process group reaches it.
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: java.workDir,
+      stdio: ['ignore', log.fd, log.fd]
+    });
+    const exit = exitOf(child);
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', error =>
+        reject(
+          new Error(`Cannot start ${argv[0]!} for Kafka node ${plan.nodeId}: ${error.message}`)
+        )
+      );
+    });
+    return { plan, child, exit };
+  } finally {
+    await log.close();
+  }
+}
+
+/**
+ * Polls until every broker is in the cluster's metadata (then, for a new cluster, until the group
+ * coordinator answers), a broker exits, the deadline passes or start-up is aborted.
+ */
+async function awaitReady(
+  brokers: Broker[],
+  probes: Probe[],
+  onProgress: ProgressListener,
+  signal: AbortSignal
+): Promise<{ outcome: 'ready' | 'exited' | 'timeout' | 'aborted'; lastFailure?: string }> {
+  let exited = false;
+  let lastFailure: string | undefined;
+  for (const broker of brokers) {
     void broker.exit.then(() => {
       exited = true;
     });
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    const stages: [Probe, string, number][] = [
-      ['metadata', 'Waiting for the Kafka broker to answer metadata requests', 0.6],
-      ['group-coordinator', 'Waiting for the Kafka group coordinator', 0.8]
-    ];
-    for (const [what, stage, fraction] of stages) {
-      onProgress({ stage, fraction });
-      for (;;) {
-        if (exited) return { outcome: 'exited' };
-        if (signal.aborted) return { outcome: 'aborted' };
-        if (Date.now() > deadline) return { outcome: 'timeout', lastFailure };
-        const result = await probe(bootstrap, what);
-        if (result.ready) break;
-        lastFailure = `${what} probe: ${result.why ?? 'not ready'}`;
-        await new Promise(resolve => setTimeout(resolve, 300));
-      }
+  }
+  const bootstrap = brokers.map(broker => `${broker.plan.node.address}:${broker.plan.brokerPort}`);
+  const expected = brokers.map(broker => broker.plan.nodeId);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const stages: Record<Probe, [string, number]> = {
+    metadata: [`Waiting for ${brokers.length} Kafka broker(s) to join the cluster`, 0.6],
+    'group-coordinator': ['Waiting for the Kafka group coordinator', 0.8]
+  };
+  for (const what of probes) {
+    const [stage, fraction] = stages[what];
+    onProgress({ stage, fraction });
+    for (;;) {
+      if (exited) return { outcome: 'exited' };
+      if (signal.aborted) return { outcome: 'aborted' };
+      if (Date.now() > deadline) return { outcome: 'timeout', lastFailure };
+      const result = await probe(bootstrap, what, expected);
+      if (result.ready) break;
+      lastFailure = `${what} probe: ${result.why ?? 'not ready'}`;
+      await new Promise(resolve => setTimeout(resolve, 300));
     }
-    return { outcome: exited ? 'exited' : 'ready' };
   }
+  return { outcome: exited ? 'exited' : 'ready' };
+}
 
-  private running(
-    broker: { child: ChildProcess; exit: Promise<Exit> },
-    details: KafkaDetails,
-    logPath: string
-  ): RunningFramework {
-    const pid = broker.child.pid;
-    return {
-      details,
-      exited: broker.exit.then(
-        async exit =>
-          `${describeExit(`Kafka broker (pid ${String(pid)})`, exit)}${await logTail(logPath)}`
-      ),
-      stop: graceMs => stopProcess(broker.child, broker.exit, graceMs)
-    };
-  }
+function running(brokers: Broker[], details: KafkaDetails): RunningFramework {
+  return {
+    details,
+    exited: Promise.race(
+      brokers.map(broker =>
+        broker.exit.then(
+          async exit =>
+            `${describeExit(`Kafka broker ${broker.plan.nodeId} on ${broker.plan.node.name} (pid ${String(broker.child.pid)})`, exit)}${await logTail(broker.plan.logPath)}`
+        )
+      )
+    ),
+    stop: graceMs => stopBrokers(brokers, graceMs)
+  };
+}
+
+/** Stops all brokers at once (each SIGTERM, then SIGKILL after graceMs). */
+async function stopBrokers(brokers: Broker[], graceMs: number): Promise<void> {
+  await Promise.all(brokers.map(broker => stopProcess(broker.child, broker.exit, graceMs)));
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */

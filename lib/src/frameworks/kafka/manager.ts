@@ -4,7 +4,7 @@ import type {
   PilotDescription,
   ValidationProblem
 } from '../../protocol/index.js';
-import type { FrameworkManager, ProgressListener } from '../plugin.js';
+import type { ContextOptions, FrameworkManager, ProgressListener } from '../plugin.js';
 import { quietLogCreator, QUIET_LOG_LEVEL } from './client-logging.js';
 import { ensureKafkaDistribution } from './distribution.js';
 import { kafkaConfigurationProblems } from './server-config.js';
@@ -27,9 +27,10 @@ export class KafkaManager implements FrameworkManager<Kafka> {
   }
 
   /** A kafkajs client for the pilot's broker, checked with a metadata request before returning. */
-  async getContext(details: FrameworkDetails, clientId = 'pilot-streaming'): Promise<Kafka> {
+  async getContext(details: FrameworkDetails, options: ContextOptions = {}): Promise<Kafka> {
     const kafka = new Kafka({
-      clientId,
+      clientId: 'pilot-streaming',
+      ...(options.socketFactory !== undefined ? { socketFactory: options.socketFactory } : {}),
       brokers: details.bootstrapServers,
       logLevel: QUIET_LOG_LEVEL,
       logCreator: quietLogCreator

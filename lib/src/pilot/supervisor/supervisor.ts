@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { AGENT_SECRET_FILE, createAgentSecret } from '../../agent/channel.js';
-import { startLocalAgent, type SupervisedAgent } from '../../agent/supervision.js';
+import { startAgent, type SupervisedAgent } from '../../agent/supervision.js';
+import { allocationNodes, type PilotNode } from '../../allocation/nodes.js';
 import { frameworkBootstrap } from '../../frameworks/index.js';
-import type { Progress, RunningFramework } from '../../frameworks/plugin.js';
+import type { ParentCluster, Progress, RunningFramework } from '../../frameworks/plugin.js';
 import { canTransition, isTerminal, type PilotState } from '../../protocol/index.js';
 import { readProcessStat, sessionMembers, signalProcess } from '../../resource/fork/processes.js';
 import { applyTransition } from '../record.js';
@@ -122,28 +123,48 @@ export async function runSupervisor(options: {
       .catch((error: unknown) => log(`cannot record progress: ${(error as Error).message}`));
   };
 
-  // The agent runs compute units beside the framework; it starts first (it is quick).
-  let agent: SupervisedAgent;
+  // Agents run compute units beside the framework, one per node; they start first (quick).
+  let agents: SupervisedAgent[] = [];
+  let nodes: PilotNode[];
+  let parent: ParentCluster | undefined;
   try {
-    onProgress({ stage: 'Starting the pilot agent' });
+    nodes = await allocationNodes();
+    log(`nodes: ${nodes.map(node => `${node.name} (${node.address})`).join(', ')}`);
+    if (record.description.parent !== undefined) {
+      parent = await reserveParentNodes(registry, record.description.parent, pilotId, nodes.length);
+      log(`extending ${parent.pilotId}: node ids from ${parent.firstNodeId}`);
+    }
+    onProgress({ stage: `Starting the pilot agents on ${nodes.length} node(s)` });
     await createAgentSecret(join(registry.workDirOf(pilotId), AGENT_SECRET_FILE));
-    agent = await startLocalAgent({
-      pilotId,
-      workDir: registry.workDirOf(pilotId),
-      ...(record.description.coresPerNode !== undefined
-        ? { cores: record.description.coresPerNode }
-        : {})
-    });
-    log(`pilot agent listens on ${agent.endpoint.host}:${agent.endpoint.port}`);
+    agents = await startAll(
+      nodes.map(
+        node => () =>
+          startAgent({
+            pilotId,
+            workDir: registry.workDirOf(pilotId),
+            node,
+            ...(record.description.coresPerNode !== undefined
+              ? { cores: record.description.coresPerNode }
+              : {})
+          })
+      )
+    );
+    for (const agent of agents) {
+      log(
+        `pilot agent on ${agent.endpoint.node} listens on ${agent.endpoint.host}:${agent.endpoint.port}`
+      );
+    }
   } catch (error) {
     await progressChain;
     walltime.stopped = true;
     const message = error instanceof Error ? error.message : String(error);
     log(`agent start-up failed: ${message}`);
-    await finish(stop ?? { state: 'Failed', reason: `the pilot agent did not start: ${message}` });
+    await finish(stop ?? { state: 'Failed', reason: `the pilot agents did not start: ${message}` });
     return stop !== undefined ? 0 : 1;
   }
-  void agent.lost.then(async reason => {
+  const stopAgents = (): Promise<void> =>
+    Promise.all(agents.map(agent => agent.stop(AGENT_STOP_GRACE_MS))).then(() => undefined);
+  void Promise.race(agents.map(agent => agent.lost)).then(async reason => {
     log(reason);
     // As for the framework: a cancel's SIGTERM reaches the agent too; let its handler win.
     await sleep(500);
@@ -160,14 +181,16 @@ export async function runSupervisor(options: {
       description: record.description,
       workDir: registry.workDirOf(pilotId),
       onProgress,
-      signal: controller.signal
+      signal: controller.signal,
+      nodes,
+      ...(parent !== undefined ? { parent } : {})
     });
   } catch (error) {
     await progressChain;
     walltime.stopped = true;
     const message = error instanceof Error ? error.message : String(error);
     log(`start-up ended: ${message}`);
-    await agent.stop(AGENT_STOP_GRACE_MS);
+    await stopAgents();
     await finish(stop ?? { state: 'Failed', reason: `start-up failed: ${message}` });
     return stop !== undefined ? 0 : 1;
   }
@@ -177,7 +200,7 @@ export async function runSupervisor(options: {
     record = await registry.update(pilotId, current =>
       current.state === 'Pending'
         ? applyTransition(
-            { ...current, details: framework.details, agents: [agent.endpoint] },
+            { ...current, details: framework.details, agents: agents.map(agent => agent.endpoint) },
             'Running',
             {
               now: new Date()
@@ -202,7 +225,7 @@ export async function runSupervisor(options: {
     // our own handler has run: give the handler a moment so a cancel is not taken for a crash.
     await sleep(500);
     const request = stop ?? { state: 'Failed' as const, reason: outcome.reason };
-    await agent.stop(AGENT_STOP_GRACE_MS);
+    await stopAgents();
     await finish(request);
     await endLeftovers();
     return stop !== undefined ? 0 : 1;
@@ -210,10 +233,47 @@ export async function runSupervisor(options: {
   log(`stopping the framework: ${outcome.request.reason}`);
   // A failure (e.g. a hung agent) is recorded at once; a cancel once everything has stopped.
   if (outcome.request.state === 'Failed') await finish(outcome.request);
-  await Promise.all([agent.stop(AGENT_STOP_GRACE_MS), framework.stop(FRAMEWORK_STOP_GRACE_MS)]);
+  await Promise.all([stopAgents(), framework.stop(FRAMEWORK_STOP_GRACE_MS)]);
   await finish(outcome.request);
   await endLeftovers();
   return 0;
+}
+
+/** Runs the starts in parallel; if one fails, stops those that started and rethrows. */
+async function startAll(starts: (() => Promise<SupervisedAgent>)[]): Promise<SupervisedAgent[]> {
+  const outcomes = await Promise.allSettled(starts.map(start => start()));
+  const started = outcomes.flatMap(outcome =>
+    outcome.status === 'fulfilled' ? [outcome.value] : []
+  );
+  const failed = outcomes.find(outcome => outcome.status === 'rejected');
+  if (failed === undefined) return started;
+  await Promise.all(started.map(agent => agent.stop(AGENT_STOP_GRACE_MS)));
+  throw failed.reason;
+}
+
+/**
+ * Checks that the parent runs and reserves node ids for this child in the parent's record (under
+ * its lock, so children starting together get different ids).
+ */
+async function reserveParentNodes(
+  registry: PilotRegistry,
+  parentId: string,
+  childId: string,
+  count: number
+): Promise<ParentCluster> {
+  let firstNodeId = 0;
+  const parent = await registry.update(parentId, current => {
+    if (current.state !== 'Running' || current.details === undefined) return undefined;
+    firstNodeId =
+      current.details.nextNodeId ?? Math.max(...current.details.brokers.map(b => b.nodeId)) + 1;
+    return { ...current, details: { ...current.details, nextNodeId: firstNodeId + count } };
+  });
+  if (parent.state !== 'Running' || parent.details === undefined || firstNodeId === 0) {
+    throw new Error(
+      `pilot ${childId} extends ${parentId}, which is ${parent.state}: expected a Running parent`
+    );
+  }
+  return { pilotId: parentId, details: parent.details, firstNodeId };
 }
 
 /**

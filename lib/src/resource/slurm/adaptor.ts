@@ -70,7 +70,7 @@ export class SlurmAdaptor implements ResourceAdaptor {
     const status = await this.status(job);
     if (status === undefined || !(await this.isAlive(job))) return;
     if (status.state === 'Running') {
-      await this.host.check(['scancel', '--full', '--signal=TERM', job.jobId]);
+      await this.host.check(['scancel', '--batch', '--signal=TERM', job.jobId]);
       if (await this.waitForEnd(job, graceMs)) return;
     }
     await this.host.check(['scancel', job.jobId]);

@@ -11,6 +11,7 @@ import {
 } from '../../../src/resource/slurm/index.js';
 import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
+import { processesOnNodes } from '../../testbed/node-processes.js';
 
 const testbed = inject('testbed');
 const nodeNames = testbed.slurm.nodes.map(node => node.name);
@@ -47,22 +48,6 @@ async function waitForStatus(
   return last;
 }
 
-/** Processes left in the nodes' namespaces (the testbed's own slurmd excepted). */
-async function processesOnNodes(): Promise<string[]> {
-  const left: string[] = [];
-  for (const node of testbed.slurm.nodes) {
-    const pids = (await run(['ip', 'netns', 'pids', node.netns])).split('\n').filter(Boolean);
-    for (const pid of pids) {
-      const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').then(
-        text => text.split('\0').join(' ').trim(),
-        () => ''
-      );
-      if (command !== '' && !command.includes('slurmd -D')) left.push(`${node.name}: ${command}`);
-    }
-  }
-  return left;
-}
-
 describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   const pool = new RemoteConnectionPool();
   const { ssh } = testbed;
@@ -78,7 +63,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   const cleanups: string[] = [];
 
   beforeAll(async () => {
-    expect(await processesOnNodes()).toEqual([]);
+    expect(await processesOnNodes(testbed)).toEqual([]);
   });
 
   afterAll(async () => {
@@ -141,7 +126,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
     expect(status.reason).toMatch(new RegExp(`SLURM job ${job.jobId} was cancelled`));
     await waitUntil(
       'no job process left on the nodes',
-      async () => (await processesOnNodes()).length === 0,
+      async () => (await processesOnNodes(testbed)).length === 0,
       30_000
     );
   });
@@ -167,7 +152,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
     expect(await readFile(spec.stdoutPath, 'utf8')).toContain('graceful stop');
     await waitUntil(
       'no job process left on the nodes',
-      async () => (await processesOnNodes()).length === 0,
+      async () => (await processesOnNodes(testbed)).length === 0,
       30_000
     );
     // Idempotent.

@@ -1,0 +1,195 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PilotComputeService, type ComputeUnit, type Pilot } from '../../../src/pilot/index.js';
+import type { KafkaDetails } from '../../../src/protocol/index.js';
+import { distModule } from '../../support/paths.js';
+import { processesOnNodes } from '../../testbed/node-processes.js';
+
+const testbed = inject('testbed');
+const { ssh } = testbed;
+const resource = `slurm+ssh://${ssh.user}@${ssh.host}:${ssh.port}`;
+const cacheDir = process.env.PILOT_STREAMING_CACHE;
+
+/** Kafka messages `count` values from `prefix`, with the SHA-256 of their sorted values. */
+function messages(prefix: string, count: number): { values: string[]; digest: string } {
+  const values = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  return { values, digest: digestOf(values) };
+}
+
+function digestOf(values: string[]): string {
+  return createHash('sha256')
+    .update([...values].sort().join('\n'))
+    .digest('hex');
+}
+
+// A Kafka pilot on 3 nodes of the testbed's SLURM cluster, reached only through its login node's
+// sshd: the client on this host never talks to a node directly.
+describe('a 3-node Kafka pilot over slurm+ssh://', () => {
+  let home: string;
+  let resourceHome: string;
+  let service: PilotComputeService;
+  let pilot: Pilot;
+  const saved = {
+    knownHosts: process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS,
+    identity: process.env.PILOT_STREAMING_SSH_IDENTITY
+  };
+
+  beforeAll(async () => {
+    if (cacheDir === undefined) throw new Error('PILOT_STREAMING_CACHE must name the Kafka cache');
+    process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS = ssh.knownHostsPath;
+    process.env.PILOT_STREAMING_SSH_IDENTITY = ssh.identityPath;
+    home = await mkdtemp(join(testbed.dir, 'client-'));
+    resourceHome = await mkdtemp(join(testbed.dir, 'resource-'));
+    service = new PilotComputeService({ home, cacheDir, remote: { home: resourceHome } });
+  });
+
+  afterAll(async () => {
+    if (pilot !== undefined && !['Done', 'Failed', 'Canceled'].includes(pilot.state)) {
+      await pilot.cancel();
+    }
+    await service.close();
+    process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS = saved.knownHosts;
+    process.env.PILOT_STREAMING_SSH_IDENTITY = saved.identity;
+    await rm(home, { recursive: true, force: true });
+    await rm(resourceHome, { recursive: true, force: true });
+  });
+
+  it('reaches Running with a broker and an agent on each node', async () => {
+    const started = Date.now();
+    pilot = await service.createPilot({
+      type: 'kafka',
+      resource,
+      numberOfNodes: 3,
+      walltimeMinutes: 20
+    });
+    await pilot.wait('Running', { timeoutMs: 180_000 });
+    console.log(`3-node pilot Running in ${Date.now() - started} ms`);
+    const details = (await pilot.details()) as KafkaDetails;
+    const nodeNames = testbed.slurm.nodes.map(node => node.name);
+    expect(details.brokers).toHaveLength(3);
+    expect(details.brokers.map(broker => broker.nodeId).sort()).toEqual([1, 2, 3]);
+    const addresses = new Map(testbed.slurm.nodes.map(node => [node.name, node.address]));
+    for (const broker of details.brokers) {
+      expect(nodeNames).toContain(broker.node);
+      expect(broker.host).toBe(addresses.get(broker.node!));
+    }
+    expect(new Set(details.brokers.map(broker => broker.node)).size).toBe(3);
+    expect(details.controllers).toHaveLength(3);
+    expect(pilot.record.agents?.map(agent => agent.node).sort()).toEqual(
+      details.brokers.map(broker => broker.node).sort()
+    );
+    // The pilot's files are in the resource's pilot home, not the client's.
+    expect(pilot.record.workDir).toBe(join(resourceHome, 'pilots', pilot.id));
+  });
+
+  it('produces and consumes through the context tunnelled over ssh', async () => {
+    const kafka = await pilot.getContext();
+    const admin = kafka.admin();
+    await admin.connect();
+    const topic = 'tunnelled';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+    const cluster = await admin.describeCluster();
+    expect(cluster.brokers).toHaveLength(3);
+    await admin.disconnect();
+    const sent = messages('tunnelled', 3_000);
+    const producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    for (let i = 0; i < sent.values.length; i += 500) {
+      await producer.send({
+        topic,
+        messages: sent.values.slice(i, i + 500).map(value => ({ value }))
+      });
+    }
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: 'tunnelled-readers' });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const received: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`consumed ${received.length} of ${sent.values.length}`)),
+        90_000
+      );
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            received.push(message.value!.toString());
+            if (received.length === sent.values.length) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }
+        })
+        .catch(reject);
+    });
+    await consumer.disconnect();
+    expect(received).toHaveLength(sent.values.length);
+    expect(digestOf(received)).toBe(sent.digest);
+  });
+
+  it('runs 200 function and 50 executable units over the three nodes', async () => {
+    const started = Date.now();
+    const functions: ComputeUnit[] = [];
+    for (let i = 0; i < 200; i++) {
+      functions.push(
+        await pilot.submit((n: number) => {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- the agent provides require() to units
+          const { hostname } = require('node:os') as typeof import('node:os');
+          return { square: n * n, host: hostname() };
+        }, i)
+      );
+    }
+    const executables: ComputeUnit[] = [];
+    for (let i = 0; i < 50; i++) {
+      executables.push(
+        await pilot.submit({ executable: 'sh', arguments: ['-c', `echo $(hostname) ${i}`] })
+      );
+    }
+    const records = await service.waitAll([...functions, ...executables], { timeoutMs: 240_000 });
+    console.log(`250 units Done in ${Date.now() - started} ms`);
+    expect(records.filter(unit => unit.state !== 'Done')).toEqual([]);
+    const perNode = new Map<string, number>();
+    for (const unit of records) perNode.set(unit.node, (perNode.get(unit.node) ?? 0) + 1);
+    console.log(`units per node: ${JSON.stringify(Object.fromEntries(perNode))}`);
+    expect(perNode.size).toBe(3);
+    for (let i = 0; i < 200; i++) {
+      const value = (await functions[i]!.result()) as { square: number; host: string };
+      expect(value).toEqual({ square: i * i, host: records[i]!.node });
+    }
+    for (let i = 0; i < 50; i++) {
+      const output = (await executables[i]!.result()) as { stdout: string };
+      expect(output.stdout).toBe(`${records[200 + i]!.node} ${i}\n`);
+    }
+    const throwing = await pilot.submit(() => {
+      throw new TypeError('no such frame on this node');
+    });
+    const [failed] = await service.waitAll([throwing], { timeoutMs: 60_000 });
+    expect(failed!.state).toBe('Failed');
+    expect(failed!.error?.name).toBe('TypeError');
+    expect(failed!.error?.message).toBe('no such frame on this node');
+    expect(failed!.error?.stack).toMatch(/no such frame on this node\n\s+at /);
+  });
+
+  it('is reattached by id from a new process, which cancels it; nothing is left on the nodes', async () => {
+    const child = await promisify(execFile)(
+      process.execPath,
+      [
+        join(import.meta.dirname, '../../support/cancel-child.mjs'),
+        distModule('pilot/index.js'),
+        home,
+        cacheDir!,
+        pilot.id
+      ],
+      { env: process.env, timeout: 120_000 }
+    );
+    const report = JSON.parse(child.stdout) as { before: string; after: string; ms: number };
+    console.log(`reattached and canceled from a new process in ${report.ms} ms`);
+    expect(report).toMatchObject({ before: 'Running', after: 'Canceled' });
+    expect((await service.getPilot(pilot.id)).state).toBe('Canceled');
+    expect(await processesOnNodes(testbed)).toEqual([]);
+  });
+});

@@ -1,0 +1,19 @@
+import { readFile } from 'node:fs/promises';
+import { run } from './command.js';
+import type { TestbedInfo } from './testbed.js';
+
+/** Processes running in the testbed nodes' namespaces (the testbed's own slurmd excepted). */
+export async function processesOnNodes(testbed: TestbedInfo): Promise<string[]> {
+  const left: string[] = [];
+  for (const node of testbed.slurm.nodes) {
+    const pids = (await run(['ip', 'netns', 'pids', node.netns])).split('\n').filter(Boolean);
+    for (const pid of pids) {
+      const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').then(
+        text => text.split('\0').join(' ').trim(),
+        () => ''
+      );
+      if (command !== '' && !command.includes('slurmd -D')) left.push(`${node.name}: ${command}`);
+    }
+  }
+  return left;
+}
