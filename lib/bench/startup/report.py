@@ -27,8 +27,7 @@ def seconds(ms):
 def main():
     results = json.load(open(sys.argv[1]))
     configurations = results["configurations"]
-    measured = [sample for sample in results["samples"] if sample["run"] > 0]
-    first = [sample for sample in results["samples"] if sample["run"] == 0]
+    measured = results["samples"]
     by_configuration = {
         name: [sample for sample in measured if sample["configuration"] == name] for name in configurations
     }
@@ -46,8 +45,8 @@ def main():
         "",
         f"Measured {results['date']} on {results['cpus']} cores ({results['cpuModel']}). Start-up is",
         "`createPilot()` called → the pilot's context (a kafkajs client) answered a metadata request,",
-        f"for a Kafka pilot; median of {results['runs']} runs per configuration, the configurations taking",
-        "turns so that changes in load hit them alike.",
+        f"for a Kafka pilot; median of {results['runs']} run{'s' if results['runs'] > 1 else ''} per configuration,",
+        "the configurations taking turns so that changes in load hit them alike.",
         (
             "`slurm+ssh://` runs on the testbed: sshd on loopback and a SLURM cluster of"
             " network-namespace nodes on the same machine, so it measures the software path (ssh2"
@@ -84,27 +83,14 @@ def main():
         lines.append(f"| {name} | " + " | ".join(seconds(median_of(name, key)) for key, _ in PHASES) + " |")
     lines += [
         "",
-        "Each run's start-up, seconds:",
+        "Each run's start-up, seconds (run 1 is the first round: cold caches, and whatever a resource",
+        "stages the first time):",
         "",
         "| configuration | " + " | ".join(f"run {index}" for index in range(1, results["runs"] + 1)) + " |",
         "|---|" + "---:|" * results["runs"],
     ]
     for name in configurations:
         lines.append(f"| {name} | " + " | ".join(seconds(value) for value in totals[name]) + " |")
-    lines += [
-        "",
-        "The first start of each scheme in the run pays one-off costs (a cold page cache, whatever a",
-        "resource stages the first time) and is not in the medians:",
-        "",
-        "| configuration | first start s | " + " | ".join(title for _, title in PHASES) + " |",
-        "|---|---:|" + "---:|" * len(PHASES),
-    ]
-    for sample in first:
-        lines.append(
-            f"| {sample['configuration']} | {seconds(sample['totalMs'])} | "
-            + " | ".join(seconds(sample[key]) for key, _ in PHASES)
-            + " |"
-        )
     lines += ["", "![start-up](startup.png)", ""]
     open(sys.argv[2], "w").write("\n".join(lines))
 
