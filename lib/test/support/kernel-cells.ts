@@ -28,7 +28,10 @@ export function texts(cell: CellResult): string[] {
  * Runs cells in a real kernel through jupyter_client (kernel_session.py beside this file), with
  * the test's registry; a cell "RESTART_KERNEL" starts a new kernel process.
  */
-export async function runCells(test: PilotTestHome, cells: string[]): Promise<CellResult[]> {
+export async function runCells(
+  test: Pick<PilotTestHome, 'home' | 'cacheDir'>,
+  cells: string[]
+): Promise<CellResult[]> {
   const python = join(repoDir, '.venv', 'bin', 'python');
   if (!existsSync(python))
     throw new Error(`${python} is missing: run the project's setup (npm test)`);

@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { PilotComputeService } from '../../src/pilot/index.js';
 import { PilotRegistry } from '../../src/pilot/registry.js';
 import { ForkAdaptor } from '../../src/resource/fork/adaptor.js';
@@ -38,6 +39,45 @@ export async function createPilotTestHome(): Promise<PilotTestHome> {
       await killAllPilots(home);
       await rm(home, { recursive: true, force: true });
     }
+  };
+}
+
+/**
+ * Registers the hooks that give each test (`'test'`) or the whole file or describe block
+ * (`'file'`) its own pilot test home, clean it up afterwards and check that no process of it is
+ * left. The returned view reads the home of the moment, so use it only inside tests and hooks.
+ * Hooks registered after this call run within its set-up and clean-up (vitest stacks them).
+ */
+export function usePilotTestHome(scope: 'test' | 'file'): Omit<PilotTestHome, 'cleanup'> {
+  const [setUp, tearDown] = scope === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  let current: PilotTestHome | undefined;
+  setUp(async () => {
+    current = await createPilotTestHome();
+  });
+  tearDown(async () => {
+    // Undefined only when the set-up failed, and vitest reports that failure already.
+    if (current === undefined) return;
+    const test = current;
+    current = undefined;
+    await test.cleanup();
+    expect(await processesMentioning(test.home)).toEqual([]);
+  });
+  const inUse = (): PilotTestHome => {
+    if (current === undefined)
+      throw new Error('the pilot test home is used outside the tests and hooks that set it up');
+    return current;
+  };
+  return {
+    get home() {
+      return inUse().home;
+    },
+    get cacheDir() {
+      return inUse().cacheDir;
+    },
+    get service() {
+      return inUse().service;
+    },
+    newService: () => inUse().newService()
   };
 }
 

@@ -15,11 +15,7 @@ import {
 } from '../../../src/pilot/index.js';
 import { summarize, ValidationError } from '../../../src/protocol/index.js';
 import { distModule } from '../../support/paths.js';
-import {
-  createPilotTestHome,
-  processesMentioning,
-  type PilotTestHome
-} from '../../support/pilot-home.js';
+import { processesMentioning, usePilotTestHome } from '../../support/pilot-home.js';
 
 const run = promisify(execFile);
 const description = { type: 'kafka', resource: 'fork://localhost' } as const;
@@ -34,20 +30,18 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number): Prom
 }
 
 describe('compute units on a fork:// Kafka pilot', () => {
-  let test: PilotTestHome;
+  const test = usePilotTestHome('file');
   let pilot: Pilot;
 
   beforeAll(async () => {
-    test = await createPilotTestHome();
     pilot = await test.service.createPilot(description);
     await pilot.wait('Running', { timeoutMs: 170_000 });
   });
 
+  // Runs before the home's clean-up (vitest runs after-hooks in reverse order).
   afterAll(async () => {
     await pilot.cancel();
     expect(pilot.state).toBe('Canceled');
-    await test.cleanup();
-    expect(await processesMentioning(test.home)).toEqual([]);
   });
 
   it('runs 200 function units and 50 executable units, all Done with the right results', async () => {
@@ -274,16 +268,7 @@ describe('compute units on a fork:// Kafka pilot', () => {
 });
 
 describe('pilot agent failure', () => {
-  let test: PilotTestHome;
-
-  beforeAll(async () => {
-    test = await createPilotTestHome();
-  });
-
-  afterAll(async () => {
-    await test.cleanup();
-    expect(await processesMentioning(test.home)).toEqual([]);
-  });
+  const test = usePilotTestHome('file');
 
   it('cancels the units of a canceled pilot; another process lists them Canceled', async () => {
     const pilot = await test.service.createPilot(description);

@@ -1,22 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCells, texts } from '../../support/kernel-cells.js';
-import {
-  createPilotTestHome,
-  processesMentioning,
-  type PilotTestHome
-} from '../../support/pilot-home.js';
+import { usePilotTestHome } from '../../support/pilot-home.js';
 
 describe('%%cu in the real kernel', () => {
-  let test: PilotTestHome;
-
-  beforeAll(async () => {
-    test = await createPilotTestHome();
-  });
-
-  afterAll(async () => {
-    await test.cleanup();
-    expect(await processesMentioning(test.home)).toEqual([]);
-  });
+  const test = usePilotTestHome('file');
 
   it('runs a cell body as a compute unit on the pilot and shows its result or error', async () => {
     const [create, , unit, failing, usage, cancel] = await runCells(test, [

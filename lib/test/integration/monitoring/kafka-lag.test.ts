@@ -1,7 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DisplayHandle, KernelServices, MimeBundle } from '../../../src/kernel/api.js';
@@ -10,15 +6,9 @@ import {
   monitoringKernelPlugin,
   type KafkaLagMonitor
 } from '../../../src/monitoring/kernel-plugin.js';
-import {
-  getDefaultPilotService,
-  PilotComputeService,
-  type Pilot
-} from '../../../src/pilot/index.js';
+import { getDefaultPilotService, type Pilot } from '../../../src/pilot/index.js';
 import { isTerminal, KAFKA_LAG_MIME_TYPE, type KafkaLagView } from '../../../src/protocol/index.js';
-
-const repoCache = fileURLToPath(new URL('../../../../.cache', import.meta.url));
-const cacheDir = process.env.PILOT_STREAMING_CACHE || repoCache;
+import { usePilotTestHome } from '../../support/pilot-home.js';
 
 /** Messages per partition for each topic: different sizes, so a mix-up would show. */
 const TOPICS: Record<'frames-a' | 'frames-b', readonly number[]> = {
@@ -123,17 +113,14 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30
 }
 
 describe('Kafka consumer lag against a real Kafka pilot', () => {
-  let home: string;
-  let service: PilotComputeService;
+  const test = usePilotTestHome('file');
   let pilot: Pilot;
   let kafka: Kafka;
   let admin: Admin;
   const consumedByTopic = new Map<TopicName, number[]>();
 
   beforeAll(async () => {
-    home = await mkdtemp(join(tmpdir(), 'pilot-streaming-lag-'));
-    service = new PilotComputeService({ home, cacheDir });
-    pilot = await service.createPilot({
+    pilot = await test.service.createPilot({
       type: 'kafka',
       resource: 'fork://localhost',
       name: 'lag-test'
@@ -159,10 +146,8 @@ describe('Kafka consumer lag against a real Kafka pilot', () => {
   afterAll(async () => {
     await admin?.disconnect();
     if (pilot !== undefined && !isTerminal(pilot.state)) await pilot.cancel();
-    await service?.close();
     // kafkaLag(id) reattached through the process's default service.
-    if (process.env.PILOT_STREAMING_HOME === home) await getDefaultPilotService().close();
-    if (home !== undefined) await rm(home, { recursive: true, force: true });
+    if (process.env.PILOT_STREAMING_HOME === test.home) await getDefaultPilotService().close();
   }, 120_000);
 
   it.each(Object.keys(TOPICS) as TopicName[])(
@@ -206,8 +191,8 @@ describe('Kafka consumer lag against a real Kafka pilot', () => {
 
     // By id, as a user would after a kernel restart: the plugin reattaches through the
     // process's default service, so point it at this test's registry.
-    process.env.PILOT_STREAMING_HOME = home;
-    process.env.PILOT_STREAMING_CACHE = cacheDir;
+    process.env.PILOT_STREAMING_HOME = test.home;
+    process.env.PILOT_STREAMING_CACHE = test.cacheDir;
     const monitor = kafkaLag(pilot.id, {
       topic: 'frames-a',
       groupId: 'group-frames-a',

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Pilot } from '../../../src/pilot/index.js';
 import { ValidationError, type PilotDescriptionInput } from '../../../src/protocol/index.js';
 import { ForkAdaptor } from '../../../src/resource/fork/adaptor.js';
@@ -10,9 +10,8 @@ import { isProcessAlive, readProcessStat } from '../../../src/resource/fork/proc
 import { distModule } from '../../support/paths.js';
 import {
   connectionRefused,
-  createPilotTestHome,
   processesMentioning,
-  type PilotTestHome
+  usePilotTestHome
 } from '../../support/pilot-home.js';
 
 const run = promisify(execFile);
@@ -37,16 +36,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number): Prom
 }
 
 describe('Kafka pilot failures', () => {
-  let test: PilotTestHome;
-
-  beforeEach(async () => {
-    test = await createPilotTestHome();
-  });
-
-  afterEach(async () => {
-    await test.cleanup();
-    expect(await processesMentioning(test.home)).toEqual([]);
-  });
+  const test = usePilotTestHome('test');
 
   it('turns Failed with a reason within 10 s when the broker is killed from outside', async () => {
     const pilot = await test.service.createPilot(description);

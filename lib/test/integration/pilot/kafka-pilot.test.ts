@@ -1,33 +1,23 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PilotRecord, StateChange } from '../../../src/protocol/index.js';
 import { ForkAdaptor } from '../../../src/resource/fork/adaptor.js';
 import { readProcessStat } from '../../../src/resource/fork/processes.js';
 import { distModule } from '../../support/paths.js';
 import {
   connectionRefused,
-  createPilotTestHome,
   isListening,
   processesMentioning,
-  type PilotTestHome
+  usePilotTestHome
 } from '../../support/pilot-home.js';
 
 const run = promisify(execFile);
 const description = { type: 'kafka', resource: 'fork://localhost' } as const;
 
 describe('Kafka pilot on fork://localhost', () => {
-  let test: PilotTestHome;
-
-  beforeEach(async () => {
-    test = await createPilotTestHome();
-  });
-
-  afterEach(async () => {
-    await test.cleanup();
-    expect(await processesMentioning(test.home)).toEqual([]);
-  });
+  const test = usePilotTestHome('test');
 
   it('starts, serves produce and consume in a group, and is reattached from a new process', async () => {
     const started = Date.now();

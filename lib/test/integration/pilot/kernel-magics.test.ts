@@ -1,22 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCells, texts } from '../../support/kernel-cells.js';
-import {
-  createPilotTestHome,
-  processesMentioning,
-  type PilotTestHome
-} from '../../support/pilot-home.js';
+import { usePilotTestHome } from '../../support/pilot-home.js';
 
 describe('pilots and %pilot in the real kernel', () => {
-  let test: PilotTestHome;
-
-  beforeEach(async () => {
-    test = await createPilotTestHome();
-  });
-
-  afterEach(async () => {
-    await test.cleanup();
-    expect(await processesMentioning(test.home)).toEqual([]);
-  });
+  const test = usePilotTestHome('test');
 
   it('creates, lists, shows, uses and cancels a pilot from cells', async () => {
     const cells = [

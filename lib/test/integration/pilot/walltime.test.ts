@@ -1,22 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ForkAdaptor } from '../../../src/resource/fork/adaptor.js';
-import {
-  createPilotTestHome,
-  processesMentioning,
-  type PilotTestHome
-} from '../../support/pilot-home.js';
+import { usePilotTestHome } from '../../support/pilot-home.js';
 
 describe('Kafka pilot walltime', () => {
-  let test: PilotTestHome;
-
-  beforeEach(async () => {
-    test = await createPilotTestHome();
-  });
-
-  afterEach(async () => {
-    await test.cleanup();
-    expect(await processesMentioning(test.home)).toEqual([]);
-  });
+  const test = usePilotTestHome('test');
 
   it('stops at its walltime: Done with the reason, nothing left', async () => {
     const pilot = await test.service.createPilot({
