@@ -41,6 +41,12 @@ interface ClientOptions {
   tokenFile?: string;
 }
 
+/** The options of a session request (`addSessionOptions`). */
+interface SessionOptions {
+  numConn: string;
+  rate: string;
+}
+
 const TOKEN_ENV = 'SCISTREAM_TOKEN';
 const CLIENT_SECRET_ENV = 'SCISTREAM_CLIENT_SECRET';
 
@@ -126,6 +132,26 @@ function addClientOptions(command: Command): Command {
   return command
     .requiredOption('--server-cert <file>', 'CA or certificate the S2CS certificates chain to')
     .option('--token-file <file>', `file holding the access token (default: $${TOKEN_ENV})`);
+}
+
+/**
+ * `--num-conn` and `--rate` of a session request, and with `backend` its `--type` (without it the
+ * gateway's default backend serves the session).
+ */
+function addSessionOptions(command: Command, { backend }: { backend: boolean }): Command {
+  command
+    .option('--num-conn <n>', 'parallel channels', '5')
+    .option('--rate <n>', 'rate in Mbit/s, 0: unlimited (native backend; others refuse > 0)', '0');
+  if (backend)
+    command.option('--type <backend>', 'S2DS backend: native, stunnel or haproxy', 'native');
+  return command;
+}
+
+function sessionFrom(options: SessionOptions): { numConn: number; rate: number } {
+  return {
+    numConn: positiveInt(options.numConn, '--num-conn'),
+    rate: positiveInt(options.rate, '--rate')
+  };
 }
 
 /**
@@ -230,32 +256,31 @@ export function s2ucCommand(): Command {
   );
 
   addClientOptions(
-    s2uc
-      .command('stream')
-      .description(
-        'Set up a whole stream across both gateways; prints what the consumer connects to'
-      )
-      .requiredOption('--producer-s2cs <host:port>', "producer gateway's S2CS")
-      .requiredOption('--consumer-s2cs <host:port>', "consumer gateway's S2CS")
-      .requiredOption('--producer-listeners <list>', "producer's host:port list, comma-separated")
-      .option(
-        '--producer-s2cs-from-consumer <host:port>',
-        'producer S2CS as the consumer gateway reaches it'
-      )
-      .option('--num-conn <n>', 'parallel channels', '5')
-      .option('--rate <n>', 'rate in Mbit/s, 0: unlimited (native backend; others refuse > 0)', '0')
-      .option('--type <backend>', 'S2DS backend: native, stunnel or haproxy', 'native')
+    addSessionOptions(
+      s2uc
+        .command('stream')
+        .description(
+          'Set up a whole stream across both gateways; prints what the consumer connects to'
+        )
+        .requiredOption('--producer-s2cs <host:port>', "producer gateway's S2CS")
+        .requiredOption('--consumer-s2cs <host:port>', "consumer gateway's S2CS")
+        .requiredOption('--producer-listeners <list>', "producer's host:port list, comma-separated")
+        .option(
+          '--producer-s2cs-from-consumer <host:port>',
+          'producer S2CS as the consumer gateway reaches it'
+        ),
+      { backend: true }
+    )
   ).action(
     async (
-      options: ClientOptions & {
-        producerS2cs: string;
-        consumerS2cs: string;
-        producerListeners: string;
-        producerS2csFromConsumer?: string;
-        numConn: string;
-        rate: string;
-        type: string;
-      }
+      options: ClientOptions &
+        SessionOptions & {
+          producerS2cs: string;
+          consumerS2cs: string;
+          producerListeners: string;
+          producerS2csFromConsumer?: string;
+          type: string;
+        }
     ) => {
       const producer = await gatewayFor(options.producerS2cs, options);
       const consumer = await gatewayFor(options.consumerS2cs, options);
@@ -266,8 +291,7 @@ export function s2ucCommand(): Command {
           producerControlFromConsumer: options.producerS2csFromConsumer
         }).createStream({
           producerListeners: splitList(options.producerListeners),
-          numConn: positiveInt(options.numConn, '--num-conn'),
-          rate: positiveInt(options.rate, '--rate'),
+          ...sessionFrom(options),
           backend: parseBackend(options.type)
         });
         console.log(`uid ${stream.uid}`);
@@ -281,25 +305,19 @@ export function s2ucCommand(): Command {
   );
 
   addClientOptions(
-    s2uc
-      .command('inbound-request')
-      .description('Producer side: request gateway ports and map them onto the producer')
-      .requiredOption('--s2cs <host:port>', "producer gateway's S2CS")
-      .requiredOption('--remote-ip <ip>', 'producer host')
-      .requiredOption('--receiver-ports <list>', "producer's ports, comma-separated")
-      .option('--num-conn <n>', 'parallel channels', '5')
-      .option('--rate <n>', 'rate in Mbit/s, 0: unlimited (native backend; others refuse > 0)', '0')
-      .option('--type <backend>', 'S2DS backend: native, stunnel or haproxy', 'native')
+    addSessionOptions(
+      s2uc
+        .command('inbound-request')
+        .description('Producer side: request gateway ports and map them onto the producer')
+        .requiredOption('--s2cs <host:port>', "producer gateway's S2CS")
+        .requiredOption('--remote-ip <ip>', 'producer host')
+        .requiredOption('--receiver-ports <list>', "producer's ports, comma-separated"),
+      { backend: true }
+    )
   ).action(
     async (
-      options: ClientOptions & {
-        s2cs: string;
-        remoteIp: string;
-        receiverPorts: string;
-        numConn: string;
-        rate: string;
-        type: string;
-      }
+      options: ClientOptions &
+        SessionOptions & { s2cs: string; remoteIp: string; receiverPorts: string; type: string }
     ) => {
       const gateway = await gatewayFor(options.s2cs, options);
       const uid = randomUUID();
@@ -307,16 +325,9 @@ export function s2ucCommand(): Command {
         port => `${options.remoteIp}:${positiveInt(port, '--receiver-ports')}`
       );
       try {
+        const { numConn, rate } = sessionFrom(options);
         const [reserved] = await Promise.all([
-          gateway.req(
-            uid,
-            'PROD',
-            positiveInt(options.numConn, '--num-conn'),
-            positiveInt(options.rate, '--rate'),
-            {
-              backend: parseBackend(options.type)
-            }
-          ),
+          gateway.req(uid, 'PROD', numConn, rate, { backend: parseBackend(options.type) }),
           gateway.hello(uid, prodListeners)
         ]);
         const updated = await gateway.update(uid, reserved.prod_listeners, 'PROD');
@@ -329,35 +340,29 @@ export function s2ucCommand(): Command {
   );
 
   addClientOptions(
-    s2uc
-      .command('outbound-request <uid> <prodListeners>')
-      .description('Consumer side: request gateway ports and connect them to the producer gateway')
-      .requiredOption('--s2cs <host:port>', "consumer gateway's S2CS")
-      .option(
-        '--producer-s2cs <host:port>',
-        "producer gateway's S2CS as the consumer gateway reaches it"
-      )
-      .option('--num-conn <n>', 'parallel channels', '5')
-      .option('--rate <n>', 'rate in Mbit/s, 0: unlimited (native backend; others refuse > 0)', '0')
+    addSessionOptions(
+      s2uc
+        .command('outbound-request <uid> <prodListeners>')
+        .description(
+          'Consumer side: request gateway ports and connect them to the producer gateway'
+        )
+        .requiredOption('--s2cs <host:port>', "consumer gateway's S2CS")
+        .option(
+          '--producer-s2cs <host:port>',
+          "producer gateway's S2CS as the consumer gateway reaches it"
+        ),
+      { backend: false }
+    )
   ).action(
     async (
       uid: string,
       prodListeners: string,
-      options: ClientOptions & {
-        s2cs: string;
-        producerS2cs?: string;
-        numConn: string;
-        rate: string;
-      }
+      options: ClientOptions & SessionOptions & { s2cs: string; producerS2cs?: string }
     ) => {
       const gateway = await gatewayFor(options.s2cs, options);
       try {
-        await gateway.req(
-          uid,
-          'CONS',
-          positiveInt(options.numConn, '--num-conn'),
-          positiveInt(options.rate, '--rate')
-        );
+        const { numConn, rate } = sessionFrom(options);
+        await gateway.req(uid, 'CONS', numConn, rate);
         const updated = await gateway.update(uid, splitList(prodListeners), 'CONS', {
           peer: options.producerS2cs
         });
