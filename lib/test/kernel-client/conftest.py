@@ -72,19 +72,37 @@ def kc(kernel):
     return kernel[1]
 
 
-def iopub_until_idle(client, msg_id, timeout=30):
-    """iopub messages whose parent is msg_id, up to and including its idle status."""
+def iopub_until(client, msg_id, done, what, timeout=30):
+    """iopub messages whose parent is msg_id, collected until done(messages) holds; fails naming
+    `what` and the message types seen when that takes longer than `timeout` seconds."""
     messages = []
     deadline = time.monotonic() + timeout
-    while True:
+
+    def timed_out():
+        seen = [m["msg_type"] for m in messages]
+        return AssertionError(f"no {what} for {msg_id} within {timeout} s; got {seen}")
+
+    while not done(messages):
         remaining = deadline - time.monotonic()
-        assert remaining > 0, f"no idle status for {msg_id}; got {[m['msg_type'] for m in messages]}"
-        message = client.get_iopub_msg(timeout=remaining)
-        if message["parent_header"].get("msg_id") != msg_id:
-            continue
-        messages.append(message)
-        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-            return messages
+        if remaining <= 0:
+            raise timed_out()
+        try:
+            message = client.get_iopub_msg(timeout=remaining)
+        except Empty:
+            raise timed_out() from None
+        if message["parent_header"].get("msg_id") == msg_id:
+            messages.append(message)
+    return messages
+
+
+def iopub_until_idle(client, msg_id, timeout=30):
+    """iopub messages whose parent is msg_id, up to and including its idle status."""
+
+    def idle(messages):
+        last = messages[-1] if messages else None
+        return last is not None and last["msg_type"] == "status" and last["content"]["execution_state"] == "idle"
+
+    return iopub_until(client, msg_id, idle, "idle status", timeout)
 
 
 def iopub_for(client, msg_id, seconds):

@@ -1,9 +1,17 @@
 """Executing TypeScript cells through jupyter_client against the real kernel."""
 
 import re
-import time
 
-from conftest import execute, iopub_for, iopub_until_idle, of_type, result_text, shell_reply, stream_text
+from conftest import (
+    execute,
+    iopub_for,
+    iopub_until,
+    iopub_until_idle,
+    of_type,
+    result_text,
+    shell_reply,
+    stream_text,
+)
 
 
 def test_execute_typescript_and_persistence_across_cells(kc):
@@ -225,13 +233,14 @@ def test_late_output_goes_to_the_cell_that_started_it(kc):
     shell_reply(kc, first)
     second = kc.execute("console.log('second');")
     shell_reply(kc, second)
-    messages = []
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and not any(
-        m["msg_type"] == "stream" and "from first" in m["content"]["text"] for m in messages
-    ):
-        messages.extend(iopub_for(kc, first, 0.5))
-    late = [m for m in messages if m["msg_type"] == "stream"]
+    messages = iopub_until(
+        kc,
+        first,
+        lambda messages: any("from first" in m["content"]["text"] for m in of_type(messages, "stream")),
+        "output of the first cell",
+        timeout=3,
+    )
+    late = of_type(messages, "stream")
     assert late and late[0]["content"]["text"] == "from first\n"
 
 

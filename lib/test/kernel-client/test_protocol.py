@@ -12,6 +12,7 @@ from jupyter_client.session import Session
 from conftest import (
     execute,
     iopub_for,
+    iopub_until,
     iopub_until_idle,
     of_type,
     pid_alive,
@@ -139,9 +140,7 @@ def test_interrupt_endless_synchronous_loop(kernel):
     manager, kc = kernel
     msg_id = kc.execute("let spins = 0;\nwhile (true) { spins++; }")
     # Wait until the loop runs (execute_input is published before the cell starts).
-    messages = []
-    while not of_type(messages, "execute_input"):
-        messages.extend(iopub_for(kc, msg_id, 0.2))
+    iopub_until(kc, msg_id, lambda messages: of_type(messages, "execute_input"), "execute_input")
     time.sleep(0.5)
     manager.interrupt_kernel()
     reply = shell_reply(kc, msg_id, timeout=20)["content"]
