@@ -174,24 +174,24 @@ export class TestSshd {
     if (this.daemon !== undefined) await stopDaemon(this.daemon);
     this.daemon = undefined;
   }
+}
 
-  /** argv prefix of an OpenSSH client that verifies the host key against our known_hosts. */
-  sshCommand(): string[] {
-    return [
-      'ssh',
-      '-p',
-      String(this.info.port),
-      '-i',
-      this.info.identityPath,
-      '-o',
-      `UserKnownHostsFile=${this.info.knownHostsPath}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'BatchMode=yes',
-      `${this.info.user}@${this.info.host}`
-    ];
-  }
+/** argv prefix of an OpenSSH client that verifies the host key against the sshd's known_hosts. */
+export function sshCommand(info: SshdInfo): string[] {
+  return [
+    'ssh',
+    '-p',
+    String(info.port),
+    '-i',
+    info.identityPath,
+    '-o',
+    `UserKnownHostsFile=${info.knownHostsPath}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    `${info.user}@${info.host}`
+  ];
 }

@@ -3,9 +3,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { run } from './command.js';
 import { waitUntil } from './daemons.js';
+import { sshCommand } from './sshd.js';
 
 const testbed = inject('testbed');
 const env = { ...process.env, ...testbed.env };
+
+/** Runs a shell command on the login node (the testbed's sshd), its host key verified. */
+function onLoginNode(command: string): Promise<string> {
+  return run([...sshCommand(testbed.ssh), command]);
+}
 
 describe('the testbed', () => {
   let dir: string;
@@ -47,47 +53,13 @@ describe('the testbed', () => {
   });
 
   it('answers sinfo over ssh with the host key verified', async () => {
-    const { ssh } = testbed;
-    const output = await run([
-      'ssh',
-      '-p',
-      String(ssh.port),
-      '-i',
-      ssh.identityPath,
-      '-o',
-      `UserKnownHostsFile=${ssh.knownHostsPath}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      `${ssh.user}@${ssh.host}`,
-      'sinfo -h -o %D'
-    ]);
+    const output = await onLoginNode('sinfo -h -o %D');
     expect(Number(output.trim())).toBe(testbed.slurm.nodes.length);
   });
 
   it('resolves the node names on the login node (the sshd side), as a cluster would', async () => {
-    const { ssh } = testbed;
     const node = testbed.slurm.nodes[1];
-    const output = await run([
-      'ssh',
-      '-p',
-      String(ssh.port),
-      '-i',
-      ssh.identityPath,
-      '-o',
-      `UserKnownHostsFile=${ssh.knownHostsPath}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      `${ssh.user}@${ssh.host}`,
-      `getent hosts ${node?.name}`
-    ]);
+    const output = await onLoginNode(`getent hosts ${node?.name}`);
     expect(output.trim().split(/\s+/)).toEqual([node?.address, node?.name]);
   });
 });
