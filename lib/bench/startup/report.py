@@ -112,7 +112,7 @@ def main():
     axis.set_ylabel("seconds, create → context ready")
     # Head room for the legend above the tallest bar.
     axis.set_ylim(0, max(max(values) for values in totals.values()) / 1000 * 1.4)
-    axis.set_title(f"Kafka pilot start-up, {results['runs']} runs per configuration")
+    axis.set_title(f"Kafka pilot start-up, median of {results['runs']} per configuration")
     axis.legend(fontsize=8, loc="upper left")
     figure.tight_layout()
     figure.savefig(sys.argv[3], dpi=110)
