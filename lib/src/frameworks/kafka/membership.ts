@@ -34,6 +34,15 @@ export interface ClusterAccess {
   timeoutMs?: number;
 }
 
+/** Options of the operations that move partitions. */
+export interface MoveOptions {
+  /**
+   * Caps the replication traffic of the moves (bytes per second per broker), so producers and
+   * consumers keep their bandwidth while large partitions move. Unlimited unless given.
+   */
+  throttleBytesPerSecond?: number;
+}
+
 /** What a reassignment changed: every partition whose replica list moved, and how long it took. */
 export interface Reassignment {
   moves: PartitionMove[];
@@ -158,9 +167,15 @@ const sameList = (a: readonly number[], b: readonly number[]): boolean =>
  * all in sync, then makes each one's first replica its leader (preferred leader election).
  */
 async function reassign(
-  access: ClusterAccess,
+  access: ClusterAccess & MoveOptions,
   plan: (partitions: PartitionState[], live: number[]) => PartitionPlacement[]
 ): Promise<Reassignment> {
+  const throttle = access.throttleBytesPerSecond;
+  if (throttle !== undefined && !(Number.isInteger(throttle) && throttle > 0)) {
+    throw new Error(
+      `throttleBytesPerSecond: ${String(throttle)}; expected a positive whole number of bytes per second`
+    );
+  }
   const started = Date.now();
   const timeoutMs = access.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = started + timeoutMs;
@@ -186,7 +201,14 @@ async function reassign(
       await runKafkaTool({
         distribution: access.distribution,
         mainClass: KAFKA_TOOLS.reassignPartitions,
-        args: ['--bootstrap-server', servers, '--reassignment-json-file', planPath, '--execute'],
+        args: [
+          '--bootstrap-server',
+          servers,
+          '--reassignment-json-file',
+          planPath,
+          '--execute',
+          ...(throttle === undefined ? [] : ['--throttle', String(throttle)])
+        ],
         cwd: tempDir,
         timeoutMs: remaining(
           deadline,
@@ -205,13 +227,24 @@ async function reassign(
           `${nameOf(move)} (replicas now [${state?.replicas.join(',') ?? '?'}], target [${move.to.join(',')}], in sync [${state?.isr.join(',') ?? '?'}])`,
         {
           stage: 'Partitions in place',
-          unfinished:
-            'still moving (Kafka goes on with it; ReassignPartitionsCommand --list shows it, --cancel stops it)',
+          unfinished: `still moving (Kafka goes on with it${throttle === undefined ? '' : `, throttled to ${throttle} B/s`}; ReassignPartitionsCommand --list shows it, --cancel stops it)`,
           onProgress,
           deadline,
           timeoutMs
         }
       );
+
+      if (throttle !== undefined) {
+        // --verify of a completed reassignment removes the throttles --execute set.
+        onProgress({ stage: 'Removing the replication throttle' });
+        await runKafkaTool({
+          distribution: access.distribution,
+          mainClass: KAFKA_TOOLS.reassignPartitions,
+          args: ['--bootstrap-server', servers, '--reassignment-json-file', planPath, '--verify'],
+          cwd: tempDir,
+          timeoutMs: remaining(deadline, timeoutMs, () => 'removing the replication throttle')
+        });
+      }
 
       const states = new Map((await readPartitions(admin)).map(p => [nameOf(p), p]));
       const toElect = moves.filter(move => states.get(nameOf(move))?.leader !== move.to[0]);
@@ -266,7 +299,7 @@ async function reassign(
  * Kafka has moved them and their preferred leaders lead. Partitions already placed well stay.
  */
 export async function spreadPartitions(
-  options: ClusterAccess & { brokerIds: number[] }
+  options: ClusterAccess & MoveOptions & { brokerIds: number[] }
 ): Promise<Reassignment> {
   return reassign(options, (partitions, live) => {
     requireLive('brokerIds', options.brokerIds, live);
@@ -283,7 +316,7 @@ export async function spreadPartitions(
  * waits until done. Producers may keep writing: Kafka copies each replica before dropping one.
  */
 export async function drainBrokers(
-  options: ClusterAccess & { remove: number[]; keep: number[] }
+  options: ClusterAccess & MoveOptions & { remove: number[]; keep: number[] }
 ): Promise<Reassignment> {
   return reassign(options, (partitions, live) => {
     requireLive('keep', options.keep, live);
@@ -291,8 +324,8 @@ export async function drainBrokers(
   });
 }
 
-/** Parses ClusterTool list-endpoints: a header line, then one row per endpoint. */
-function parseEndpoints(lines: readonly string[]): RegisteredBroker[] {
+/** Parses the output of ClusterTool list-endpoints: a header line, then one row per endpoint. */
+export function parseListEndpoints(lines: readonly string[]): RegisteredBroker[] {
   const headerAt = lines.findIndex(line => /^ID\s+HOST\s+PORT\b/.test(line));
   if (headerAt < 0) {
     throw new Error(`ClusterTool list-endpoints printed no endpoint table:\n${lines.join('\n')}`);
@@ -340,7 +373,7 @@ export async function listRegisteredBrokers(
     cwd: options.workDir,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   });
-  return parseEndpoints(lines);
+  return parseListEndpoints(lines);
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KAFKA_TOOLS, runKafkaTool } from '../../../src/frameworks/kafka/admin-tool.js';
 import { QUIET_LOG_LEVEL, quietLogCreator } from '../../../src/frameworks/kafka/client-logging.js';
@@ -108,17 +108,73 @@ async function produceDuring<T>(
 }
 
 async function placement(
-  servers: string[]
+  servers: string[],
+  topic = TOPIC
 ): Promise<{ partition: number; leader: number; replicas: number[] }[]> {
   const admin = kafkaFor(servers).admin();
   await admin.connect();
   try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [TOPIC] });
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     return topics[0]!.partitions.map(p => ({
       partition: p.partitionId,
       leader: p.leader,
       replicas: p.replicas
     }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Creates a topic with the given replicas per partition and waits until the metadata shows a
+ * leader for each (kafkajs's own wait gives up when a broker does not know the topic yet).
+ */
+async function createTopic(servers: string[], topic: string, replicas: number[][]): Promise<void> {
+  const admin = kafkaFor(servers).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: false,
+      topics: [
+        { topic, replicaAssignment: replicas.map((r, partition) => ({ partition, replicas: r })) }
+      ]
+    });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      let problem: string;
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const partitions = topics[0]?.partitions ?? [];
+        if (partitions.length === replicas.length && partitions.every(p => p.leader >= 0)) return;
+        problem = `${partitions.length} partitions, leaders ${partitions.map(p => p.leader).join(',')}`;
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`Topic ${topic} has no leaders after 30 s: ${problem}`);
+      await new Promise(resolve => setTimeout(resolve, 200));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The topic's throttled replicas, which a throttled reassignment sets and clears again. */
+async function throttledReplicas(servers: string[]): Promise<string> {
+  const admin = kafkaFor(servers).admin();
+  await admin.connect();
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: TOPIC,
+          configNames: ['leader.replication.throttled.replicas']
+        }
+      ]
+    });
+    return resources[0]!.configEntries[0]!.configValue;
   } finally {
     await admin.disconnect();
   }
@@ -175,24 +231,14 @@ describe('Kafka cluster membership', () => {
     const servers = started.bootstrapServers();
     const access = { bootstrapServers: servers, distribution, workDir: opsDir };
 
-    const admin = kafkaFor(servers).admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic: TOPIC,
-            replicaAssignment: Array.from({ length: PARTITIONS }, (_, partition) => ({
-              partition,
-              replicas: [1 + (partition % 3), 1 + ((partition + 1) % 3)]
-            }))
-          }
-        ]
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    await createTopic(
+      servers,
+      TOPIC,
+      Array.from({ length: PARTITIONS }, (_, partition) => [
+        1 + (partition % 3),
+        1 + ((partition + 1) % 3)
+      ])
+    );
 
     const runId = randomBytes(8).toString('hex');
     const producer = kafkaFor(servers).producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -234,7 +280,14 @@ describe('Kafka cluster membership', () => {
 
       const drain = await timed('drainBrokers 4, 5 onto 1-3 while producing phase 3', () =>
         produceDuring(producer, runId, 2 * third, TOTAL, onProgress =>
-          drainBrokers({ ...access, remove: [4, 5], keep: [1, 2, 3], onProgress })
+          // A throttle far above this test's traffic: the throttled path runs without slowing it.
+          drainBrokers({
+            ...access,
+            remove: [4, 5],
+            keep: [1, 2, 3],
+            throttleBytesPerSecond: 50_000_000,
+            onProgress
+          })
         )
       );
       expect(drain.ackedWhileMoving).toBeGreaterThan(0);
@@ -248,6 +301,7 @@ describe('Kafka cluster membership', () => {
       }
       const leaders = Object.values(leadersPerBroker(drained, [1, 2, 3])).sort();
       expect(leaders).toEqual([3, 3, 4]);
+      expect(await throttledReplicas(servers)).toBe('');
     } finally {
       await producer.disconnect();
     }
@@ -364,6 +418,42 @@ describe('Kafka cluster membership', () => {
         timeoutMs: 200
       })
     ).rejects.toThrow(/ClusterTool list-endpoints .* did not finish within 0.2 s and was killed/);
+    expect(await readdir(opsDir)).toEqual([]);
+  });
+
+  it('names the partitions still moving when a throttled reassignment outlasts its timeout', async () => {
+    const live = cluster!;
+    const servers = live.bootstrapServers();
+    const ids = [...live.nodes.keys()].sort();
+    // 6 MB in one partition, then its broker is drained: the first fetch of the new replica
+    // copies at most 1 MB, the throttle makes the rest take minutes.
+    const [drained, ...keep] = ids as [number, ...number[]];
+    await createTopic(servers, 'bulk', [[drained]]);
+    const producer = kafkaFor(servers).producer();
+    await producer.connect();
+    try {
+      for (let send = 0; send < 12; send++) {
+        const messages = Array.from({ length: 5 }, () => ({ value: randomBytes(100_000) }));
+        await producer.send({ topic: 'bulk', acks: -1, messages });
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const started = Date.now();
+    await expect(
+      drainBrokers({
+        bootstrapServers: servers,
+        distribution,
+        workDir: opsDir,
+        remove: [drained],
+        keep,
+        throttleBytesPerSecond: 10_000,
+        timeoutMs: 20_000
+      })
+    ).rejects.toThrow(
+      /^Timed out after 20 s: still moving \(Kafka goes on with it, throttled to 10000 B\/s; ReassignPartitionsCommand --list shows it, --cancel stops it\): (.*; )?bulk-0 \(replicas now \[[\d,]+\], target \[\d\], in sync \[[\d,]+\]\)(; .*)?$/
+    );
+    timings.push(['throttled drain until its 20 s timeout', Date.now() - started]);
     expect(await readdir(opsDir)).toEqual([]);
   });
 });
