@@ -5,7 +5,7 @@
  * With an IPC channel (started by the supervisor) it reports its endpoint and heartbeats there,
  * and exits when the channel closes; it also writes agents/<node>.json for other launchers.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,10 +53,13 @@ async function main(): Promise<void> {
     pid: process.pid,
     startedAt: new Date().toISOString()
   };
-  await mkdir(join(workDir, 'agents'), { recursive: true, mode: 0o700 });
-  await writeFile(join(workDir, 'agents', `${node}.json`), JSON.stringify(endpoint), {
-    mode: 0o600
-  });
+  // Written whole under a temporary name, then renamed: a launcher polling for it never reads
+  // half a file.
+  const agentsDir = join(workDir, 'agents');
+  await mkdir(agentsDir, { recursive: true, mode: 0o700 });
+  const temporary = join(agentsDir, `.${node}.${process.pid}.tmp`);
+  await writeFile(temporary, JSON.stringify(endpoint), { mode: 0o600 });
+  await rename(temporary, join(agentsDir, `${node}.json`));
   log(`agent of ${pilotId} on ${node} listens on ${address.host}:${address.port} (${cores} cores)`);
 
   let stopping = false;

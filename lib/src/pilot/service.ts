@@ -35,6 +35,8 @@ import { PilotRegistry } from './registry.js';
 export const CANCEL_GRACE_MS = 25_000;
 /** A record still New this long after creation was never launched (its creator died). */
 const LAUNCH_TIMEOUT_MS = 120_000;
+/** How long the check of a pilot on a resource reached over ssh stands for. */
+const REMOTE_CHECK_MS = 1_000;
 /** Slow poll behind fs.watch: catches dead supervisors, which write nothing. */
 const MONITOR_POLL_MS = 2_000;
 
@@ -74,6 +76,7 @@ export class PilotComputeService {
   private retained = 0;
   private monitor: { close(): void } | undefined;
   private revisions = new Map<string, number>();
+  private readonly remoteChecks = new Map<string, { at: number; checked: Promise<PilotRecord> }>();
   private scanning: Promise<void> | undefined;
   private rescan = false;
   private scannedOnce = false;
@@ -371,6 +374,23 @@ export class PilotComputeService {
    */
   private async check(known: PilotRecord): Promise<PilotRecord> {
     if (isTerminal(known.state)) return known;
+    // Remote checks cost round trips over ssh: callers in a loop (submitting units) share one.
+    if (known.resourceHome !== undefined) {
+      const last = this.remoteChecks.get(known.id);
+      if (last !== undefined && Date.now() - last.at < REMOTE_CHECK_MS) {
+        const checked = await last.checked;
+        // Another process may have written since (a cancel, say): the newer record wins.
+        return checked.revision >= known.revision ? checked : known;
+      }
+      const checked = this.checkNow(known);
+      this.remoteChecks.set(known.id, { at: Date.now(), checked });
+      checked.catch(() => this.remoteChecks.delete(known.id));
+      return checked;
+    }
+    return this.checkNow(known);
+  }
+
+  private async checkNow(known: PilotRecord): Promise<PilotRecord> {
     let record = await this.mirror(known);
     if (isTerminal(record.state)) return record;
     const job = record.job;

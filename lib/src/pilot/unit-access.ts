@@ -22,6 +22,8 @@ const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** Long waits are split so a lost agent is noticed between steps. */
 const WAIT_STEP_MS = 30_000;
 const CANCEL_SETTLE_MS = 15_000;
+/** How long an agent's reported load is trusted before it is asked again. */
+const LOAD_FRESH_MS = 1_000;
 
 function newUnitId(pilotId: string): string {
   let suffix = '';
@@ -66,6 +68,10 @@ interface PilotConnections {
   clients: Map<string, Promise<AgentClient>>;
   /** Units queued or running per node, as last reported (plus what we sent since). */
   loads: Map<string, number>;
+  /** When each node's load was last reported by its agent. */
+  reportedAt: Map<string, number>;
+  /** Units sent to each node: among equally loaded nodes, the one that got fewest goes next. */
+  sent: Map<string, number>;
 }
 
 /**
@@ -124,8 +130,10 @@ export class UnitAccess implements UnitBackend {
     const connections = this.connections(pilotId);
     const node = client.endpoint.node;
     connections.loads.set(node, (connections.loads.get(node) ?? 0) + 1);
+    connections.sent.set(node, (connections.sent.get(node) ?? 0) + 1);
     const reply = await client.request({ op: 'submit', unit: submission });
     connections.loads.set(node, reply.load);
+    connections.reportedAt.set(node, Date.now());
     return new ComputeUnit(reply.record, this);
   }
 
@@ -283,7 +291,12 @@ export class UnitAccess implements UnitBackend {
   private connections(pilotId: string): PilotConnections {
     let connections = this.pilots.get(pilotId);
     if (connections === undefined) {
-      connections = { clients: new Map(), loads: new Map() };
+      connections = {
+        clients: new Map(),
+        loads: new Map(),
+        reportedAt: new Map(),
+        sent: new Map()
+      };
       this.pilots.set(pilotId, connections);
     }
     return connections;
@@ -300,12 +313,27 @@ export class UnitAccess implements UnitBackend {
         }
       ]);
     }
-    const loads = this.connections(pilot.id).loads;
-    const chosen = agents.reduce((best, agent) =>
-      (loads.get(agent.node) ?? 0) / agent.cores < (loads.get(best.node) ?? 0) / best.cores
-        ? agent
-        : best
+    const connections = this.connections(pilot.id);
+    // A load last reported long ago is stale (its units may have ended): ask those agents again.
+    const now = Date.now();
+    await Promise.all(
+      agents
+        .filter(agent => now - (connections.reportedAt.get(agent.node) ?? 0) > LOAD_FRESH_MS)
+        .map(async agent => {
+          const status = await (await this.client(pilot, agent)).request({ op: 'status' });
+          connections.loads.set(agent.node, status.load);
+          connections.reportedAt.set(agent.node, Date.now());
+        })
     );
+    const score = (agent: AgentEndpoint): [number, number] => [
+      (connections.loads.get(agent.node) ?? 0) / agent.cores,
+      connections.sent.get(agent.node) ?? 0
+    ];
+    const chosen = agents.reduce((best, agent) => {
+      const [load, sent] = score(agent);
+      const [bestLoad, bestSent] = score(best);
+      return load < bestLoad || (load === bestLoad && sent < bestSent) ? agent : best;
+    });
     return this.client(pilot, chosen);
   }
 

@@ -17,3 +17,18 @@ export async function processesOnNodes(testbed: TestbedInfo): Promise<string[]> 
   }
   return left;
 }
+
+/** Waits until no process runs in the nodes' namespaces; the error lists those still there. */
+export async function waitForIdleNodes(testbed: TestbedInfo, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await processesOnNodes(testbed);
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${left.length} processes still run on the nodes after ${timeoutMs} ms: ${left.join('; ')}`
+      );
+    }
+    await new Promise(resolve => setTimeout(resolve, 250));
+  }
+}

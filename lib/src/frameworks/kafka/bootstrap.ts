@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
@@ -32,9 +33,13 @@ interface Exit {
 }
 
 function describeExit(what: string, exit: Exit): string {
-  return exit.signal !== null
-    ? `${what} was killed by signal ${exit.signal}`
-    : `${what} exited with code ${String(exit.code)}`;
+  if (exit.signal !== null) return `${what} was killed by signal ${exit.signal}`;
+  // A launcher (srun) reports its task's death by signal N as exit code 128 + N.
+  const signal =
+    exit.code !== null && exit.code > 128
+      ? Object.entries(constants.signals).find(([, number]) => number === exit.code! - 128)?.[0]
+      : undefined;
+  return `${what} exited with code ${String(exit.code)}${signal !== undefined ? ` (${signal} on its node)` : ''}`;
 }
 
 /** The end of a log for a reason text, without Java stack frames (they bury the message). */

@@ -11,6 +11,8 @@ import { PilotRegistry } from '../registry.js';
 
 /** How long the framework gets to stop after SIGTERM before it is killed. */
 export const FRAMEWORK_STOP_GRACE_MS = 15_000;
+/** The same after a part of the framework died. */
+const BROKEN_FRAMEWORK_STOP_GRACE_MS = 5_000;
 /** How long the agent gets to cancel its units and stop. */
 const AGENT_STOP_GRACE_MS = 8_000;
 /** setTimeout cannot wait longer than this; longer walltimes wait in steps. */
@@ -107,8 +109,14 @@ export async function runSupervisor(options: {
   }
   const walltime = { stopped: false };
   const walltimeMinutes = record.description.walltimeMinutes;
-  void at(Date.parse(record.createdAt) + walltimeMinutes * 60_000, walltime).then(() =>
-    requestStop({ state: 'Done', reason: `walltime of ${walltimeMinutes} minutes reached` })
+  // In a batch job the scheduler ends the job at the same limit: stop a little before it, so
+  // the stop is ours (graceful, recorded) rather than the scheduler's SIGTERM and SIGKILL.
+  const margin = process.env.SLURM_JOB_ID !== undefined ? walltimeMargin(walltimeMinutes) : 0;
+  void at(Date.parse(record.createdAt) + walltimeMinutes * 60_000 - margin, walltime).then(() =>
+    requestStop({
+      state: 'Done',
+      reason: `walltime of ${walltimeMinutes} minutes reached${margin > 0 ? ` (stopping ${margin / 1000} s before the scheduler's limit)` : ''}`
+    })
   );
 
   // Progress writes go one after the other, newest last.
@@ -225,18 +233,27 @@ export async function runSupervisor(options: {
     // our own handler has run: give the handler a moment so a cancel is not taken for a crash.
     await sleep(500);
     const request = stop ?? { state: 'Failed' as const, reason: outcome.reason };
-    await stopAgents();
     await finish(request);
+    // The framework's other processes (the brokers on the other nodes) must not outlive it; a
+    // cluster missing a node may not stop gracefully, so they get a short grace.
+    await Promise.all([stopAgents(), framework.stop(BROKEN_FRAMEWORK_STOP_GRACE_MS)]);
     await endLeftovers();
     return stop !== undefined ? 0 : 1;
   }
   log(`stopping the framework: ${outcome.request.reason}`);
-  // A failure (e.g. a hung agent) is recorded at once; a cancel once everything has stopped.
-  if (outcome.request.state === 'Failed') await finish(outcome.request);
+  // A failure (e.g. a hung agent) or a cancel is recorded at once: it cannot be undone, and a
+  // cancel from the scheduler ends the job's processes by force soon anyway. A walltime end is
+  // recorded once everything has stopped gracefully.
+  if (outcome.request.state !== 'Done') await finish(outcome.request);
   await Promise.all([stopAgents(), framework.stop(FRAMEWORK_STOP_GRACE_MS)]);
   await finish(outcome.request);
   await endLeftovers();
   return 0;
+}
+
+/** Time kept before a batch job's limit for a graceful stop: a tenth of it, at most 30 s. */
+function walltimeMargin(walltimeMinutes: number): number {
+  return Math.min(30_000, walltimeMinutes * 6_000);
 }
 
 /** Runs the starts in parallel; if one fails, stops those that started and rethrows. */

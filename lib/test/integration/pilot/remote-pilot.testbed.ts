@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -8,11 +7,9 @@ import { PilotComputeService, type ComputeUnit, type Pilot } from '../../../src/
 import type { KafkaDetails } from '../../../src/protocol/index.js';
 import { distModule } from '../../support/paths.js';
 import { processesOnNodes } from '../../testbed/node-processes.js';
+import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
 
 const testbed = inject('testbed');
-const { ssh } = testbed;
-const resource = `slurm+ssh://${ssh.user}@${ssh.host}:${ssh.port}`;
-const cacheDir = process.env.PILOT_STREAMING_CACHE;
 
 /** Kafka messages `count` values from `prefix`, with the SHA-256 of their sorted values. */
 function messages(prefix: string, count: number): { values: string[]; digest: string } {
@@ -29,40 +26,24 @@ function digestOf(values: string[]): string {
 // A Kafka pilot on 3 nodes of the testbed's SLURM cluster, reached only through its login node's
 // sshd: the client on this host never talks to a node directly.
 describe('a 3-node Kafka pilot over slurm+ssh://', () => {
-  let home: string;
-  let resourceHome: string;
+  let client: PilotClient;
   let service: PilotComputeService;
   let pilot: Pilot;
-  const saved = {
-    knownHosts: process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS,
-    identity: process.env.PILOT_STREAMING_SSH_IDENTITY
-  };
 
   beforeAll(async () => {
-    if (cacheDir === undefined) throw new Error('PILOT_STREAMING_CACHE must name the Kafka cache');
-    process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS = ssh.knownHostsPath;
-    process.env.PILOT_STREAMING_SSH_IDENTITY = ssh.identityPath;
-    home = await mkdtemp(join(testbed.dir, 'client-'));
-    resourceHome = await mkdtemp(join(testbed.dir, 'resource-'));
-    service = new PilotComputeService({ home, cacheDir, remote: { home: resourceHome } });
+    client = await openPilotClient(testbed, testbed.ssh);
+    service = client.service;
   });
 
   afterAll(async () => {
-    if (pilot !== undefined && !['Done', 'Failed', 'Canceled'].includes(pilot.state)) {
-      await pilot.cancel();
-    }
-    await service.close();
-    process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS = saved.knownHosts;
-    process.env.PILOT_STREAMING_SSH_IDENTITY = saved.identity;
-    await rm(home, { recursive: true, force: true });
-    await rm(resourceHome, { recursive: true, force: true });
+    await client.close([pilot]);
   });
 
   it('reaches Running with a broker and an agent on each node', async () => {
     const started = Date.now();
     pilot = await service.createPilot({
       type: 'kafka',
-      resource,
+      resource: client.resource,
       numberOfNodes: 3,
       walltimeMinutes: 20
     });
@@ -83,7 +64,7 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
       details.brokers.map(broker => broker.node).sort()
     );
     // The pilot's files are in the resource's pilot home, not the client's.
-    expect(pilot.record.workDir).toBe(join(resourceHome, 'pilots', pilot.id));
+    expect(pilot.record.workDir).toBe(join(client.resourceHome, 'pilots', pilot.id));
   });
 
   it('produces and consumes through the context tunnelled over ssh', async () => {
@@ -180,8 +161,8 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
       [
         join(import.meta.dirname, '../../support/cancel-child.mjs'),
         distModule('pilot/index.js'),
-        home,
-        cacheDir!,
+        client.home,
+        client.cacheDir,
         pilot.id
       ],
       { env: process.env, timeout: 120_000 }

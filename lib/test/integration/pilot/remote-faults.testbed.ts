@@ -1,0 +1,138 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Pilot } from '../../../src/pilot/index.js';
+import { run } from '../../testbed/command.js';
+import { waitUntil } from '../../testbed/daemons.js';
+import { processesOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
+import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
+import { TestSshd } from '../../testbed/sshd.js';
+
+const testbed = inject('testbed');
+const slurmEnv = { ...process.env, ...testbed.env };
+
+/** The pid of the Kafka broker with node id `nodeId` of `pilot`, in the node's namespace. */
+async function brokerPid(pilot: Pilot, nodeId: number): Promise<{ pid: number; node: string }> {
+  const config = join(pilot.record.workDir!, 'kafka', `node-${nodeId}`, 'server.properties');
+  for (const node of testbed.slurm.nodes) {
+    const pids = (await run(['ip', 'netns', 'pids', node.netns])).split('\n').filter(Boolean);
+    for (const pid of pids) {
+      const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (/^([^\0]*\/)?java\0/.test(command) && command.includes(config)) {
+        return { pid: Number(pid), node: node.name };
+      }
+    }
+  }
+  throw new Error(
+    `No broker process with ${config} on any node; there are: ${(await processesOnNodes(testbed)).join('; ')}`
+  );
+}
+
+async function slurmState(jobId: string): Promise<string> {
+  const text = await run(['scontrol', 'show', 'job', '-o', jobId], { env: slurmEnv });
+  return /JobState=(\S+)/.exec(text)?.[1] ?? 'unknown';
+}
+
+// Faults around pilots on the testbed's cluster, reached through a login sshd of this test's own
+// (so that restarting it touches no other test).
+describe('faults of slurm+ssh:// pilots', () => {
+  let login: TestSshd;
+  let client: PilotClient;
+  const pilots: Pilot[] = [];
+
+  beforeAll(async () => {
+    login = await TestSshd.start(await mkdtemp(join(testbed.dir, 'login-')), testbed.env, {
+      hostsFile: testbed.slurm.hostsFile
+    });
+    client = await openPilotClient(testbed, login.info);
+  });
+
+  afterAll(async () => {
+    await client?.close(pilots);
+    await login?.stop();
+    await waitForIdleNodes(testbed, 60_000);
+  });
+
+  async function runningPilot(numberOfNodes: number, walltimeMinutes = 20): Promise<Pilot> {
+    const pilot = await client.service.createPilot({
+      type: 'kafka',
+      resource: client.resource,
+      numberOfNodes,
+      walltimeMinutes
+    });
+    pilots.push(pilot);
+    return pilot;
+  }
+
+  it('stays Running across an sshd restart; the client reconnects, then a killed broker fails it with the reason', async () => {
+    const pilot = await runningPilot(2);
+    await pilot.wait('Running', { timeoutMs: 180_000 });
+    const kafka = await pilot.getContext();
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'before-restart', messages: [{ value: 'one' }] });
+
+    const restarted = Date.now();
+    await login.restart();
+    // The pilot lives on the nodes: the login node's restart drops connections, nothing else.
+    expect((await pilot.refresh()).state).toBe('Running');
+    await producer.send({ topic: 'before-restart', messages: [{ value: 'two' }] });
+    const unit = await pilot.submit((a: number, b: number) => a + b, 2, 3);
+    expect(await unit.result()).toBe(5);
+    console.log(
+      `after the sshd restart: record, produce and a unit in ${Date.now() - restarted} ms`
+    );
+    await producer.disconnect();
+    expect((await pilot.refresh()).state).toBe('Running');
+
+    const broker = await brokerPid(pilot, 2);
+    const killed = Date.now();
+    process.kill(broker.pid, 'SIGKILL');
+    await expect(pilot.wait('Failed', { timeoutMs: 60_000 })).resolves.toBe('Failed');
+    console.log(
+      `broker 2 killed on ${broker.node} -> Failed in ${Date.now() - killed} ms: ${pilot.record.reason ?? ''}`
+    );
+    expect(pilot.record.reason).toMatch(
+      /^Kafka broker 2 on node\d \(pid \d+\) exited with code 137 \(SIGKILL on its node\)/
+    );
+    await waitUntil(
+      `job ${pilot.record.job!.jobId} to end`,
+      async () => !['RUNNING', 'COMPLETING'].includes(await slurmState(pilot.record.job!.jobId)),
+      60_000
+    );
+    // The surviving broker and the agents were stopped too.
+    await waitForIdleNodes(testbed, 10_000);
+  });
+
+  it('is Canceled within 10 s of an scancel from outside, with nothing left on any node', async () => {
+    const pilot = await runningPilot(2);
+    await pilot.wait('Running', { timeoutMs: 180_000 });
+    const jobId = pilot.record.job!.jobId;
+    const canceled = Date.now();
+    await run(['scancel', jobId], { env: slurmEnv });
+    await pilot.wait('Canceled', { timeoutMs: 10_000 });
+    console.log(`scancel -> Canceled in ${Date.now() - canceled} ms: ${pilot.record.reason ?? ''}`);
+    await waitForIdleNodes(testbed, 30_000);
+    console.log(`scancel -> no process on any node in ${Date.now() - canceled} ms`);
+  });
+
+  it('stops gracefully at its walltime, before the scheduler ends the job, and logs it', async () => {
+    const pilot = await runningPilot(1, 1);
+    await pilot.wait('Running', { timeoutMs: 120_000 });
+    await pilot.wait('Done', { timeoutMs: 120_000 });
+    expect(pilot.record.reason).toBe(
+      "walltime of 1 minutes reached (stopping 6 s before the scheduler's limit)"
+    );
+    const log = await readFile(join(pilot.record.workDir!, 'supervisor.log'), 'utf8');
+    expect(log).toMatch(/stopping the framework: walltime of 1 minutes reached/);
+    expect(log).toMatch(/pilot pilot-\w+ is Done: walltime of 1 minutes reached/);
+    const jobId = pilot.record.job!.jobId;
+    await waitUntil(
+      `job ${jobId} to end`,
+      async () => (await slurmState(jobId)) !== 'RUNNING',
+      60_000
+    );
+    // The supervisor ended the job itself: SLURM did not have to time it out.
+    expect(await slurmState(jobId)).toBe('COMPLETED');
+  });
+});
