@@ -241,6 +241,20 @@ describe('Kafka cluster membership', () => {
     );
 
     const runId = randomBytes(8).toString('hex');
+    const groupId = `membership-check-${runId}`;
+    // Looking up the group's coordinator creates Kafka's offsets topic now, one replica per
+    // partition over all 5 brokers: the drain has to move those on 4 and 5 too, or the group
+    // consuming at the end would lose its coordinator.
+    const lookup = kafkaFor(servers).admin();
+    await lookup.connect();
+    try {
+      await lookup.fetchOffsets({ groupId, topics: [TOPIC] });
+    } finally {
+      await lookup.disconnect();
+    }
+    const offsetsTopic = await placement(servers, '__consumer_offsets');
+    expect(offsetsTopic.some(p => p.replicas.some(id => id >= 4))).toBe(true);
+
     const producer = kafkaFor(servers).producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
@@ -302,6 +316,12 @@ describe('Kafka cluster membership', () => {
       const leaders = Object.values(leadersPerBroker(drained, [1, 2, 3])).sort();
       expect(leaders).toEqual([3, 3, 4]);
       expect(await throttledReplicas(servers)).toBe('');
+      for (const p of await placement(servers, '__consumer_offsets')) {
+        expect(
+          p.replicas.every(id => id <= 3),
+          `offsets partition ${p.partition}`
+        ).toBe(true);
+      }
     } finally {
       await producer.disconnect();
     }
@@ -343,7 +363,7 @@ describe('Kafka cluster membership', () => {
     const consumed = new Map<string, string>();
     await timed('consume everything', async () => {
       const consumer = kafkaFor(liveServers).consumer({
-        groupId: `membership-check-${runId}`
+        groupId
       });
       await consumer.connect();
       try {
