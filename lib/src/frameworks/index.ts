@@ -6,6 +6,7 @@ import type { FrameworkBootstrap, FrameworkManager } from './plugin.js';
 export type * from './plugin.js';
 export { KafkaManager } from './kafka/manager.js';
 export { KAFKA_VERSION } from './kafka/distribution.js';
+export { withChildBrokers, withoutChildBrokers } from './kafka/extension.js';
 
 /** The client side of a framework type. */
 export function frameworkManager(type: PilotType, options: { cacheDir: string }): FrameworkManager {

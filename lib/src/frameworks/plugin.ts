@@ -28,6 +28,8 @@ export interface FrameworkBootstrap {
     nodes: PilotNode[];
     /** Set when this pilot extends a running parent's cluster instead of starting its own. */
     parent?: ParentCluster;
+    /** The supervisor's log, for what the framework does on its own (e.g. moving partitions). */
+    log: (message: string) => void;
   }): Promise<RunningFramework>;
 }
 

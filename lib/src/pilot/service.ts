@@ -33,6 +33,8 @@ import { PilotRegistry } from './registry.js';
 
 /** Time a supervisor gets to stop its framework and record Canceled before it is killed. */
 export const CANCEL_GRACE_MS = 25_000;
+/** A child first moves its partitions onto the parent's brokers: it gets longer. */
+export const CHILD_CANCEL_GRACE_MS = 180_000;
 /** A record still New this long after creation was never launched (its creator died). */
 const LAUNCH_TIMEOUT_MS = 120_000;
 /** How long the check of a pilot on a resource reached over ssh stands for. */
@@ -446,7 +448,7 @@ export class PilotComputeService {
     if (record.job !== undefined) {
       await adaptorFor(record.description.resource, { pool: this.pool }).terminate(
         record.job,
-        CANCEL_GRACE_MS
+        record.description.parent !== undefined ? CHILD_CANCEL_GRACE_MS : CANCEL_GRACE_MS
       );
       // What the supervisor recorded as it stopped (on the resource) is the better reason.
       record = await this.mirror(record);

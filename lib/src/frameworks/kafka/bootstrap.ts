@@ -14,6 +14,12 @@ import type {
   RunningFramework
 } from '../plugin.js';
 import { ensureKafkaDistribution, type KafkaDistribution } from './distribution.js';
+import {
+  drainOurBrokers,
+  spreadOntoNewBrokers,
+  unregisterOurBrokers,
+  type ClusterExtension
+} from './extension.js';
 import { heapOf, LOG4J2_PROPERTIES, renderServerProperties } from './server-config.js';
 
 const READY_TIMEOUT_MS = 120_000;
@@ -160,8 +166,9 @@ export class KafkaBootstrap implements FrameworkBootstrap {
     signal: AbortSignal;
     nodes: PilotNode[];
     parent?: ParentCluster;
+    log: (message: string) => void;
   }): Promise<RunningFramework> {
-    const { workDir, onProgress, signal, description, nodes, parent } = options;
+    const { workDir, onProgress, signal, description, nodes, parent, log } = options;
     if (nodes.length === 0) throw new Error(`Pilot ${options.pilotId} has no node to run Kafka on`);
     const distribution = await ensureKafkaDistribution({ cacheDir: this.cacheDir, onProgress });
     signal.throwIfAborted();
@@ -228,16 +235,57 @@ export class KafkaBootstrap implements FrameworkBootstrap {
           node: plan.node.name,
           pilotId: options.pilotId
         }));
-        const details: KafkaDetails = {
-          type: 'kafka',
-          bootstrapServers: ours.map(broker => `${broker.host}:${broker.port}`),
-          brokers: ours,
-          controllers: voters,
-          nextNodeId: Math.max(...plans.map(plan => plan.nodeId)) + 1,
-          clusterId,
-          kafkaVersion: distribution.version
+        if (parent === undefined) {
+          return running(brokers, {
+            type: 'kafka',
+            bootstrapServers: ours.map(broker => `${broker.host}:${broker.port}`),
+            brokers: ours,
+            controllers: voters,
+            nextNodeId: Math.max(...plans.map(plan => plan.nodeId)) + 1,
+            clusterId,
+            kafkaVersion: distribution.version
+          });
+        }
+        const extension: ClusterExtension = {
+          ours,
+          distribution,
+          workDir: kafkaDir,
+          onProgress,
+          log
         };
-        return running(brokers, details);
+        try {
+          await spreadOntoNewBrokers(extension);
+        } catch (error) {
+          await stopBrokers(brokers, 10_000);
+          throw error;
+        }
+        const details: KafkaDetails = {
+          ...parent.details,
+          bootstrapServers: ours.map(broker => `${broker.host}:${broker.port}`),
+          brokers: ours
+        };
+        return running(brokers, details, async graceMs => {
+          // Partitions first, so that nothing is lost, then the brokers, then their records.
+          try {
+            await drainOurBrokers(extension);
+          } catch (error) {
+            log(
+              `cannot move the partitions off brokers ${ours.map(b => b.nodeId).join(', ')}: ${(error as Error).message}`
+            );
+          }
+          await stopBrokers(brokers, graceMs);
+          const parentBrokers = parent.details.brokers.filter(
+            broker => broker.pilotId !== options.pilotId
+          );
+          await unregisterOurBrokers(
+            extension,
+            parentBrokers.map(broker => `${broker.host}:${broker.port}`)
+          ).catch((error: unknown) =>
+            log(
+              `cannot unregister brokers ${ours.map(b => b.nodeId).join(', ')}: ${(error as Error).message}`
+            )
+          );
+        });
       }
       const tails = await Promise.all(brokers.map(broker => logTail(broker.plan.logPath)));
       const exited = brokers.filter(
@@ -398,7 +446,12 @@ async function awaitReady(
   return { outcome: exited ? 'exited' : 'ready' };
 }
 
-function running(brokers: Broker[], details: KafkaDetails): RunningFramework {
+/** The running cluster part; `stop` replaces stopping the brokers (a child drains first). */
+function running(
+  brokers: Broker[],
+  details: KafkaDetails,
+  stop: (graceMs: number) => Promise<void> = graceMs => stopBrokers(brokers, graceMs)
+): RunningFramework {
   return {
     details,
     exited: Promise.race(
@@ -409,7 +462,7 @@ function running(brokers: Broker[], details: KafkaDetails): RunningFramework {
         )
       )
     ),
-    stop: graceMs => stopBrokers(brokers, graceMs)
+    stop
   };
 }
 

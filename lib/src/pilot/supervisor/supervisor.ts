@@ -2,9 +2,18 @@ import { join } from 'node:path';
 import { AGENT_SECRET_FILE, createAgentSecret } from '../../agent/channel.js';
 import { startAgent, type SupervisedAgent } from '../../agent/supervision.js';
 import { allocationNodes, type PilotNode } from '../../allocation/nodes.js';
-import { frameworkBootstrap } from '../../frameworks/index.js';
+import {
+  frameworkBootstrap,
+  withChildBrokers,
+  withoutChildBrokers
+} from '../../frameworks/index.js';
 import type { ParentCluster, Progress, RunningFramework } from '../../frameworks/plugin.js';
-import { canTransition, isTerminal, type PilotState } from '../../protocol/index.js';
+import {
+  canTransition,
+  isTerminal,
+  type FrameworkDetails,
+  type PilotState
+} from '../../protocol/index.js';
 import { readProcessStat, sessionMembers, signalProcess } from '../../resource/fork/processes.js';
 import { applyTransition } from '../record.js';
 import { PilotRegistry } from '../registry.js';
@@ -190,6 +199,7 @@ export async function runSupervisor(options: {
       workDir: registry.workDirOf(pilotId),
       onProgress,
       signal: controller.signal,
+      log,
       nodes,
       ...(parent !== undefined ? { parent } : {})
     });
@@ -220,6 +230,7 @@ export async function runSupervisor(options: {
       requestStop({ state: 'Failed', reason: `record became ${record.state} during start-up` });
     } else {
       log(`pilot ${pilotId} is Running: ${JSON.stringify(framework.details)}`);
+      if (parent !== undefined) await showInParent(registry, parent.pilotId, framework.details);
     }
   }
 
@@ -237,6 +248,7 @@ export async function runSupervisor(options: {
     // The framework's other processes (the brokers on the other nodes) must not outlive it; a
     // cluster missing a node may not stop gracefully, so they get a short grace.
     await Promise.all([stopAgents(), framework.stop(BROKEN_FRAMEWORK_STOP_GRACE_MS)]);
+    if (parent !== undefined) await removeFromParent(registry, parent.pilotId, pilotId);
     await endLeftovers();
     return stop !== undefined ? 0 : 1;
   }
@@ -246,6 +258,7 @@ export async function runSupervisor(options: {
   // recorded once everything has stopped gracefully.
   if (outcome.request.state !== 'Done') await finish(outcome.request);
   await Promise.all([stopAgents(), framework.stop(FRAMEWORK_STOP_GRACE_MS)]);
+  if (parent !== undefined) await removeFromParent(registry, parent.pilotId, pilotId);
   await finish(outcome.request);
   await endLeftovers();
   return 0;
@@ -254,6 +267,40 @@ export async function runSupervisor(options: {
 /** Time kept before a batch job's limit for a graceful stop: a tenth of it, at most 30 s. */
 function walltimeMargin(walltimeMinutes: number): number {
   return Math.min(30_000, walltimeMinutes * 6_000);
+}
+
+/** A running child's nodes join its parent's details (the parent lists every node). */
+async function showInParent(
+  registry: PilotRegistry,
+  parentId: string,
+  details: FrameworkDetails
+): Promise<void> {
+  await registry
+    .update(parentId, current =>
+      current.details !== undefined && !isTerminal(current.state)
+        ? { ...current, details: withChildBrokers(current.details, details) }
+        : undefined
+    )
+    .catch((error: unknown) =>
+      log(`cannot add this pilot's nodes to ${parentId}: ${(error as Error).message}`)
+    );
+}
+
+/** A stopped child's nodes leave its parent's details. */
+async function removeFromParent(
+  registry: PilotRegistry,
+  parentId: string,
+  childId: string
+): Promise<void> {
+  await registry
+    .update(parentId, current =>
+      current.details !== undefined
+        ? { ...current, details: withoutChildBrokers(current.details, childId) }
+        : undefined
+    )
+    .catch((error: unknown) =>
+      log(`cannot remove this pilot's nodes from ${parentId}: ${(error as Error).message}`)
+    );
 }
 
 /** Runs the starts in parallel; if one fails, stops those that started and rethrows. */
