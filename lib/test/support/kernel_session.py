@@ -52,7 +52,12 @@ class KernelProcess:
         self.client = BlockingKernelClient(connection_file=self.connection_file)
         self.client.load_connection_file()
         self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
+        try:
+            self.client.wait_for_ready(timeout=60)
+        except BaseException:
+            # A kernel that misses heartbeats under load is reported dead but may still run.
+            self.stop()
+            raise
 
     def stop(self):
         try:
