@@ -126,6 +126,26 @@ async function placement(
 }
 
 /**
+ * Retries `attempt` for up to 30 s while Kafka settles (a new internal topic's coordinator moves
+ * while it loads, which kafkajs's admin does not retry); then fails with the last error.
+ */
+async function untilDone<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new Error(`${what} kept failing for 30 s: ${(error as Error).message}`, {
+          cause: error
+        });
+      }
+    }
+    await new Promise(resolve => setTimeout(resolve, 300));
+  }
+}
+
+/**
  * Creates a topic with the given replicas per partition and waits until the metadata shows a
  * leader for each (kafkajs's own wait gives up when a broker does not know the topic yet).
  */
@@ -248,7 +268,9 @@ describe('Kafka cluster membership', () => {
     const lookup = kafkaFor(servers).admin();
     await lookup.connect();
     try {
-      await lookup.fetchOffsets({ groupId, topics: [TOPIC] });
+      await untilDone('finding the group coordinator', () =>
+        lookup.fetchOffsets({ groupId, topics: [TOPIC] })
+      );
     } finally {
       await lookup.disconnect();
     }
