@@ -83,14 +83,18 @@ def main():
         lines.append(f"| {name} | " + " | ".join(seconds(median_of(name, key)) for key, _ in PHASES) + " |")
     lines += [
         "",
-        "Each run's start-up, seconds (run 1 is the first round: cold caches, and whatever a resource",
-        "stages the first time):",
+        "Each run's start-up, seconds, with the machine's 1-minute load average as the run began in",
+        "brackets (run 1 is the first round: cold caches, and whatever a resource stages the first time):",
         "",
         "| configuration | " + " | ".join(f"run {index}" for index in range(1, results["runs"] + 1)) + " |",
         "|---|" + "---:|" * results["runs"],
     ]
     for name in configurations:
-        lines.append(f"| {name} | " + " | ".join(seconds(value) for value in totals[name]) + " |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{seconds(sample['totalMs'])} ({sample['load']:.1f})" for sample in by_configuration[name])
+            + " |"
+        )
     lines += ["", "![start-up](startup.png)", ""]
     open(sys.argv[2], "w").write("\n".join(lines))
 

@@ -48,6 +48,8 @@ interface Sample {
   cancelMs: number;
   /** Brokers the context's metadata request listed. */
   brokers: number;
+  /** The machine's 1-minute load average when the run began (others share it). */
+  load: number;
 }
 
 function settings(): { runs: number; schemes: Scheme[] } {
@@ -85,6 +87,7 @@ async function measure(
   resource: string,
   runIndex: number
 ): Promise<Sample> {
+  const load = loadavg()[0];
   const started = performance.now();
   const pilot = await service.createPilot({
     type: 'kafka',
@@ -132,7 +135,8 @@ async function measure(
     startMs: runningAt - pendingAt,
     contextMs: readyAt - runningAt,
     cancelMs,
-    brokers
+    brokers,
+    load
   };
 }
 
