@@ -179,6 +179,8 @@ export class PilotComputeService {
         resources: {
           numberOfNodes: description.numberOfNodes,
           walltimeMinutes: description.walltimeMinutes,
+          // A pilot holds whole nodes: its framework and units are what runs there.
+          exclusive: true,
           ...pick(description, [
             'coresPerNode',
             'queue',

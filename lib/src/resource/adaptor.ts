@@ -14,6 +14,8 @@ export interface ResourceRequest {
   /** Account charged (SLURM --account). */
   project?: string;
   reservation?: string;
+  /** Whole nodes for the job alone (SLURM --exclusive): a pilot's nodes run only its framework. */
+  exclusive?: boolean;
   /** Further scheduler options, one option each as the submit command takes it ("--qos=debug"). */
   schedulerOptions?: string[];
 }

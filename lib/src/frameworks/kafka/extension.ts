@@ -16,6 +16,8 @@ export interface ClusterExtension {
   log: (message: string) => void;
 }
 
+/** How long stopped brokers may stay listed (Kafka fences them after 9 s by default). */
+const FENCE_TIMEOUT_MS = 30_000;
 /** How long moving a child's partitions away may take before its brokers stop anyway. */
 const DRAIN_TIMEOUT_MS = 120_000;
 
@@ -89,6 +91,20 @@ export async function unregisterOurBrokers(
   parentBootstrap: string[]
 ): Promise<void> {
   const ids = extension.ours.map(broker => broker.nodeId);
+  // A broker that could not shut down in a controlled way stays listed until its session with
+  // the controller times out (broker.session.timeout.ms); it can only be unregistered after.
+  const deadline = Date.now() + FENCE_TIMEOUT_MS;
+  for (;;) {
+    const live = await liveBrokerIds(parentBootstrap);
+    const listed = ids.filter(id => live.includes(id));
+    if (listed.length === 0) break;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `brokers ${listed.join(', ')} are still in the metadata ${FENCE_TIMEOUT_MS / 1000} s after they stopped`
+      );
+    }
+    await new Promise(resolve => setTimeout(resolve, 500));
+  }
   const { unregistered } = await unregisterBrokers({
     bootstrapServers: parentBootstrap,
     ids,

@@ -27,7 +27,8 @@ function checkedSchedulerOption(option: string): string {
 /**
  * The sbatch script that holds a pilot: one task per node on `numberOfNodes` nodes
  * (--ntasks-per-node=1), each task with `coresPerNode` cores (--cpus-per-task), so the pilot's
- * bootstrap can start one framework process per node with `srun` and have those cores reserved;
+ * bootstrap can start one framework process per node with `srun` and have those cores reserved
+ * (and the whole nodes with `exclusive`);
  * --time from walltimeMinutes; --partition, --account, --reservation from queue, project,
  * reservation; then the extra scheduler options as given. The script exports the launch
  * environment and `exec`s the command, so that scancel's and the time limit's SIGTERM reach it.
@@ -41,6 +42,7 @@ export function renderBatchScript(spec: LaunchSpec, resources: ResourceRequest):
     ...(resources.coresPerNode !== undefined
       ? [directive('--cpus-per-task', String(resources.coresPerNode))]
       : []),
+    ...(resources.exclusive === true ? [directive('--exclusive')] : []),
     directive('--time', String(resources.walltimeMinutes)),
     ...(resources.queue !== undefined ? [directive('--partition', resources.queue)] : []),
     ...(resources.project !== undefined ? [directive('--account', resources.project)] : []),

@@ -38,9 +38,11 @@ describe('the SLURM batch script', () => {
       queue: 'debug',
       project: 'astro42',
       reservation: 'beamtime',
-      schedulerOptions: ['--qos=high', '--constraint=haswell', '--exclusive']
+      exclusive: true,
+      schedulerOptions: ['--qos=high', '--constraint=haswell', '--mail-type=END']
     });
     const lines = directives(script);
+    expect(lines).toContain('#SBATCH --exclusive');
     expect(lines).toContain('#SBATCH --cpus-per-task=16');
     expect(lines).toContain('#SBATCH --partition=debug');
     expect(lines).toContain('#SBATCH --account=astro42');
@@ -48,7 +50,7 @@ describe('the SLURM batch script', () => {
     expect(lines.slice(-3)).toEqual([
       '#SBATCH --qos=high',
       '#SBATCH --constraint=haswell',
-      '#SBATCH --exclusive'
+      '#SBATCH --mail-type=END'
     ]);
   });
 
