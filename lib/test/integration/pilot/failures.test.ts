@@ -53,7 +53,7 @@ describe('Kafka pilot failures', () => {
     console.log(`broker killed -> Failed in ${elapsed} ms`);
     expect(failed).toBe(true);
     expect(elapsed).toBeLessThan(10_000);
-    expect(reader.record.reason).toMatch(/Kafka broker \(pid \d+\) was killed by signal SIGKILL/);
+    expect(reader.record.reason).toMatch(/Kafka broker 1 on \S+ \(pid \d+\) was killed by signal SIGKILL/);
     expect(reader.record.reason).toMatch(/last log lines/);
     await expect(pilot.wait('Running', { timeoutMs: 5000 })).rejects.toThrow(/ended Failed/);
     // The supervisor exits after recording it: nothing is left.
@@ -79,7 +79,7 @@ describe('Kafka pilot failures', () => {
     );
     const reader = await test.newService().getPilot(pilot.id);
     expect(reader.state).toBe('Failed');
-    expect(reader.record.reason).toMatch(/supervisor \(pid \d+ on localhost\) is gone/);
+    expect(reader.record.reason).toMatch(/supervisor \(job \d+ on localhost\) is gone/);
     // The reader also stopped what the dead supervisor had started.
     expect(await isProcessAlive(broker, undefined)).toBe(false);
     expect(await connectionRefused(port)).toBe(true);
@@ -107,7 +107,7 @@ describe('Kafka pilot failures', () => {
   it('leaves no record and no process for invalid descriptions (service and CLI)', async () => {
     const invalid: Record<string, unknown>[] = [
       { ...description, type: 'storm' },
-      { ...description, resource: 'ssh://example.org' },
+      { ...description, resource: 'ftp://example.org' },
       { ...description, coresPerNode: -1 },
       { ...description, configuration: { 'node.id': 7 } },
       { ...description, numberOfNodes: 3 }
@@ -178,7 +178,7 @@ describe('Kafka pilot failures', () => {
     expect(state).toBe('Running');
     expect(bootstrap).toMatch(/^127\.0\.0\.1:\d+$/);
     // Progress went to stderr, one line per stage (no terminal here).
-    expect(created.stderr).toMatch(/Waiting for the Kafka broker to answer metadata requests/);
+    expect(created.stderr).toMatch(/Waiting for 1 Kafka broker\(s\) to join the cluster/);
 
     const listed = await run(process.execPath, [cli, 'list'], { env });
     expect(listed.stdout).toMatch(
