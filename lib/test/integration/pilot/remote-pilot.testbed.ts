@@ -174,3 +174,48 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
     expect(await processesOnNodes(testbed)).toEqual([]);
   });
 });
+
+// The same over ssh:// to one host (the login node itself): no scheduler, one node on loopback.
+describe('a Kafka pilot over ssh://', () => {
+  let client: PilotClient;
+  let pilot: Pilot | undefined;
+
+  beforeAll(async () => {
+    client = await openPilotClient(testbed, testbed.ssh);
+  });
+
+  afterAll(async () => {
+    await client?.close([pilot]);
+  });
+
+  it('runs on the host, serves a tunnelled context and units, and cancels leaving nothing', async () => {
+    const { ssh } = testbed;
+    pilot = await client.service.createPilot({
+      type: 'kafka',
+      resource: `ssh://${ssh.user}@${ssh.host}:${ssh.port}`
+    });
+    await pilot.wait('Running', { timeoutMs: 120_000 });
+    const details = (await pilot.details()) as KafkaDetails;
+    expect(details.brokers).toMatchObject([{ nodeId: 1, host: '127.0.0.1' }]);
+    const kafka = await pilot.getContext();
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'over-ssh', messages: [{ value: 'hello' }] });
+    await producer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets('over-ssh');
+    await admin.disconnect();
+    expect(offsets.map(offset => offset.high)).toEqual(['1']);
+    const unit = await pilot.submit((a: number, b: number) => a * b, 6, 7);
+    expect(await unit.result()).toBe(42);
+    const job = pilot.record.job!;
+    await pilot.cancel();
+    expect(pilot.state).toBe('Canceled');
+    // The supervisor's session (broker, agent) is gone from the host.
+    const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=', '-s', String(job.pid)]).catch(
+      (error: { stdout: string }) => error
+    );
+    expect(stdout.trim()).toBe('');
+  });
+});
