@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PilotComputeService, type ComputeUnit, type Pilot } from '../../../src/pilot/index.js';
 import type { KafkaDetails } from '../../../src/protocol/index.js';
+import { sessionMembers } from '../../../src/resource/fork/processes.js';
 import { distModule } from '../../support/paths.js';
 import { processesOnNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
@@ -212,10 +213,8 @@ describe('a Kafka pilot over ssh://', () => {
     const job = pilot.record.job!;
     await pilot.cancel();
     expect(pilot.state).toBe('Canceled');
-    // The supervisor's session (broker, agent) is gone from the host.
-    const { stdout } = await promisify(execFile)('ps', ['-o', 'pid=', '-s', String(job.pid)]).catch(
-      (error: { stdout: string }) => error
-    );
-    expect(stdout.trim()).toBe('');
+    // The supervisor's session (broker, agent) is gone from the host (zombies aside, which the
+    // host's init reaps in its own time).
+    expect(await sessionMembers(job.pid!, job.pidStartTime)).toEqual([]);
   });
 });
