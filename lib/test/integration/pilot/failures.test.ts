@@ -53,7 +53,9 @@ describe('Kafka pilot failures', () => {
     console.log(`broker killed -> Failed in ${elapsed} ms`);
     expect(failed).toBe(true);
     expect(elapsed).toBeLessThan(10_000);
-    expect(reader.record.reason).toMatch(/Kafka broker 1 on \S+ \(pid \d+\) was killed by signal SIGKILL/);
+    expect(reader.record.reason).toMatch(
+      /Kafka broker 1 on \S+ \(pid \d+\) was killed by signal SIGKILL/
+    );
     expect(reader.record.reason).toMatch(/last log lines/);
     await expect(pilot.wait('Running', { timeoutMs: 5000 })).rejects.toThrow(/ended Failed/);
     // The supervisor exits after recording it: nothing is left.
