@@ -1,9 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { KafkaDistribution } from '../../src/frameworks/kafka/distribution.js';
-import { newClusterId } from '../../src/frameworks/kafka/bootstrap.js';
+import {
+  formatStorage,
+  launchBroker,
+  newClusterId,
+  type NodePlan
+} from '../../src/frameworks/kafka/bootstrap.js';
 import {
   LOG4J2_PROPERTIES,
   renderServerProperties,
@@ -78,29 +83,6 @@ export async function processesMentioning(text: string): Promise<number[]> {
   return found;
 }
 
-async function runToEnd(
-  distribution: KafkaDistribution,
-  args: string[],
-  logPath: string
-): Promise<NodeExit> {
-  const log = await open(logPath, 'a', 0o600);
-  try {
-    const child = spawn('java', ['-XX:-UsePerfData', '-cp', distribution.classPath, ...args], {
-      stdio: ['ignore', log.fd, log.fd]
-    });
-    return await exitOf(child);
-  } finally {
-    await log.close();
-  }
-}
-
-function exitOf(child: ChildProcess): Promise<NodeExit> {
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-}
-
 async function tail(logPath: string): Promise<string> {
   const lines = (await lastLines(logPath, 200)).filter(
     line => !/^\s+(at |\.\.\. \d+ more)/.test(line)
@@ -173,60 +155,32 @@ export async function startKafkaCluster(options: {
         configuration: {}
       })
     );
-    const formatted = await runToEnd(
-      distribution,
-      [
-        `-Dlog4j2.configurationFile=${log4jPath}`,
-        'kafka.tools.StorageTool',
-        'format',
-        '--cluster-id',
-        clusterId,
-        '--config',
-        propertiesPath
-      ],
+    const plan: NodePlan = {
+      node: { name: `node-${nodeId}`, address: HOST, launcher: [] },
+      nodeId,
+      roles,
+      brokerPort,
+      ...(controllerPort !== undefined ? { controllerPort } : {}),
+      propertiesPath,
+      dataDir,
       logPath
-    );
-    if (formatted.code !== 0) {
-      throw new Error(`Formatting node ${nodeId} failed:\n${await tail(logPath)}`);
-    }
-    const log = await open(logPath, 'a', 0o600);
-    try {
-      const child = spawn(
-        'java',
-        [
-          `-Xmx${heap}`,
-          `-Xms${heap}`,
-          '-XX:-UsePerfData',
-          '-Djava.awt.headless=true',
-          `-Dlog4j2.configurationFile=${log4jPath}`,
-          '-cp',
-          distribution.classPath,
-          'kafka.Kafka',
-          propertiesPath
-        ],
-        { stdio: ['ignore', log.fd, log.fd] }
-      );
-      const exit = exitOf(child);
-      await new Promise<void>((resolve, reject) => {
-        child.once('spawn', resolve);
-        child.once('error', reject);
-      });
-      pids.push(child.pid!);
-      const node = {
-        nodeId,
-        roles,
-        brokerPort,
-        controllerPort,
-        logPath,
-        pid: child.pid!,
-        exit,
-        child
-      };
-      nodes.set(nodeId, node);
-      return node;
-    } finally {
-      await log.close();
-    }
+    };
+    const java = { distribution, log4jPath, workDir: dir, heap };
+    await formatStorage(java, plan, clusterId);
+    const { child, exit } = await launchBroker(java, plan);
+    pids.push(child.pid!);
+    const node = {
+      nodeId,
+      roles,
+      brokerPort,
+      controllerPort,
+      logPath,
+      pid: child.pid!,
+      exit,
+      child
+    };
+    nodes.set(nodeId, node);
+    return node;
   };
 
   const stopNode = async (nodeId: number, graceMs = 20_000): Promise<NodeExit> => {

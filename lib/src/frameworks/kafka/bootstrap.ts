@@ -30,6 +30,8 @@ const READY_TIMEOUT_MS = 120_000;
  */
 const QUORUM_STOP_GRACE_MS = 8_000;
 const PORT_ATTEMPTS = 3;
+/** No hsperfdata files in the shared /tmp (Java writes them there by default). */
+const JVM_FLAGS = ['-XX:-UsePerfData'];
 
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64; one starting with "-" confuses CLIs. */
 export function newClusterId(): string {
@@ -39,7 +41,7 @@ export function newClusterId(): string {
   }
 }
 
-interface Exit {
+export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
@@ -71,7 +73,7 @@ async function runJava(
 ): Promise<Exit> {
   const log = await open(logPath, 'a', 0o600);
   try {
-    const child = spawn('java', ['-cp', distribution.classPath, ...args], {
+    const child = spawn('java', [...JVM_FLAGS, '-cp', distribution.classPath, ...args], {
       cwd,
       stdio: ['ignore', log.fd, log.fd]
     });
@@ -132,14 +134,14 @@ async function probe(
   }
 }
 
-interface Broker {
+export interface Broker {
   plan: NodePlan;
   child: ChildProcess;
   exit: Promise<Exit>;
 }
 
 /** One Kafka node of the pilot: where it runs, its id, role, ports and files. */
-interface NodePlan {
+export interface NodePlan {
   node: PilotNode;
   nodeId: number;
   roles: 'broker,controller' | 'broker';
@@ -344,7 +346,8 @@ async function planNodes(
   );
 }
 
-interface JavaSetting {
+/** How the Kafka JVMs of a pilot run. */
+export interface JavaSetting {
   distribution: KafkaDistribution;
   log4jPath: string;
   workDir: string;
@@ -352,7 +355,11 @@ interface JavaSetting {
 }
 
 /** Writes the node's storage metadata (cluster id, node id); a node formatted before is kept. */
-async function formatStorage(java: JavaSetting, plan: NodePlan, clusterId: string): Promise<void> {
+export async function formatStorage(
+  java: JavaSetting,
+  plan: NodePlan,
+  clusterId: string
+): Promise<void> {
   const formatted = await runJava(
     java.distribution,
     [
@@ -376,12 +383,13 @@ async function formatStorage(java: JavaSetting, plan: NodePlan, clusterId: strin
 }
 
 /** Starts the node's broker, on its node (through the node's launcher), output to its log. */
-async function launchBroker(java: JavaSetting, plan: NodePlan): Promise<Broker> {
+export async function launchBroker(java: JavaSetting, plan: NodePlan): Promise<Broker> {
   const log = await open(plan.logPath, 'a', 0o600);
   try {
     const argv = [
       ...plan.node.launcher,
       'java',
+      ...JVM_FLAGS,
       `-Xmx${java.heap}`,
       `-Xms${java.heap}`,
       '-XX:+UseG1GC',

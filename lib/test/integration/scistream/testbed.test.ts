@@ -318,7 +318,13 @@ describe('SciStream across two facilities in network namespaces', () => {
         'group.initial.rebalance.delay.ms=0'
       ].join('\n') + '\n'
     );
-    const java = ['-cp', distribution.classPath, `-Dlog4j2.configurationFile=${log4j}`];
+    // -XX:-UsePerfData: no hsperfdata files in the shared /tmp.
+    const java = [
+      '-XX:-UsePerfData',
+      '-cp',
+      distribution.classPath,
+      `-Dlog4j2.configurationFile=${log4j}`
+    ];
     await bed.exec('consumer', 'java', [
       ...java,
       'kafka.tools.StorageTool',
