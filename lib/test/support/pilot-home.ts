@@ -110,17 +110,24 @@ export async function processesMentioning(text: string): Promise<number[]> {
   return found;
 }
 
-/** Whether anything listens on 127.0.0.1:`port` (from /proc/net/tcp, state 0A = LISTEN). */
-export async function isListening(port: number): Promise<boolean> {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+/** Local addresses (hex, as the kernel lists them) of this namespace's listening TCP sockets. */
+export async function listeningSockets(): Promise<string[]> {
+  const sockets: string[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const lines = (await readFile(table, 'utf8')).split('\n').slice(1);
     for (const line of lines) {
       const fields = line.trim().split(/\s+/);
-      if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A') return true;
+      // State 0A is LISTEN.
+      if (fields[1] !== undefined && fields[3] === '0A') sockets.push(fields[1]);
     }
   }
-  return false;
+  return sockets;
+}
+
+/** Whether anything listens on `port` (any address). */
+export async function isListening(port: number): Promise<boolean> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  return (await listeningSockets()).some(address => address.endsWith(`:${hexPort}`));
 }
 
 /** Resolves true if a TCP connection to 127.0.0.1:`port` is refused, false if it is accepted. */

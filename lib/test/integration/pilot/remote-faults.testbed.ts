@@ -11,21 +11,26 @@ import { TestSshd } from '../../testbed/sshd.js';
 const testbed = inject('testbed');
 const slurmEnv = { ...process.env, ...testbed.env };
 
-/** The pid of the Kafka broker with node id `nodeId` of `pilot`, in the node's namespace. */
-async function brokerPid(pilot: Pilot, nodeId: number): Promise<{ pid: number; node: string }> {
-  const config = join(pilot.record.workDir!, 'kafka', `node-${nodeId}`, 'server.properties');
+/** The pid of the process on a node whose argv is `program` with all of `args`, and its node. */
+async function pidOf(program: string, args: string[]): Promise<{ pid: number; node: string }> {
   for (const node of testbed.slurm.nodes) {
     const pids = (await run(['ip', 'netns', 'pids', node.netns])).split('\n').filter(Boolean);
     for (const pid of pids) {
-      const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-      if (/^([^\0]*\/)?java\0/.test(command) && command.includes(config)) {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      if (argv[0]?.split('/').at(-1) === program && args.every(arg => argv.includes(arg))) {
         return { pid: Number(pid), node: node.name };
       }
     }
   }
   throw new Error(
-    `No broker process with ${config} on any node; there are: ${(await processesOnNodes(testbed)).join('; ')}`
+    `No ${program} process with ${args.join(' ')} on any node; there are: ${(await processesOnNodes(testbed)).join('; ')}`
   );
+}
+
+/** The Kafka broker with node id `nodeId` of `pilot`. */
+function brokerOf(pilot: Pilot, nodeId: number): Promise<{ pid: number; node: string }> {
+  const config = join(pilot.record.workDir!, 'kafka', `node-${nodeId}`, 'server.properties');
+  return pidOf('java', [config]);
 }
 
 async function slurmState(jobId: string): Promise<string> {
@@ -85,7 +90,7 @@ describe('faults of slurm+ssh:// pilots', () => {
     await producer.disconnect();
     expect((await pilot.refresh()).state).toBe('Running');
 
-    const broker = await brokerPid(pilot, 2);
+    const broker = await brokerOf(pilot, 2);
     const killed = Date.now();
     process.kill(broker.pid, 'SIGKILL');
     await expect(pilot.wait('Failed', { timeoutMs: 60_000 })).resolves.toBe('Failed');
@@ -102,6 +107,25 @@ describe('faults of slurm+ssh:// pilots', () => {
     );
     // The surviving broker and the agents were stopped too.
     await waitForIdleNodes(testbed, 10_000);
+  });
+
+  it('fails with the reason when the agent on another node dies', async () => {
+    const pilot = await runningPilot(2);
+    await pilot.wait('Running', { timeoutMs: 180_000 });
+    const remote = pilot.record.agents!.find(
+      agent => agent.node !== pilot.record.agents![0]!.node
+    )!;
+    const agent = await pidOf('node', ['--pilot-id', pilot.id, '--node', remote.node]);
+    const killed = Date.now();
+    process.kill(agent.pid, 'SIGKILL');
+    await pilot.wait('Failed', { timeoutMs: 60_000 });
+    console.log(
+      `agent on ${agent.node} killed -> Failed in ${Date.now() - killed} ms: ${pilot.record.reason ?? ''}`
+    );
+    expect(pilot.record.reason).toMatch(
+      new RegExp(`^the pilot agent on ${remote.node} \\(pid \\d+\\) exited with code 137`)
+    );
+    await waitForIdleNodes(testbed, 30_000);
   });
 
   it('is Canceled within 10 s of an scancel from outside, with nothing left on any node', async () => {

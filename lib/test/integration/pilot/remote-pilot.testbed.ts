@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PilotComputeService, type ComputeUnit, type Pilot } from '../../../src/pilot/index.js';
 import type { KafkaDetails } from '../../../src/protocol/index.js';
 import { sessionMembers } from '../../../src/resource/fork/processes.js';
+import { listeningSockets } from '../../support/pilot-home.js';
 import { distModule } from '../../support/paths.js';
 import { processesOnNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
@@ -30,6 +31,7 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
   let client: PilotClient;
   let service: PilotComputeService;
   let pilot: Pilot;
+  let listenersBefore: string[] = [];
 
   beforeAll(async () => {
     client = await openPilotClient(testbed, testbed.ssh);
@@ -41,6 +43,7 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
   });
 
   it('reaches Running with a broker and an agent on each node', async () => {
+    listenersBefore = await listeningSockets();
     const started = Date.now();
     pilot = await service.createPilot({
       type: 'kafka',
@@ -111,6 +114,10 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
     await consumer.disconnect();
     expect(received).toHaveLength(sent.values.length);
     expect(digestOf(received)).toBe(sent.digest);
+    // Everything went through the ssh connection: no port was opened on this host, which is
+    // also the login node.
+    const opened = (await listeningSockets()).filter(socket => !listenersBefore.includes(socket));
+    expect(opened).toEqual([]);
   });
 
   it('runs 200 function and 50 executable units over the three nodes', async () => {
