@@ -13,16 +13,29 @@ function isErrno(error: unknown, code: string): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === code;
 }
 
+/** How a unit store reads: this machine's file system, or a resource's over SFTP. */
+export interface UnitFiles {
+  /** Rejects with code ENOENT for a missing file. */
+  readFile(path: string): Promise<Buffer>;
+  readdir(path: string): Promise<string[]>;
+}
+
+const LOCAL_FILES: UnitFiles = { readFile: path => readFile(path), readdir: path => readdir(path) };
+
 /**
  * Compute units of one pilot on disk, in the pilot's work dir: units/<id>/unit.json (record,
  * written atomically), result.bin (a function's value or error), stdout, stderr; and
- * metrics.csv, one line per finished unit. The agent writes; any process on the machine reads.
+ * metrics.csv, one line per finished unit. The agent writes; any process reads, through `files`
+ * (over SFTP for a pilot on a resource reached over ssh).
  */
 export class UnitStore {
   readonly directory: string;
   readonly metricsPath: string;
 
-  constructor(readonly workDir: string) {
+  constructor(
+    readonly workDir: string,
+    private readonly files: UnitFiles = LOCAL_FILES
+  ) {
     this.directory = join(workDir, 'units');
     this.metricsPath = join(workDir, 'metrics.csv');
   }
@@ -51,7 +64,8 @@ export class UnitStore {
 
   async read(id: string): Promise<UnitRecord | undefined> {
     try {
-      return JSON.parse(await readFile(join(this.dirOf(id), 'unit.json'), 'utf8')) as UnitRecord;
+      const text = (await this.files.readFile(join(this.dirOf(id), 'unit.json'))).toString('utf8');
+      return JSON.parse(text) as UnitRecord;
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return undefined;
       throw error;
@@ -62,7 +76,7 @@ export class UnitStore {
   async list(): Promise<UnitRecord[]> {
     let names: string[];
     try {
-      names = await readdir(this.directory);
+      names = await this.files.readdir(this.directory);
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return [];
       throw error;
@@ -84,7 +98,9 @@ export class UnitStore {
 
   async readOutcome(id: string): Promise<FunctionOutcome | undefined> {
     try {
-      return deserialize(await readFile(join(this.dirOf(id), 'result.bin'))) as FunctionOutcome;
+      return deserialize(
+        await this.files.readFile(join(this.dirOf(id), 'result.bin'))
+      ) as FunctionOutcome;
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return undefined;
       throw error;
@@ -93,7 +109,7 @@ export class UnitStore {
 
   async readOutput(id: string, stream: 'stdout' | 'stderr'): Promise<string> {
     try {
-      return await readFile(this.outputPath(id, stream), 'utf8');
+      return (await this.files.readFile(this.outputPath(id, stream))).toString('utf8');
     } catch (error) {
       if (isErrno(error, 'ENOENT')) return '';
       throw error;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
@@ -350,9 +350,12 @@ export class PilotComputeService {
   /** How to read a pilot's agent secret and reach its agents (over ssh for remote pilots). */
   private agentAccess(record: PilotRecord): AgentAccess {
     const connection = this.connectionOf(record.description.resource);
-    if (connection === undefined) return { readFile: path => readFile(path) };
+    if (connection === undefined) {
+      return { readFile: path => readFile(path), readdir: path => readdir(path) };
+    }
     return {
       readFile: path => connection.readFile(path),
+      readdir: path => connection.readdir(path),
       connect: (host, port) => connection.forwardOut(host, port)
     };
   }

@@ -1,10 +1,10 @@
 import { randomInt } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { AGENT_SECRET_FILE, parseAgentSecret, type ConnectFactory } from '../agent/channel.js';
 import { AgentClient } from '../agent/client.js';
 import type { UnitResult, UnitSubmission } from '../agent/messages.js';
-import { UnitStore } from '../agent/unit-store.js';
+import { UnitStore, type UnitFiles } from '../agent/unit-store.js';
 import {
   executableUnitSchema,
   isTerminal,
@@ -55,14 +55,19 @@ function functionSource(fn: unknown): string {
   return source;
 }
 
-/** How the client reads a pilot's files (its agent secret) and opens connections to its agents. */
-export interface AgentAccess {
-  readFile(path: string): Promise<Buffer>;
+/**
+ * How the client reads a pilot's files (its agent secret, the records of its units) and opens
+ * connections to its agents.
+ */
+export interface AgentAccess extends UnitFiles {
   /** Opens the path to an agent's host:port; undefined means direct TCP. */
   connect?: ConnectFactory;
 }
 
-const LOCAL_ACCESS: AgentAccess = { readFile: path => readFile(path) };
+const LOCAL_ACCESS: AgentAccess = {
+  readFile: path => readFile(path),
+  readdir: path => readdir(path)
+};
 
 interface PilotConnections {
   clients: Map<string, Promise<AgentClient>>;
@@ -271,7 +276,7 @@ export class UnitAccess implements UnitBackend {
 
   private store(pilot: PilotRecord): UnitStore {
     if (pilot.workDir === undefined) throw new Error(`Pilot ${pilot.id} has no work dir`);
-    return new UnitStore(pilot.workDir);
+    return new UnitStore(pilot.workDir, this.access(pilot));
   }
 
   private async running(pilotId: string): Promise<PilotRecord> {

@@ -239,6 +239,18 @@ export class RemoteConnection extends EventEmitter implements Host {
     });
   }
 
+  /** The names in directory `path` on the host. */
+  async readdir(path: string): Promise<string[]> {
+    const sftp = await this.sftp();
+    return new Promise((resolve, reject) => {
+      sftp.readdir(path, (error, entries) =>
+        error
+          ? reject(this.sftpError('list', path, error))
+          : resolve(entries.map(entry => entry.filename))
+      );
+    });
+  }
+
   /** Whether `path` exists on the host. */
   async exists(path: string): Promise<boolean> {
     const sftp = await this.sftp();
@@ -323,9 +335,13 @@ export class RemoteConnection extends EventEmitter implements Host {
   }
 
   private sftpError(action: string, path: string, error: Error): Error {
-    return new Error(`Cannot ${action} ${path} on ${this.label} over SFTP: ${error.message}`, {
-      cause: error
-    });
+    const wrapped = new Error(
+      `Cannot ${action} ${path} on ${this.label} over SFTP: ${error.message}`,
+      { cause: error }
+    );
+    // SFTP's NO_SUCH_FILE reads like fs's ENOENT, so callers treat both alike.
+    if (errorCode(error) === 2) (wrapped as NodeJS.ErrnoException).code = 'ENOENT';
+    return wrapped;
   }
 
   private async sftp(): Promise<SFTPWrapper> {

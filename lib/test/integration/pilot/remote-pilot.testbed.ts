@@ -32,6 +32,8 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
   let service: PilotComputeService;
   let pilot: Pilot;
   let listenersBefore: string[] = [];
+  /** A function and an executable unit that ran, read again once the pilot has ended. */
+  const finished: { fn?: string; exe?: string } = {};
 
   beforeAll(async () => {
     client = await openPilotClient(testbed, testbed.ssh);
@@ -153,6 +155,8 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
       const output = (await executables[i]!.result()) as { stdout: string };
       expect(output.stdout).toBe(`${records[200 + i]!.node} ${i}\n`);
     }
+    finished.fn = functions[7]!.id;
+    finished.exe = executables[7]!.id;
     const throwing = await pilot.submit(() => {
       throw new TypeError('no such frame on this node');
     });
@@ -180,6 +184,13 @@ describe('a 3-node Kafka pilot over slurm+ssh://', () => {
     expect(report).toMatchObject({ before: 'Running', after: 'Canceled' });
     expect((await service.getPilot(pilot.id)).state).toBe('Canceled');
     expect(await processesOnNodes(testbed)).toEqual([]);
+    // The units' records and results stay readable from the resource (over SFTP).
+    expect(await pilot.listUnits()).toHaveLength(251);
+    const fn = await service.getUnit(finished.fn!);
+    expect(fn.state).toBe('Done');
+    expect(await fn.result()).toMatchObject({ square: 49 });
+    const exe = await service.getUnit(finished.exe!);
+    expect(((await exe.result()) as { stdout: string }).stdout).toBe(`${exe.record.node} 7\n`);
   });
 });
 
