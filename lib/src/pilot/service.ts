@@ -448,6 +448,11 @@ export class PilotComputeService {
   }
 
   private async cancelRecord(known: PilotRecord): Promise<PilotRecord> {
+    // Children run brokers in this pilot's cluster and cannot outlive it: they go first.
+    const children = (await this.registry.list()).filter(
+      other => other.description.parent === known.id && !isTerminal(other.state)
+    );
+    for (const child of children) await this.cancelRecord(child);
     let record = await this.check(await this.registry.read(known.id));
     if (isTerminal(record.state)) return record;
     if (record.job !== undefined) {

@@ -3,6 +3,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Pilot } from '../../../src/pilot/index.js';
 import type { KafkaDetails } from '../../../src/protocol/index.js';
+import { waitForIdleNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
 
 const testbed = inject('testbed');
@@ -229,5 +230,24 @@ describe('extending and shrinking a Kafka pilot on the testbed', () => {
     );
     expect(distinct.size).toBe(TOTAL);
     expect(digestOf([...distinct])).toBe(digestOf(produced));
+  });
+
+  it('cancels a running child first when its parent is cancelled', async () => {
+    const second = await client.service.createPilot({
+      type: 'kafka',
+      resource: client.resource,
+      numberOfNodes: 1,
+      walltimeMinutes: 30,
+      parent: parent!.id
+    });
+    child = second;
+    await second.wait('Running', { timeoutMs: 180_000 });
+    expect(((await second.details()) as KafkaDetails).brokers.map(broker => broker.nodeId)).toEqual(
+      [6]
+    );
+    await parent!.cancel();
+    expect(parent!.state).toBe('Canceled');
+    expect((await second.refresh()).state).toBe('Canceled');
+    await waitForIdleNodes(testbed, 30_000);
   });
 });
