@@ -21,7 +21,7 @@ import {
   tunnelSocketFactory,
   type RemoteConnection
 } from '../remote/index.js';
-import { adaptorFor } from '../resource/index.js';
+import { adaptorFor, type ResourceAdaptor } from '../resource/index.js';
 import { defaultPilotCache, defaultPilotHome } from './environment.js';
 import { pilotIdOfUnit, type UnitRecord } from '../protocol/index.js';
 import { ComputeUnit, UnitWaitError } from './compute-unit.js';
@@ -37,6 +37,8 @@ export const CANCEL_GRACE_MS = 25_000;
 export const CHILD_CANCEL_GRACE_MS = 180_000;
 /** A record still New this long after creation was never launched (its creator died). */
 const LAUNCH_TIMEOUT_MS = 120_000;
+/** Progress stage of a pilot whose job waits in the scheduler's queue. */
+const QUEUED = 'Queued';
 /** How long the check of a pilot on a resource reached over ssh stands for. */
 const REMOTE_CHECK_MS = 1_000;
 /** Slow poll behind fs.watch: catches dead supervisors, which write nothing. */
@@ -413,7 +415,7 @@ export class PilotComputeService {
       );
     }
     const adaptor = adaptorFor(record.description.resource, { pool: this.pool });
-    if (await adaptor.isAlive(job)) return record;
+    if (await adaptor.isAlive(job)) return this.showQueueing(record, adaptor, job);
     // The supervisor may have recorded its end on the resource just before its job ended.
     record = await this.mirror(record);
     if (isTerminal(record.state)) return record;
@@ -433,6 +435,29 @@ export class PilotComputeService {
     // Whatever the supervisor started (the broker) must not outlive it.
     await adaptor.terminate(job, 5_000);
     return updated;
+  }
+
+  /**
+   * While the scheduler holds the job in its queue (its supervisor has not started yet), the
+   * pilot's progress says so and why ("SLURM job 12 is PENDING (reason Resources)").
+   */
+  private async showQueueing(
+    record: PilotRecord,
+    adaptor: ResourceAdaptor,
+    job: JobHandle
+  ): Promise<PilotRecord> {
+    if (record.state !== 'Pending' || adaptor.status === undefined) return record;
+    if (record.progress !== undefined && !record.progress.stage.startsWith(QUEUED)) return record;
+    const status = await adaptor.status(job);
+    if (status?.state !== 'Pending') return record;
+    const stage = `${QUEUED}: ${status.reason ?? status.nativeState}`;
+    if (record.progress?.stage === stage) return record;
+    return this.registry.update(record.id, current =>
+      current.state === 'Pending' &&
+      (current.progress === undefined || current.progress.stage.startsWith(QUEUED))
+        ? { ...current, progress: { stage } }
+        : undefined
+    );
   }
 
   /** For a pilot on a resource reached over ssh: the local record with the resource's news. */

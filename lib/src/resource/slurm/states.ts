@@ -72,7 +72,14 @@ function details(job: SlurmJobState): string {
 export function mapSlurmState(job: SlurmJobState): JobStatus {
   // sacct-style forms such as "CANCELLED by 0" carry a suffix.
   const nativeState = /^[A-Z_]+/.exec(job.state.trim())?.[0] ?? job.state;
-  if (PENDING.includes(nativeState)) return { state: 'Pending', nativeState };
+  if (PENDING.includes(nativeState)) {
+    // Why it waits (Resources, Priority, ReqNodeNotAvail...) is what a user wants to see.
+    return {
+      state: 'Pending',
+      nativeState,
+      reason: `SLURM job ${job.jobId} is ${nativeState}${details(job)}`
+    };
+  }
   if (RUNNING.includes(nativeState)) {
     return nativeState === 'RUNNING' || nativeState === 'COMPLETING'
       ? { state: 'Running', nativeState }

@@ -140,6 +140,30 @@ describe('faults of slurm+ssh:// pilots', () => {
     console.log(`scancel -> no process on any node in ${Date.now() - canceled} ms`);
   });
 
+  it('says why a pilot waits in the queue, and starts once nodes are free', async () => {
+    const first = await runningPilot(3);
+    await first.wait('Running', { timeoutMs: 180_000 });
+    // Pilots hold whole nodes: 3 of the 5 are taken, so 3 more must wait.
+    const second = await runningPilot(3);
+    let stage = '';
+    await waitUntil(
+      'the second pilot to show why it waits',
+      async () => {
+        stage = (await second.refresh()).progress?.stage ?? '';
+        return stage.startsWith('Queued');
+      },
+      30_000
+    );
+    console.log(`second pilot: ${stage}`);
+    expect(stage).toMatch(/^Queued: SLURM job \d+ is PENDING \(reason (Resources|Priority)\)$/);
+    expect(second.state).toBe('Pending');
+    await first.cancel();
+    await second.wait('Running', { timeoutMs: 180_000 });
+    expect(second.record.progress).toBeUndefined();
+    await second.cancel();
+    await waitForIdleNodes(testbed, 30_000);
+  });
+
   it('stops gracefully at its walltime, before the scheduler ends the job, and logs it', async () => {
     const pilot = await runningPilot(1, 1);
     await pilot.wait('Running', { timeoutMs: 120_000 });

@@ -40,6 +40,12 @@ describe('SLURM job states', () => {
     for (const state of SLURM_JOB_STATES) expect(() => mapSlurmState(job(state))).not.toThrow();
   });
 
+  it('says why a job waits', () => {
+    expect(mapSlurmState(job('PENDING', 'Resources')).reason).toBe(
+      'SLURM job 42 is PENDING (reason Resources)'
+    );
+  });
+
   it('gives failures a reason with the state, SLURM reason and exit code', () => {
     expect(mapSlurmState(job('TIMEOUT', 'TimeLimit', '0:15')).reason).toBe(
       'SLURM job 42 reached its time limit: TIMEOUT (reason TimeLimit, exit code 0:15)'
