@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeExit } from '../allocation/exits.js';
 import type { PilotNode } from '../allocation/nodes.js';
 import type { AgentEndpoint } from '../protocol/index.js';
 import { AGENT_SECRET_FILE, readAgentSecret } from './channel.js';
@@ -81,9 +82,7 @@ export async function startAgent(options: {
   child.once('error', error => reportLoss(`cannot start ${what}: ${error.message}`));
   child.once('exit', (code, signal) => {
     clearInterval(watchdog);
-    reportLoss(
-      `${what} ${signal !== null ? `was killed by ${signal}` : `exited with code ${code}`}; see ${logPath}`
-    );
+    reportLoss(`${describeExit(what, { code, signal })}; see ${logPath}`);
   });
   let client: AgentClient | undefined;
   const watchdog = setInterval(() => {

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { describeExit } from '../../allocation/exits.js';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
 import type { KafkaDetails, PilotDescription } from '../../protocol/index.js';
 import { lastLines } from '../log-tail.js';
@@ -44,16 +44,6 @@ export function newClusterId(): string {
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
-}
-
-function describeExit(what: string, exit: Exit): string {
-  if (exit.signal !== null) return `${what} was killed by signal ${exit.signal}`;
-  // A launcher (srun) reports its task's death by signal N as exit code 128 + N.
-  const signal =
-    exit.code !== null && exit.code > 128
-      ? Object.entries(constants.signals).find(([, number]) => number === exit.code! - 128)?.[0]
-      : undefined;
-  return `${what} exited with code ${String(exit.code)}${signal !== undefined ? ` (${signal} on its node)` : ''}`;
 }
 
 /** The end of a log for a reason text, without Java stack frames (they bury the message). */

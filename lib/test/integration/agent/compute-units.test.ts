@@ -327,7 +327,9 @@ describe('pilot agent failure', () => {
     console.log(`agent killed -> pilot Failed in ${elapsed} ms`);
     expect(failed).toBe(true);
     expect(elapsed).toBeLessThan(10_000);
-    expect(reader.record.reason).toMatch(/pilot agent on .* \(pid \d+\) was killed by SIGKILL/);
+    expect(reader.record.reason).toMatch(
+      /pilot agent on .* \(pid \d+\) was killed by signal SIGKILL/
+    );
     // The unit that ran there ended with its pilot.
     expect(await sleeper.wait({ timeoutMs: 5_000 })).toBe('Failed');
     expect(sleeper.record.reason).toMatch(/its pilot ended Failed/);

@@ -123,7 +123,9 @@ describe('faults of slurm+ssh:// pilots', () => {
       `agent on ${agent.node} killed -> Failed in ${Date.now() - killed} ms: ${pilot.record.reason ?? ''}`
     );
     expect(pilot.record.reason).toMatch(
-      new RegExp(`^the pilot agent on ${remote.node} \\(pid \\d+\\) exited with code 137`)
+      new RegExp(
+        `^the pilot agent on ${remote.node} \\(pid \\d+\\) exited with code 137 \\(SIGKILL on its node\\)`
+      )
     );
     await waitForIdleNodes(testbed, 30_000);
   });
