@@ -21,7 +21,7 @@ import {
   tunnelSocketFactory,
   type RemoteConnection
 } from '../remote/index.js';
-import { adaptorFor, type ResourceAdaptor } from '../resource/index.js';
+import { adaptorFor, type JobStatus } from '../resource/index.js';
 import { defaultPilotCache, defaultPilotHome } from './environment.js';
 import { pilotIdOfUnit, type UnitRecord } from '../protocol/index.js';
 import { ComputeUnit, UnitWaitError } from './compute-unit.js';
@@ -415,13 +415,18 @@ export class PilotComputeService {
       );
     }
     const adaptor = adaptorFor(record.description.resource, { pool: this.pool });
-    if (await adaptor.isAlive(job)) return this.showQueueing(record, adaptor, job);
+    // Where there is a scheduler, one query says whether the job lives, why it waits in the
+    // queue, or why it ended without its supervisor recording it (e.g. scancel from outside
+    // ended it before the supervisor could write, or the node failed).
+    const status = await adaptor.status?.(job);
+    const alive =
+      adaptor.status !== undefined
+        ? status !== undefined && !isTerminal(status.state)
+        : await adaptor.isAlive(job);
+    if (alive) return this.showQueueing(record, status);
     // The supervisor may have recorded its end on the resource just before its job ended.
     record = await this.mirror(record);
     if (isTerminal(record.state)) return record;
-    // The scheduler says why a job ended without its supervisor recording it (e.g. scancel
-    // from outside ended it before the supervisor could write, or the node failed).
-    const status = await adaptor.status?.(job);
     const state = status?.state === 'Canceled' ? 'Canceled' : 'Failed';
     const reason =
       status !== undefined && isTerminal(status.state)
@@ -443,13 +448,10 @@ export class PilotComputeService {
    */
   private async showQueueing(
     record: PilotRecord,
-    adaptor: ResourceAdaptor,
-    job: JobHandle
+    status: JobStatus | undefined
   ): Promise<PilotRecord> {
-    if (record.state !== 'Pending' || adaptor.status === undefined) return record;
+    if (record.state !== 'Pending' || status?.state !== 'Pending') return record;
     if (record.progress !== undefined && !record.progress.stage.startsWith(QUEUED)) return record;
-    const status = await adaptor.status(job);
-    if (status?.state !== 'Pending') return record;
     const stage = `${QUEUED}: ${status.reason ?? status.nativeState}`;
     if (record.progress?.stage === stage) return record;
     return this.registry.update(record.id, current =>

@@ -1,9 +1,7 @@
-import { Kafka } from 'kafkajs';
 import type { KafkaDetails } from '../../protocol/index.js';
 import type { ProgressListener } from '../plugin.js';
-import { QUIET_LOG_LEVEL, quietLogCreator } from './client-logging.js';
 import type { KafkaDistribution } from './distribution.js';
-import { drainBrokers, spreadPartitions, unregisterBrokers } from './membership.js';
+import { drainBrokers, liveBrokerIds, spreadPartitions, unregisterBrokers } from './membership.js';
 
 /** A child pilot's brokers inside its parent's cluster, and what acting on the cluster needs. */
 export interface ClusterExtension {
@@ -25,26 +23,10 @@ function bootstrapOf(brokers: KafkaDetails['brokers']): string[] {
   return brokers.map(broker => `${broker.host}:${broker.port}`);
 }
 
-/** The live brokers' ids, as the cluster's metadata lists them. */
-async function liveBrokerIds(bootstrapServers: string[]): Promise<number[]> {
-  const admin = new Kafka({
-    clientId: 'pilot-streaming-extension',
-    brokers: bootstrapServers,
-    logLevel: QUIET_LOG_LEVEL,
-    logCreator: quietLogCreator
-  }).admin();
-  await admin.connect();
-  try {
-    return (await admin.describeCluster()).brokers.map(broker => broker.nodeId);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** Once the child's brokers have joined: spreads the existing topics over all live brokers. */
 export async function spreadOntoNewBrokers(extension: ClusterExtension): Promise<void> {
   const bootstrapServers = bootstrapOf(extension.ours);
-  const brokerIds = (await liveBrokerIds(bootstrapServers)).sort((a, b) => a - b);
+  const brokerIds = await liveBrokerIds({ bootstrapServers });
   extension.onProgress({ stage: `Spreading partitions over brokers ${brokerIds.join(', ')}` });
   const { moves, durationMs } = await spreadPartitions({
     bootstrapServers,
@@ -64,7 +46,7 @@ export async function spreadOntoNewBrokers(extension: ClusterExtension): Promise
  */
 export async function drainOurBrokers(extension: ClusterExtension): Promise<void> {
   const ours = extension.ours.map(broker => broker.nodeId);
-  const live = await liveBrokerIds(bootstrapOf(extension.ours));
+  const live = await liveBrokerIds({ bootstrapServers: bootstrapOf(extension.ours) });
   const keep = live.filter(id => !ours.includes(id));
   if (keep.length === 0) {
     throw new Error(
@@ -95,7 +77,7 @@ export async function unregisterOurBrokers(
   // the controller times out (broker.session.timeout.ms); it can only be unregistered after.
   const deadline = Date.now() + FENCE_TIMEOUT_MS;
   for (;;) {
-    const live = await liveBrokerIds(parentBootstrap);
+    const live = await liveBrokerIds({ bootstrapServers: parentBootstrap });
     const listed = ids.filter(id => live.includes(id));
     if (listed.length === 0) break;
     if (Date.now() > deadline) {

@@ -64,7 +64,7 @@ interface PartitionState extends PartitionPlacement {
 
 const nameOf = (p: { topic: string; partition: number }): string => `${p.topic}-${p.partition}`;
 
-function adminFor(access: ClusterAccess): Admin {
+function adminFor(access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory'>): Admin {
   return new Kafka({
     clientId: 'pilot-streaming-membership',
     brokers: access.bootstrapServers,
@@ -74,7 +74,10 @@ function adminFor(access: ClusterAccess): Admin {
   }).admin();
 }
 
-async function withAdmin<T>(access: ClusterAccess, use: (admin: Admin) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory'>,
+  use: (admin: Admin) => Promise<T>
+): Promise<T> {
   if (access.bootstrapServers.length === 0) {
     throw new Error('bootstrapServers: empty; expected at least one host:port of the cluster');
   }
@@ -103,6 +106,13 @@ async function readPartitions(admin: Admin): Promise<PartitionState[]> {
 
 async function liveBrokers(admin: Admin): Promise<number[]> {
   return (await admin.describeCluster()).brokers.map(broker => broker.nodeId).sort((a, b) => a - b);
+}
+
+/** The ids of the brokers the cluster's metadata lists (live, unfenced), in order. */
+export function liveBrokerIds(
+  access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory'>
+): Promise<number[]> {
+  return withAdmin(access, liveBrokers);
 }
 
 function requireLive(key: string, ids: readonly number[], live: readonly number[]): void {

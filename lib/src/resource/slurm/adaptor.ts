@@ -11,6 +11,11 @@ const POLL_MS = 500;
 /** After a hard scancel, how long SLURM may take to end the job (its KillWait and cleanup). */
 const HARD_CANCEL_WAIT_MS = 90_000;
 
+/** A job the scheduler still queues or runs (it holds, or will hold, nodes). */
+function holdsNodes(status: JobStatus | undefined): status is JobStatus {
+  return status !== undefined && (status.state === 'Pending' || status.state === 'Running');
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, ms));
 }
@@ -58,7 +63,7 @@ export class SlurmAdaptor implements ResourceAdaptor {
 
   async isAlive(job: JobHandle): Promise<boolean> {
     const status = await this.status(job);
-    return status !== undefined && (status.state === 'Pending' || status.state === 'Running');
+    return holdsNodes(status);
   }
 
   /**
@@ -68,7 +73,7 @@ export class SlurmAdaptor implements ResourceAdaptor {
    */
   async terminate(job: JobHandle, graceMs: number): Promise<void> {
     const status = await this.status(job);
-    if (status === undefined || !(await this.isAlive(job))) return;
+    if (!holdsNodes(status)) return;
     if (status.state === 'Running') {
       await this.host.check(['scancel', '--batch', '--signal=TERM', job.jobId]);
       if (await this.waitForEnd(job, graceMs)) return;

@@ -5,11 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AGENT_SECRET_FILE, createAgentSecret } from '../../../src/agent/channel.js';
 import { ComputeUnit } from '../../../src/pilot/compute-unit.js';
 import { UnitAccess } from '../../../src/pilot/unit-access.js';
-import {
-  parsePilotDescription,
-  type AgentEndpoint,
-  type PilotRecord
-} from '../../../src/protocol/index.js';
+import { type AgentEndpoint, type PilotRecord } from '../../../src/protocol/index.js';
+import { runningRecordWithAgents } from '../../support/agent-record.js';
 import { distModule } from '../../support/paths.js';
 import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
@@ -68,19 +65,7 @@ describe('pilot agents on a 3-node SLURM allocation', () => {
           JSON.parse(await readFile(join(dir, 'agents', `${node}.json`), 'utf8')) as AgentEndpoint
       )
     );
-    const now = new Date().toISOString();
-    record = {
-      format: 1,
-      id: pilotId,
-      description: parsePilotDescription({ type: 'kafka', resource: 'fork://localhost' }),
-      state: 'Running',
-      history: [{ state: 'Running', at: now }],
-      revision: 3,
-      createdAt: now,
-      updatedAt: now,
-      workDir: dir,
-      agents
-    };
+    record = runningRecordWithAgents(pilotId, dir, agents);
     access = new UnitAccess(async () => record);
   });
 

@@ -6,11 +6,8 @@ import { AGENT_SECRET_FILE, createAgentSecret } from '../../../src/agent/channel
 import { startAgent, type SupervisedAgent } from '../../../src/agent/supervision.js';
 import { ComputeUnit } from '../../../src/pilot/compute-unit.js';
 import { UnitAccess } from '../../../src/pilot/unit-access.js';
-import {
-  parsePilotDescription,
-  type PilotRecord,
-  type UnitRecord
-} from '../../../src/protocol/index.js';
+import { type PilotRecord, type UnitRecord } from '../../../src/protocol/index.js';
+import { runningRecordWithAgents } from '../../support/agent-record.js';
 import { processesMentioning } from '../../support/pilot-home.js';
 
 // Three agent processes, as on the three nodes of an allocation, behind one pilot record.
@@ -34,19 +31,11 @@ describe('compute units over several agents', () => {
         })
       );
     }
-    const now = new Date().toISOString();
-    record = {
-      format: 1,
-      id: pilotId,
-      description: parsePilotDescription({ type: 'kafka', resource: 'fork://localhost' }),
-      state: 'Running',
-      history: [{ state: 'Running', at: now }],
-      revision: 3,
-      createdAt: now,
-      updatedAt: now,
+    record = runningRecordWithAgents(
+      pilotId,
       workDir,
-      agents: agents.map(agent => agent.endpoint)
-    };
+      agents.map(agent => agent.endpoint)
+    );
     access = new UnitAccess(async () => record);
   });
 
