@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { addKernelCommands } from './kernel-commands.js';
 import { addPilotCommands } from './pilot-commands.js';
+import { addReconCommand } from './recon-command.js';
 import { addScistreamCommands } from './scistream-commands.js';
 
 const program = new Command('pilot-streaming')
@@ -11,6 +12,7 @@ const program = new Command('pilot-streaming')
 addPilotCommands(program);
 addKernelCommands(program);
 addScistreamCommands(program);
+addReconCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

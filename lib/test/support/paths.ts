@@ -19,3 +19,7 @@ export function distModule(relative: string): string {
     throw new Error(`${path} is missing: build the library first (npx tsc -b)`);
   return path;
 }
+
+/** The project's shared reference data (tooth.h5, TomoPy's fixtures), kept beside the clone. */
+export const sharedDataDir = resolve(repoDir, '..', 'shared', 'data');
+export const tomopyReferenceDir = join(sharedDataDir, 'tomopy-reference');

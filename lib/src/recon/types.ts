@@ -1,0 +1,30 @@
+/**
+ * Array shapes shared by the reconstruction code. Everything is float32 in C order, so a block
+ * travels to a worker thread or into a Kafka message without conversion.
+ */
+
+/** Sinograms: `slices` × `angles` × `pixels` (detector width). One slice is one sinogram. */
+export interface SinogramStack {
+  readonly data: Float32Array;
+  readonly slices: number;
+  readonly angles: number;
+  readonly pixels: number;
+}
+
+/** Reconstructed slices: `slices` × `size` × `size` (rows, then columns). */
+export interface ImageStack {
+  readonly data: Float32Array;
+  readonly slices: number;
+  readonly size: number;
+}
+
+/**
+ * Projections as an instrument records them: `angles` × `rows` × `pixels` (TomoPy's
+ * default order; one detector row becomes one slice).
+ */
+export interface ProjectionStack {
+  readonly data: Float32Array;
+  readonly angles: number;
+  readonly rows: number;
+  readonly pixels: number;
+}
