@@ -4,7 +4,7 @@ import { ReconInputError } from './errors.js';
 import { resolveOptions } from './options.js';
 import type { ReconstructOptions, ResolvedOptions } from './options.js';
 import { SliceReconstructor } from './reconstructor.js';
-import type { ImageStack, SinogramStack } from './types.js';
+import { isFloat32Array, type ImageStack, type SinogramStack } from './types.js';
 import { reconstructInWorkers } from './workers/slice-pool.js';
 
 /** Reconstructed slices and the rotation centre each was reconstructed with. */
@@ -28,14 +28,14 @@ export function checkSinograms(stack: SinogramStack, angles: Float32Array): void
       throw new ReconInputError(
         `sinograms.${key} = ${JSON.stringify(value)}: expected a whole number ≥ 1`
       );
-  if (!(stack.data instanceof Float32Array))
+  if (!isFloat32Array(stack.data))
     throw new ReconInputError('sinograms.data: expected a Float32Array');
   const expected = slices * stack.angles * pixels;
   if (stack.data.length !== expected)
     throw new ReconInputError(
       `sinograms.data has ${stack.data.length} values: expected slices × angles × pixels = ${slices} × ${stack.angles} × ${pixels} = ${expected}`
     );
-  if (!(angles instanceof Float32Array) || angles.length !== stack.angles)
+  if (!isFloat32Array(angles) || angles.length !== stack.angles)
     throw new ReconInputError(
       `angles has ${angles?.length ?? 'no'} values: expected ${stack.angles} (one per projection), as a Float32Array in radians`
     );
@@ -164,7 +164,7 @@ export function createReconstructor(
   return {
     size: resolved.size,
     reconstruct(sinogram, center = defaultCenter) {
-      if (!(sinogram instanceof Float32Array) || sinogram.length !== angles.length * pixels)
+      if (!isFloat32Array(sinogram) || sinogram.length !== angles.length * pixels)
         throw new ReconInputError(
           `sinogram has ${sinogram?.length ?? 'no'} values: expected angles × pixels = ${angles.length} × ${pixels} as a Float32Array`
         );

@@ -28,3 +28,11 @@ export interface ProjectionStack {
   readonly rows: number;
   readonly pixels: number;
 }
+
+/**
+ * True for a Float32Array from any realm: notebook cells run in their own context, whose
+ * Float32Array is not this module's, so `instanceof` would refuse their arrays.
+ */
+export function isFloat32Array(value: unknown): value is Float32Array {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]';
+}
