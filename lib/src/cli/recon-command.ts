@@ -51,7 +51,7 @@ function sliceProgress(total: number): { update(done: number): void; stop(): voi
       hideCursor: true
     });
     bar.start(total, 0);
-    return { update: (done) => bar.update(done), stop: () => bar.stop() };
+    return { update: done => bar.update(done), stop: () => bar.stop() };
   }
   let reported = 0;
   return {
@@ -101,8 +101,14 @@ export function addReconCommand(program: Command): void {
       'Reconstruct slices from an APS DataExchange HDF5 file or a NumPy array of projections'
     )
     .argument('<input>', 'file.h5 (DataExchange) or projections.npy (angles, rows, pixels)')
-    .requiredOption('--algorithm <name>', 'gridrec, fbp (filtered), bp (TomoPy\'s "fbp"), mlem or sirt')
-    .option('--filter <name>', 'gridrec and fbp: none, shepp, cosine, hann, hamming, ramlak, parzen, butterworth (default shepp)')
+    .requiredOption(
+      '--algorithm <name>',
+      'gridrec, fbp (filtered), bp (TomoPy\'s "fbp"), mlem or sirt'
+    )
+    .option(
+      '--filter <name>',
+      'gridrec and fbp: none, shepp, cosine, hann, hamming, ramlak, parzen, butterworth (default shepp)'
+    )
     .option('--iterations <n>', 'mlem and sirt: iterations (default 1, as TomoPy)')
     .option('--center <c|auto>', 'rotation centre (detector pixel) or auto (default: width / 2)')
     .option('--slices <a:b>', 'detector rows to reconstruct, end exclusive (default all)')
@@ -111,20 +117,26 @@ export function addReconCommand(program: Command): void {
     .option('--no-clip', 'mlem: keep negative sinogram values (TomoPy does not clip them)')
     .option('--threads <n>', 'worker threads (default: every core)')
     .requiredOption('--output <out.npy>', 'float32 array (slices, N, N) to write')
-    .option('--png <dir>', 'also write one greyscale PNG per slice (auto contrast) into this folder')
+    .option(
+      '--png <dir>',
+      'also write one greyscale PNG per slice (auto contrast) into this folder'
+    )
     .action(async (input: string, options: ReconCommandOptions) => {
       // Every option is checked before anything is read or written.
       const slices = options.slices === undefined ? undefined : parseSliceRange(options.slices);
       const reconOptions: ReconstructOptions = {
         algorithm: parseAlgorithm(options.algorithm, '--algorithm'),
-        filter: options.filter === undefined ? undefined : parseFilterName(options.filter, '--filter'),
+        filter:
+          options.filter === undefined ? undefined : parseFilterName(options.filter, '--filter'),
         iterations: wholeNumber('--iterations', options.iterations),
         center: parseCenter(options.center),
         clipNegative: options.clip,
         threads: wholeNumber('--threads', options.threads)
       };
       if (!options.output.endsWith('.npy'))
-        throw new ReconInputError(`--output ${options.output}: expected a file name ending in .npy`);
+        throw new ReconInputError(
+          `--output ${options.output}: expected a file name ending in .npy`
+        );
 
       const loaded = await loadSinograms(input, {
         slices,
@@ -141,7 +153,7 @@ export function addReconCommand(program: Command): void {
       let result;
       try {
         result = await reconstruct(sinograms, angles, reconOptions, {
-          onProgress: (done) => progress.update(done)
+          onProgress: done => progress.update(done)
         });
       } finally {
         progress.stop();
@@ -154,7 +166,7 @@ export function addReconCommand(program: Command): void {
       await writeNpy(options.output, [result.slices, result.size, result.size], result.data);
       if (options.png !== undefined)
         await writeSlicePngs(options.png, result.data, result.slices, result.size, loaded.firstRow);
-      const centers = [...new Set(result.centers)].map((c) => c.toFixed(2)).join(', ');
+      const centers = [...new Set(result.centers)].map(c => c.toFixed(2)).join(', ');
       console.log(
         `${result.slices} slices of ${result.size}×${result.size} (${reconOptions.algorithm}, centre ${centers}) in ${seconds.toFixed(2)} s: ${(result.slices / seconds).toFixed(1)} slices/s → ${options.output}`
       );

@@ -12,12 +12,12 @@ export interface FoundCenter {
  * TomoPy's `find_center` with our GridRec (shepp filter, as TomoPy's uses by default): the centre
  * whose reconstruction has the least histogram entropy, from Nelder–Mead started at the middle.
  */
-export function findCenterWithGridrec(
+export async function findCenterWithGridrec(
   sinogram: Float32Array,
   angles: Float32Array,
   pixels: number
-): FoundCenter {
-  const plan = new GridrecPlan({ angles, pixels, size: pixels, filter: 'shepp' });
+): Promise<FoundCenter> {
+  const plan = await GridrecPlan.create({ angles, pixels, size: pixels, filter: 'shepp' });
   const image = new Float32Array(pixels * pixels);
   const result = findCenter(sinogram, angles.length, pixels, (slice, center) => {
     plan.reconstructPair(slice, undefined, center, image, undefined);

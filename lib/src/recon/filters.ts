@@ -31,11 +31,12 @@ type FilterResponse = (x: number, index: number, parameters: FilterParameters) =
 
 const RESPONSES: Record<FilterName, FilterResponse> = {
   none: () => 1,
-  shepp: (x, index) => (index === 0 ? 0 : Math.abs(2 * x) * (Math.sin(Math.PI * x) / (Math.PI * x))),
-  cosine: (x) => Math.abs(2 * x) * Math.cos(Math.PI * x),
+  shepp: (x, index) =>
+    index === 0 ? 0 : Math.abs(2 * x) * (Math.sin(Math.PI * x) / (Math.PI * x)),
+  cosine: x => Math.abs(2 * x) * Math.cos(Math.PI * x),
   hann: (x, _i, p) => Math.abs(2 * x) * 0.5 * (1 + Math.cos((2 * Math.PI * x) / p.cutoff)),
   hamming: (x, _i, p) => Math.abs(2 * x) * (0.54 + 0.46 * Math.cos((2 * Math.PI * x) / p.cutoff)),
-  ramlak: (x) => Math.abs(2 * x),
+  ramlak: x => Math.abs(2 * x),
   parzen: (x, _i, p) => Math.abs(2 * x) * Math.pow(1 - Math.abs(x) / p.cutoff, 3),
   butterworth: (x, _i, p) => Math.abs(2 * x) / (1 + Math.pow(x / p.cutoff, 2 * p.order))
 };

@@ -7,7 +7,12 @@ import { loadSinograms } from './load.js';
 import { readNpy, writeNpy } from './npy.js';
 import type { ReconstructOptions } from './options.js';
 import { minusLog, normalize, projectionsToSinograms } from './preprocess.js';
-import { createReconstructor, reconstruct, type Reconstruction, type RunControl } from './reconstruct.js';
+import {
+  createReconstructor,
+  reconstruct,
+  type Reconstruction,
+  type RunControl
+} from './reconstruct.js';
 import { autoContrast, slicePng, type DisplayRange } from './slice-image.js';
 import { isFloat32Array, type SinogramStack } from './types.js';
 
@@ -32,7 +37,10 @@ export class ReconstructedSlices implements Reconstruction {
   readonly centers: Float64Array;
   readonly foundCenter: Reconstruction['foundCenter'];
 
-  constructor(result: Reconstruction, readonly algorithm: string) {
+  constructor(
+    result: Reconstruction,
+    readonly algorithm: string
+  ) {
     this.data = result.data;
     this.slices = result.slices;
     this.size = result.size;
@@ -58,7 +66,7 @@ export class ReconstructedSlices implements Reconstruction {
   }
 
   [inspect.custom](): string {
-    const centre = [...new Set(this.centers)].map((c) => c.toFixed(2)).join(', ');
+    const centre = [...new Set(this.centers)].map(c => c.toFixed(2)).join(', ');
     const found = this.foundCenter === undefined ? '' : ' found automatically';
     return `${this.slices} slice${this.slices === 1 ? '' : 's'} of ${this.size}×${this.size} by ${this.algorithm}, centre ${centre}${found}`;
   }
@@ -68,10 +76,14 @@ export class ReconstructedSlices implements Reconstruction {
 function show(image: Float32Array | ReconstructedSlices, index?: number): MimeBundle {
   if (image instanceof ReconstructedSlices) return image.show(index);
   if (!isFloat32Array(image))
-    throw new ReconInputError('recon.show(image): expected a Float32Array of size × size values or a reconstruction');
+    throw new ReconInputError(
+      'recon.show(image): expected a Float32Array of size × size values or a reconstruction'
+    );
   const size = Math.round(Math.sqrt(image.length));
   if (size * size !== image.length || size === 0)
-    throw new ReconInputError(`recon.show(image): ${image.length} values do not make a square image`);
+    throw new ReconInputError(
+      `recon.show(image): ${image.length} values do not make a square image`
+    );
   return sliceBundle(image, size, `${size}×${size} image`);
 }
 
@@ -80,7 +92,7 @@ function show(image: Float32Array | ReconstructedSlices, index?: number): MimeBu
  * `recon.reconstruct(sinograms, angles, {algorithm, filter, iterations, center})` whose result
  * shows the middle slice as an image, a streaming reconstructor, and `recon.show(image)`.
  */
-export const reconKernelPlugin: KernelPlugin = (kernel) => {
+export const reconKernelPlugin: KernelPlugin = kernel => {
   kernel.defineGlobal('recon', {
     load: loadSinograms,
     readDataExchange,

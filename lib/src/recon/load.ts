@@ -30,7 +30,10 @@ export interface LoadedSinograms {
  * its flat and dark fields, then -log) or a NumPy array of projections already in line integrals
  * (TomoPy's proj.npy: angles × rows × pixels, or a single angles × pixels sinogram).
  */
-export async function loadSinograms(path: string, options: LoadOptions = {}): Promise<LoadedSinograms> {
+export async function loadSinograms(
+  path: string,
+  options: LoadOptions = {}
+): Promise<LoadedSinograms> {
   const extension = extname(path).toLowerCase();
   if (['.h5', '.hdf5', '.hdf', '.nxs'].includes(extension)) return loadDataExchange(path, options);
   if (extension === '.npy') return loadNpy(path, options);
@@ -48,7 +51,8 @@ async function loadDataExchange(path: string, options: LoadOptions): Promise<Loa
   const normalized = normalize(exchange.projections, exchange.white, exchange.dark);
   const { stack, guarded } = minusLog(normalized, { inPlace: true });
   let angles = exchange.theta;
-  if (options.anglesPath !== undefined) angles = await readAngles(options.anglesPath, angles.length);
+  if (options.anglesPath !== undefined)
+    angles = await readAngles(options.anglesPath, angles.length);
   let sinograms = projectionsToSinograms(stack);
   if (end === undefined) sinograms = sliceRange(sinograms, start, sinograms.slices, path);
   return {
@@ -102,7 +106,13 @@ async function readAngles(path: string, expected: number): Promise<Float32Array>
 }
 
 function sliceRange(stack: SinogramStack, start: number, end: number, path: string): SinogramStack {
-  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > stack.slices || start >= end)
+  if (
+    !Number.isInteger(start) ||
+    !Number.isInteger(end) ||
+    start < 0 ||
+    end > stack.slices ||
+    start >= end
+  )
     throw new ReconInputError(
       `--slices ${start}:${end} is outside ${path}, which has slices 0:${stack.slices}`
     );
@@ -114,7 +124,9 @@ function sliceRange(stack: SinogramStack, start: number, end: number, path: stri
 export function parseSliceRange(text: string): [number, number | undefined] {
   const match = /^(\d*):(\d*)$/.exec(text.trim()) ?? /^(\d+)$/.exec(text.trim());
   if (match === null)
-    throw new ReconInputError(`--slices ${JSON.stringify(text)}: expected START:END (e.g. 0:2) or one slice index`);
+    throw new ReconInputError(
+      `--slices ${JSON.stringify(text)}: expected START:END (e.g. 0:2) or one slice index`
+    );
   if (match.length === 2) return [Number(match[1]), Number(match[1]) + 1];
   const start = match[1] === '' ? 0 : Number(match[1]);
   const end = match[2] === '' ? undefined : Number(match[2]);

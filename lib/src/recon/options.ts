@@ -1,4 +1,5 @@
 import { ReconInputError } from './errors.js';
+import { paddedLength } from './gridrec/padding.js';
 import { DEFAULT_FILTER_PARAMETERS, parseFilterName } from './filters.js';
 import type { FilterName, FilterParameters } from './filters.js';
 
@@ -81,8 +82,7 @@ export function resolveOptions(options: ReconstructOptions, pixels: number): Res
     );
   const size = positiveInteger('size', options.size ?? pixels, 16_384);
   if (algorithm === 'gridrec') {
-    let padded = 16;
-    while (padded < pixels) padded *= 2;
+    const padded = paddedLength(pixels);
     if (size > padded)
       throw new ReconInputError(
         `size = ${size}: GridRec reconstructs at most ${padded} pixels for a detector ${pixels} wide`

@@ -39,19 +39,22 @@ export function checkSinograms(stack: SinogramStack, angles: Float32Array): void
     throw new ReconInputError(
       `angles has ${angles?.length ?? 'no'} values: expected ${stack.angles} (one per projection), as a Float32Array in radians`
     );
-  const bad = angles.findIndex((angle) => !Number.isFinite(angle));
-  if (bad >= 0) throw new ReconInputError(`angles[${bad}] = ${angles[bad]}: expected a finite angle in radians`);
+  const bad = angles.findIndex(angle => !Number.isFinite(angle));
+  if (bad >= 0)
+    throw new ReconInputError(
+      `angles[${bad}] = ${angles[bad]}: expected a finite angle in radians`
+    );
 }
 
 /**
  * One centre per slice from the `center` option (default: the detector's middle); `auto` finds
  * it on the middle slice and uses it for all.
  */
-export function resolveCenters(
+export async function resolveCenters(
   center: ReconstructOptions['center'],
   stack: SinogramStack,
   angles: Float32Array
-): { centers: Float64Array; found?: FoundCenter } {
+): Promise<{ centers: Float64Array; found?: FoundCenter }> {
   const { slices, pixels } = stack;
   const checked = (value: unknown, key: string): number => {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > pixels)
@@ -66,7 +69,7 @@ export function resolveCenters(
     const middle = Math.floor(slices / 2);
     const length = stack.angles * pixels;
     const sinogram = stack.data.subarray(middle * length, (middle + 1) * length);
-    const found = findCenterWithGridrec(sinogram, angles, pixels);
+    const found = await findCenterWithGridrec(sinogram, angles, pixels);
     return { ...same(found.center), found };
   }
   if (typeof center === 'object' && center !== null && typeof center.length === 'number') {
@@ -96,10 +99,8 @@ export async function reconstruct(
   checkSinograms(sinograms, angles);
   const resolved = resolveOptions(options, sinograms.pixels);
   const threads =
-    options.threads === undefined
-      ? availableParallelism()
-      : checkThreads(options.threads);
-  const { centers, found } = resolveCenters(options.center, sinograms, angles);
+    options.threads === undefined ? availableParallelism() : checkThreads(options.threads);
+  const { centers, found } = await resolveCenters(options.center, sinograms, angles);
   const { slices } = sinograms;
   let done = 0;
   const onSlices = (count: number) => {
@@ -132,35 +133,49 @@ async function reconstructHere(
   onSlices: (count: number) => void,
   signal: AbortSignal | undefined
 ): Promise<Float32Array> {
-  const reconstructor = new SliceReconstructor({ angles, pixels: stack.pixels }, options);
+  const reconstructor = await SliceReconstructor.create({ angles, pixels: stack.pixels }, options);
   const out = new Float32Array(stack.slices * options.size * options.size);
   for (let first = 0; first < stack.slices; first += 2) {
     signal?.throwIfAborted();
     const count = Math.min(2, stack.slices - first);
     reconstructor.reconstructRange(stack, centers, out, first, count, onSlices);
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise(resolve => setImmediate(resolve));
   }
   return out;
+}
+
+/** Reconstructs one sinogram at a time with what was precomputed for its geometry. */
+export interface StreamingReconstructor {
+  /** Image width and height. */
+  readonly size: number;
+  /** One sinogram (angles × pixels) → a new size × size image. */
+  reconstruct(sinogram: Float32Array, center?: number): Float32Array;
 }
 
 /**
  * The streaming case: one reconstructor per geometry, fed one sinogram (angles × pixels) at a
  * time; what the algorithm precomputes is kept between calls.
  */
-export function createReconstructor(
+export async function createReconstructor(
   angles: Float32Array,
   pixels: number,
   options: ReconstructOptions
-): { reconstruct(sinogram: Float32Array, center?: number): Float32Array; readonly size: number } {
-  checkSinograms({ data: new Float32Array(angles.length * pixels), slices: 1, angles: angles.length, pixels }, angles);
+): Promise<StreamingReconstructor> {
+  checkSinograms(
+    { data: new Float32Array(angles.length * pixels), slices: 1, angles: angles.length, pixels },
+    angles
+  );
   const resolved = resolveOptions(options, pixels);
-  const reconstructor = new SliceReconstructor({ angles, pixels }, resolved);
-  if (options.center === 'auto' || (options.center !== undefined && typeof options.center !== 'number'))
+  const reconstructor = await SliceReconstructor.create({ angles, pixels }, resolved);
+  if (
+    options.center === 'auto' ||
+    (options.center !== undefined && typeof options.center !== 'number')
+  )
     throw new ReconInputError(
       `center = ${JSON.stringify(options.center)}: a streaming reconstructor takes one centre (a number); find it once with recon.findCenter`
     );
   const empty = { data: new Float32Array(0), slices: 1, angles: angles.length, pixels };
-  const defaultCenter = resolveCenters(options.center, empty, angles).centers[0];
+  const defaultCenter = (await resolveCenters(options.center, empty, angles)).centers[0];
   return {
     size: resolved.size,
     reconstruct(sinogram, center = defaultCenter) {

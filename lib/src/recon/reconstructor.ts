@@ -26,24 +26,37 @@ export class SliceReconstructor {
   private readonly gridrec: GridrecPlan | undefined;
   private readonly method: SliceMethod;
 
-  constructor(geometry: AcquisitionGeometry, options: ResolvedOptions) {
+  /** A reconstructor for one geometry and set of options (GridRec's transforms load first). */
+  static async create(
+    geometry: AcquisitionGeometry,
+    options: ResolvedOptions
+  ): Promise<SliceReconstructor> {
+    const plan =
+      options.algorithm === 'gridrec'
+        ? await GridrecPlan.create({
+            angles: geometry.angles,
+            pixels: geometry.pixels,
+            size: options.size,
+            filter: options.filter,
+            filterParameters: options.filterParameters
+          })
+        : undefined;
+    return new SliceReconstructor(geometry, options, plan);
+  }
+
+  private constructor(
+    geometry: AcquisitionGeometry,
+    options: ResolvedOptions,
+    gridrec: GridrecPlan | undefined
+  ) {
     this.geometry = geometry;
     this.options = options;
-    if (options.algorithm === 'gridrec') {
-      const plan = new GridrecPlan({
-        angles: geometry.angles,
-        pixels: geometry.pixels,
-        size: options.size,
-        filter: options.filter,
-        filterParameters: options.filterParameters
-      });
-      this.gridrec = plan;
-      this.method = (sinogram, center, out) =>
-        plan.reconstructPair(sinogram, undefined, center, out, undefined);
-    } else {
-      this.gridrec = undefined;
-      this.method = rayMethod(geometry, options);
-    }
+    this.gridrec = gridrec;
+    this.method =
+      gridrec === undefined
+        ? rayMethod(geometry, options)
+        : (sinogram, center, out) =>
+            gridrec.reconstructPair(sinogram, undefined, center, out, undefined);
   }
 
   /** One sinogram (angles × pixels) → a new size × size image. */
@@ -72,10 +85,16 @@ export class SliceReconstructor {
       stack.data.subarray(s * sinogramLength, (s + 1) * sinogramLength);
     const image = (s: number) => out.subarray(s * imageLength, (s + 1) * imageLength);
     const end = first + count;
-    for (let s = first; s < end; ) {
+    for (let s = first; s < end;) {
       // GridRec does two slices for the price of one when they share a centre.
       if (this.gridrec !== undefined && s + 1 < end && centers[s] === centers[s + 1]) {
-        this.gridrec.reconstructPair(sinogram(s), sinogram(s + 1), centers[s], image(s), image(s + 1));
+        this.gridrec.reconstructPair(
+          sinogram(s),
+          sinogram(s + 1),
+          centers[s],
+          image(s),
+          image(s + 1)
+        );
         s += 2;
         onSlices?.(2);
       } else {

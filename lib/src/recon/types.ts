@@ -34,5 +34,7 @@ export interface ProjectionStack {
  * Float32Array is not this module's, so `instanceof` would refuse their arrays.
  */
 export function isFloat32Array(value: unknown): value is Float32Array {
-  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]';
+  return (
+    ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]'
+  );
 }

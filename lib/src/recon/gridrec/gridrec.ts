@@ -1,5 +1,6 @@
-import FFT from 'fft.js';
+import { createFftArena, type FftArena } from '../fft/fft-arena.js';
 import { DEFAULT_FILTER_PARAMETERS, filterResponse } from '../filters.js';
+import { paddedLength } from './padding.js';
 import type { FilterName, FilterParameters } from '../filters.js';
 import {
   KERNEL_HALF_WIDTH,
@@ -47,40 +48,57 @@ export class GridrecPlan {
   private readonly countV: Uint8Array;
   private readonly weightU: Float64Array;
   private readonly weightV: Float64Array;
-  private readonly correction: Float64Array;
-  private readonly lineFft: FFT;
-  private readonly line: Float64Array;
-  private readonly spectrum: Float64Array;
-  /** The complex frequency grid, padded × padded, row-major, interleaved re/im. */
-  private readonly grid: Float64Array;
-  private readonly columns: Float64Array;
-  private readonly transformed: Float64Array;
+  private readonly fft: FftArena;
+  private readonly order: Int32Array;
+  /**
+   * For image index i (row or column): where the real and imaginary parts of its grid cell lie
+   * in a transformed line (internal order), and its kernel correction.
+   */
+  private readonly imageCells: Int32Array;
+  private readonly imageCorrection: Float64Array;
+  private readonly line: Float32Array;
+  /**
+   * The complex frequency grid, padded × padded, row-major, interleaved re/im, in float32 as
+   * TomoPy's; after the row transforms each row is in the FFT's internal order.
+   */
+  private readonly grid: Float32Array;
+  private readonly columns: Float32Array;
   private phaseCentre = Number.NaN;
   private readonly phaseRe: Float64Array;
   private readonly phaseIm: Float64Array;
 
-  constructor(geometry: GridrecGeometry) {
+  /** Plans for a geometry (the transforms' WebAssembly module loads asynchronously). */
+  static async create(geometry: GridrecGeometry): Promise<GridrecPlan> {
+    const padded = paddedLength(geometry.pixels);
+    const fft = await createFftArena(padded, [
+      2 * padded,
+      2 * padded * padded,
+      2 * padded * COLUMN_BLOCK
+    ]);
+    return new GridrecPlan(geometry, fft);
+  }
+
+  private constructor(geometry: GridrecGeometry, fft: FftArena) {
     const { angles, pixels, size } = geometry;
     this.pixels = pixels;
     this.size = size;
     this.angleCount = angles.length;
-    let padded = 16;
-    while (padded < pixels) padded *= 2;
+    const padded = paddedLength(pixels);
     this.padded = padded;
     const half = padded / 2;
     if (size > padded)
       throw new RangeError(`GridRec image size ${size} exceeds its padded grid of ${padded}`);
 
-    // The filter is sampled at frequency j / padded; the 1/padded of fft.js's inverse transform
-    // is undone here (TomoPy's transform is unscaled), together with TomoPy's π/(padded·angles).
+    // The filter is sampled at frequency j / padded, with TomoPy's scale π/(padded·angles) for
+    // its unscaled transforms.
     const response = filterResponse(
       geometry.filter,
       padded,
       half,
       geometry.filterParameters ?? DEFAULT_FILTER_PARAMETERS
     );
-    const norm = (Math.PI / padded / angles.length) * padded;
-    this.filterGain = response.map((value) => value * norm);
+    const norm = Math.PI / padded / angles.length;
+    this.filterGain = response.map(value => value * norm);
     this.phaseRe = new Float64Array(half);
     this.phaseIm = new Float64Array(half);
 
@@ -102,14 +120,21 @@ export class GridrecPlan {
         this.placeKernel(j * sin + half, table, entry, this.firstV, this.countV, this.weightV);
       }
     }
-    this.correction = correctionTable(padded, table);
+    const correction = correctionTable(padded, table);
 
-    this.lineFft = new FFT(padded);
-    this.line = new Float64Array(2 * padded);
-    this.spectrum = new Float64Array(2 * padded);
-    this.grid = new Float64Array(2 * padded * padded);
-    this.columns = new Float64Array(2 * padded * COLUMN_BLOCK);
-    this.transformed = new Float64Array(2 * padded);
+    this.fft = fft;
+    this.order = fft.order;
+    [this.line, this.grid, this.columns] = fft.buffers;
+    // The image's middle is the grid's corner: index i sits at i + pad - half, wrapped.
+    const pad = Math.floor((padded - size) / 2);
+    this.imageCells = new Int32Array(2 * size);
+    this.imageCorrection = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      const cell = (i + pad - half + padded) % padded;
+      this.imageCells[2 * i] = fft.order[2 * cell];
+      this.imageCells[2 * i + 1] = fft.order[2 * cell + 1];
+      this.imageCorrection[i] = correction[i + pad];
+    }
   }
 
   /** The grid cells within the kernel's reach of `coordinate` and their weights. */
@@ -128,7 +153,8 @@ export class GridrecPlan {
     first[entry] = low;
     count[entry] = Math.max(0, high - low + 1);
     for (let cell = low, k = 0; cell <= high; cell++, k++)
-      weight[entry * reach + k] = table[Math.round(Math.abs(coordinate - cell) * KERNEL_SAMPLES_PER_CELL)];
+      weight[entry * reach + k] =
+        table[Math.round(Math.abs(coordinate - cell) * KERNEL_SAMPLES_PER_CELL)];
   }
 
   /** The phase ramp that moves the origin of each projection to the rotation centre. */
@@ -162,26 +188,28 @@ export class GridrecPlan {
 
   /** Phase 1: each projection's filtered transform, spread onto the frequency grid. */
   private spreadProjections(first: Float32Array, second: Float32Array | undefined): void {
-    const { padded, pixels, line, spectrum, grid, phaseRe, phaseIm } = this;
+    const { padded, pixels, line, grid, phaseRe, phaseIm, order } = this;
     const half = padded / 2;
     const rowLength = 2 * padded;
     const reach = 2 * KERNEL_HALF_WIDTH + 1;
     const { firstU, firstV, countU, countV, weightU, weightV } = this;
     for (let p = 0; p < this.angleCount; p++) {
       const offset = p * pixels;
+      // TomoPy takes the backward transform (e^{+}) of first + i·second; that is the conjugate
+      // of the forward transform of first − i·second, so the imaginary parts flip twice.
       line.fill(0);
       for (let i = 0; i < pixels; i++) {
         line[2 * i] = first[offset + i];
-        line[2 * i + 1] = second === undefined ? 0 : second[offset + i];
+        line[2 * i + 1] = second === undefined ? 0 : -second[offset + i];
       }
-      this.lineFft.inverseTransform(spectrum, line);
+      this.fft.forward(line, line);
       for (let j = 1; j < half; j++) {
         const fr = phaseRe[j];
         const fi = phaseIm[j];
-        const ar = spectrum[2 * j];
-        const ai = spectrum[2 * j + 1];
-        const br = spectrum[2 * (padded - j)];
-        const bi = spectrum[2 * (padded - j) + 1];
+        const ar = line[order[2 * j]];
+        const ai = -line[order[2 * j + 1]];
+        const br = line[order[2 * (padded - j)]];
+        const bi = -line[order[2 * (padded - j) + 1]];
         // The frequency and its mirror: filter·phase, and its conjugate for the mirror.
         const c1r = fr * ar - fi * ai;
         const c1i = fr * ai + fi * ar;
@@ -211,14 +239,14 @@ export class GridrecPlan {
     }
   }
 
-  /** Phase 2a: the forward transform of every row of the grid, in place. */
+  /** Phase 2a: the forward transform of every row of the grid, in place (internal order). */
   private transformRows(): void {
     const rowLength = 2 * this.padded;
-    const { grid, transformed } = this;
+    const { grid } = this;
     for (let row = 0; row < this.padded; row++) {
       const start = row * rowLength;
-      transformed.set(grid.subarray(start, start + rowLength));
-      this.lineFft.transform(grid.subarray(start, start + rowLength), transformed);
+      const view = grid.subarray(start, start + rowLength);
+      this.fft.forward(view, view);
     }
   }
 
@@ -228,36 +256,36 @@ export class GridrecPlan {
    * transforms). Output row r, column c is grid cell (u(c), v(size - 1 - r)), as TomoPy lays it out.
    */
   private transformColumnsInto(outFirst: Float32Array, outSecond: Float32Array | undefined): void {
-    const { padded, size, grid, columns, transformed, correction } = this;
-    const pad = (padded - size) / 2;
-    const offset = Math.floor(pad) - padded / 2;
+    const { padded, size, grid, columns, imageCells, imageCorrection } = this;
     const rowLength = 2 * padded;
     const columnLength = 2 * padded;
     for (let k0 = 0; k0 < size; k0 += COLUMN_BLOCK) {
       const block = Math.min(COLUMN_BLOCK, size - k0);
-      // Gather `block` columns at once: adjacent cells of one row share cache lines.
-      for (let u = 0; u < padded; u++) {
-        const row = u * rowLength;
-        for (let b = 0; b < block; b++) {
-          const v = (k0 + b + offset + padded) % padded;
-          columns[b * columnLength + 2 * u] = grid[row + 2 * v];
-          columns[b * columnLength + 2 * u + 1] = grid[row + 2 * v + 1];
+      // Gather `block` columns at once: cells of one row lie close together.
+      for (let b = 0; b < block; b++) {
+        const re = imageCells[2 * (k0 + b)];
+        const im = imageCells[2 * (k0 + b) + 1];
+        const column = b * columnLength;
+        for (let u = 0, row = 0; u < padded; u++, row += rowLength) {
+          columns[column + 2 * u] = grid[row + re];
+          columns[column + 2 * u + 1] = grid[row + im];
         }
       }
       for (let b = 0; b < block; b++) {
         const k = k0 + b;
-        this.lineFft.transform(
-          transformed,
-          columns.subarray(b * columnLength, (b + 1) * columnLength)
-        );
-        const correctionV = correction[k + Math.floor(pad)];
+        const column = columns.subarray(b * columnLength, (b + 1) * columnLength);
+        this.fft.forward(column, column);
+        const correctionV = imageCorrection[k];
         const outRow = (size - 1 - k) * size;
         for (let j = 0; j < size; j++) {
-          const u = (j + offset + padded) % padded;
-          const factor = correction[j + Math.floor(pad)] * correctionV;
-          outFirst[outRow + j] = factor * transformed[2 * u];
-          if (outSecond !== undefined) outSecond[outRow + j] = factor * transformed[2 * u + 1];
+          const factor = imageCorrection[j] * correctionV;
+          outFirst[outRow + j] = factor * column[imageCells[2 * j]];
         }
+        if (outSecond !== undefined)
+          for (let j = 0; j < size; j++) {
+            const factor = imageCorrection[j] * correctionV;
+            outSecond[outRow + j] = factor * column[imageCells[2 * j + 1]];
+          }
       }
     }
   }

@@ -21,4 +21,9 @@ export interface SliceWorkerData {
 export type SliceWorkerMessage =
   | { readonly kind: 'progress'; readonly slices: number }
   | { readonly kind: 'done' }
-  | { readonly kind: 'error'; readonly name: string; readonly message: string; readonly stack?: string };
+  | {
+      readonly kind: 'error';
+      readonly name: string;
+      readonly message: string;
+      readonly stack?: string;
+    };

@@ -72,14 +72,14 @@ export async function reconstructInWorkers(
             settle(error);
           } else if (--running === 0) settle();
         });
-        worker.on('error', (error) => settle(error));
-        worker.on('exit', (code) => {
+        worker.on('error', error => settle(error));
+        worker.on('exit', code => {
           if (code !== 0) settle(new Error(`a reconstruction worker exited with code ${code}`));
         });
       }
     });
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(workers.map(worker => worker.terminate()));
   }
   // A private copy: callers may transfer or detach it, which shared memory does not allow.
   return new Float32Array(images).slice();

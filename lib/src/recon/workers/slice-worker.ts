@@ -9,7 +9,7 @@ const post = (message: SliceWorkerMessage) => port.postMessage(message);
 
 try {
   const data = workerData as SliceWorkerData;
-  const reconstructor = new SliceReconstructor(
+  const reconstructor = await SliceReconstructor.create(
     { angles: data.angles, pixels: data.pixels },
     data.options
   );
