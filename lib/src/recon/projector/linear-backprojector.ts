@@ -6,7 +6,8 @@ export const ROW_GUARD = 2;
 /**
  * A pixel-driven back-projector: every image pixel takes, from every angle, the detector value
  * where the ray through its centre lands, interpolated linearly between detector pixels (0
- * beyond the detector). Same coordinates as TomoPy's projector (see SliceGeometry).
+ * beyond the detector). Coordinates are GridRec's, which differ from TomoPy's projector (see
+ * SliceGeometry) by half a pixel: see backProject.
  *
  * Rows come in a padded layout: angle p's detector pixel d at `p * rowStride + d + ROW_GUARD`,
  * with ROW_GUARD zeros before and after each row. Holds its tables and one row of sums, so it
@@ -14,36 +15,43 @@ export const ROW_GUARD = 2;
  */
 export class LinearBackprojector {
   readonly geometry: SliceGeometry;
+  /** Samples per detector pixel in the rows handed in (filtered rows may be oversampled). */
+  readonly samplesPerPixel: number;
   readonly rowStride: number;
   private readonly cos: Float64Array;
   private readonly sin: Float64Array;
   private readonly sums: Float64Array;
 
-  constructor(angles: Float32Array, geometry: SliceGeometry) {
+  constructor(angles: Float32Array, geometry: SliceGeometry, samplesPerPixel = 1) {
     this.geometry = { ...geometry };
-    this.rowStride = geometry.pixels + 2 * ROW_GUARD;
-    this.cos = Float64Array.from(angles, Math.cos);
-    this.sin = Float64Array.from(angles, Math.sin);
+    this.samplesPerPixel = samplesPerPixel;
+    this.rowStride = geometry.pixels * samplesPerPixel + 2 * ROW_GUARD;
+    // Positions are counted in samples: the tables carry the sampling factor.
+    this.cos = Float64Array.from(angles, angle => Math.cos(angle) * samplesPerPixel);
+    this.sin = Float64Array.from(angles, angle => Math.sin(angle) * samplesPerPixel);
     this.sums = new Float64Array(geometry.size);
   }
 
   /** out (size × size) = scale × the back-projection of `rows`. */
   backProject(rows: Float64Array, scale: number, out: Float32Array): void {
     const { size, pixels, center } = this.geometry;
-    const { cos, sin, sums, rowStride } = this;
-    const origin = 0.5 - size / 2;
-    // Fractional index into a padded row of detector coordinate u (pixel d sits at d + 0.5).
-    const toSample = ROW_GUARD - 0.5 + center;
+    const { cos, sin, sums, rowStride, samplesPerPixel } = this;
+    // GridRec's layout (so our FBP and GridRec line up for the same centre): the rotation axis
+    // is on the centre of column ⌈size/2⌉ and of row size − 1 − ⌈size/2⌉, and detector sample d
+    // is at coordinate d.
+    const axisColumn = Math.ceil(size / 2);
+    const axisRow = size - 1 - axisColumn;
+    const toSample = ROW_GUARD + center * samplesPerPixel;
     // Beyond these the interpolated value is 0 (both neighbours are guards).
     const first = ROW_GUARD - 1;
-    const last = ROW_GUARD + pixels;
+    const last = ROW_GUARD + pixels * samplesPerPixel;
 
     for (let i = 0; i < size; i++) {
-      const x = origin + i;
+      const x = i - axisRow;
       sums.fill(0);
       for (let p = 0; p < cos.length; p++) {
         const step = cos[p];
-        const start = -x * sin[p] + origin * step + toSample;
+        const start = -x * sin[p] - axisColumn * step + toSample;
         const row = p * rowStride;
         // Columns whose sample position lies in [first, last].
         let jFrom = 0;
