@@ -5,7 +5,7 @@ import type { FilterName, FilterParameters } from './filters.js';
 import { checkSlice, outputImage } from './projector/index.js';
 import type { SliceGeometry } from './projector/index.js';
 import { LinearBackprojector, ROW_GUARD } from './projector/linear-backprojector.js';
-import { RecentCache, geometryKey } from './projector/recent.js';
+import { RecentCache, geometryKey } from './recent-cache.js';
 
 export interface FbpOptions {
   /** The window on the ramp (default `shepp`, TomoPy's default name); see `rampWindow`. */

@@ -5,7 +5,7 @@ import { resolveOptions } from './options.js';
 import type { ReconstructOptions, ResolvedOptions } from './options.js';
 import { SliceReconstructor } from './reconstructor.js';
 import { isFloat32Array, type ImageStack, type SinogramStack } from './types.js';
-import { reconstructInWorkers } from './workers/slice-pool.js';
+import { reconstructInWorkers, sliceChunk } from './workers/slice-pool.js';
 
 /** Reconstructed slices and the rotation centre each was reconstructed with. */
 export interface Reconstruction extends ImageStack {
@@ -107,7 +107,7 @@ export async function reconstruct(
     done += count;
     control.onProgress?.(done, slices);
   };
-  const useWorkers = threads > 1 && slices > 2;
+  const useWorkers = threads > 1 && slices > sliceChunk(resolved);
   const data = useWorkers
     ? await reconstructInWorkers(sinograms, angles, centers, resolved, {
         threads,

@@ -1,5 +1,6 @@
 import { createFftArena, type FftArena } from '../fft/fft-arena.js';
 import { DEFAULT_FILTER_PARAMETERS, filterResponse } from '../filters.js';
+import { RecentCache, geometryKey } from '../recent-cache.js';
 import { paddedLength } from './padding.js';
 import type { FilterName, FilterParameters } from '../filters.js';
 import {
@@ -20,6 +21,9 @@ export interface GridrecGeometry {
   readonly filter: FilterName;
   readonly filterParameters?: FilterParameters;
 }
+
+/** Plans of this thread by geometry and filter; each holds a grid of padded² complex floats. */
+const recentPlans = new RecentCache<GridrecPlan>(2);
 
 /** Columns of the frequency grid transformed together, so each row read stays in one cache line. */
 const COLUMN_BLOCK = 8;
@@ -67,15 +71,26 @@ export class GridrecPlan {
   private readonly phaseRe: Float64Array;
   private readonly phaseIm: Float64Array;
 
-  /** Plans for a geometry (the transforms' WebAssembly module loads asynchronously). */
+  /**
+   * The plan for a geometry: a recent one of this thread, else a new one (the transforms'
+   * WebAssembly module loads asynchronously). Sharing is safe because reconstructPair runs to
+   * its end without yielding.
+   */
   static async create(geometry: GridrecGeometry): Promise<GridrecPlan> {
+    const { cutoff, order } = geometry.filterParameters ?? DEFAULT_FILTER_PARAMETERS;
+    const where = geometryKey(geometry.angles, geometry.pixels, geometry.size, 0);
+    const key = `${geometry.filter}/${cutoff}/${order}/${where}`;
+    const known = recentPlans.peek(key);
+    if (known !== undefined) return known;
     const padded = paddedLength(geometry.pixels);
     const fft = await createFftArena(padded, [
       2 * padded,
       2 * padded * padded,
       2 * padded * COLUMN_BLOCK
     ]);
-    return new GridrecPlan(geometry, fft);
+    const plan = new GridrecPlan(geometry, fft);
+    recentPlans.set(key, plan);
+    return plan;
   }
 
   private constructor(geometry: GridrecGeometry, fft: FftArena) {

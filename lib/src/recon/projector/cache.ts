@@ -1,6 +1,6 @@
 import type { SliceGeometry } from './geometry.js';
 import { buildSystemMatrix } from './ray-geometry.js';
-import { RecentCache, geometryKey } from './recent.js';
+import { RecentCache, geometryKey } from '../recent-cache.js';
 import type { SystemMatrix } from './system-matrix.js';
 
 /**

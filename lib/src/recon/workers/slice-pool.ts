@@ -2,8 +2,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedOptions } from '../options.js';
+import { systemMatrixFor } from '../projector/index.js';
 import type { SinogramStack } from '../types.js';
-import type { SliceWorkerData, SliceWorkerMessage } from './messages.js';
+import type { SliceJob, SliceWorkerMessage } from './messages.js';
+
+/** Idle workers are ended after this long, which frees their plans and matrices. */
+const IDLE_MS = 30_000;
 
 /** The compiled worker, also when this module runs from source under a test runner. */
 function sliceWorkerEntry(): string {
@@ -14,16 +18,59 @@ function sliceWorkerEntry(): string {
   throw new Error(`The reconstruction worker is not built (${compiled}); run "npx tsc -b" in lib`);
 }
 
+/**
+ * Workers kept between calls (starting one and loading its WebAssembly costs more than
+ * reconstructing a few slices). A worker is busy with one job at a time; an idle one does not
+ * keep the process alive and is ended after IDLE_MS.
+ */
+const idle: Worker[] = [];
+let idleTimer: NodeJS.Timeout | undefined;
+
+function acquire(count: number): Worker[] {
+  const taken = idle.splice(0, count);
+  while (taken.length < count) taken.push(new Worker(sliceWorkerEntry()));
+  for (const worker of taken) worker.ref();
+  return taken;
+}
+
+function release(workers: readonly Worker[]): void {
+  for (const worker of workers) {
+    worker.removeAllListeners('message').removeAllListeners('error').removeAllListeners('exit');
+    worker.unref();
+    idle.push(worker);
+  }
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => void endIdleWorkers(), IDLE_MS).unref();
+}
+
+/** Ends the idle workers now (they are started again when needed). */
+export async function endIdleWorkers(): Promise<void> {
+  clearTimeout(idleTimer);
+  await Promise.all(idle.splice(0).map(worker => worker.terminate()));
+}
+
+/** The ray-driven algorithms share TomoPy's system matrix; GridRec and FBP need none. */
+function usesSystemMatrix(options: ResolvedOptions): boolean {
+  return options.algorithm === 'bp' || options.algorithm === 'mlem' || options.algorithm === 'sirt';
+}
+
+/** Slices a worker claims at once: GridRec does two in one pass, the others one at a time. */
+export function sliceChunk(options: ResolvedOptions): number {
+  return options.algorithm === 'gridrec' ? 2 : 1;
+}
+
 export interface PoolRun {
   readonly threads: number;
   readonly onSlices?: (slices: number) => void;
   readonly signal?: AbortSignal;
 }
 
+let nextJobId = 1;
+
 /**
- * Reconstructs a block of slices on `threads` worker threads sharing the input and output
- * memory. Rejects with the first worker's error (its stack kept) or the abort reason; every
- * worker is terminated before the promise settles, so nothing outlives the call.
+ * Reconstructs a block of slices on `threads` pooled worker threads sharing the input and
+ * output memory. Rejects with the first worker's error (its stack kept) or the abort reason;
+ * the workers of a failed or aborted job are ended, not returned to the pool.
  */
 export async function reconstructInWorkers(
   stack: SinogramStack,
@@ -32,10 +79,13 @@ export async function reconstructInWorkers(
   options: ResolvedOptions,
   run: PoolRun
 ): Promise<Float32Array> {
+  run.signal?.throwIfAborted();
   const sinograms = new SharedArrayBuffer(stack.data.byteLength);
   new Float32Array(sinograms).set(stack.data);
   const images = new SharedArrayBuffer(stack.slices * options.size * options.size * 4);
-  const data: SliceWorkerData = {
+  const chunk = sliceChunk(options);
+  const job: SliceJob = {
+    id: nextJobId++,
     angles,
     pixels: stack.pixels,
     slices: stack.slices,
@@ -44,26 +94,37 @@ export async function reconstructInWorkers(
     sinograms,
     images,
     next: new SharedArrayBuffer(4),
-    chunk: 2
+    chunk,
+    matrices: usesSystemMatrix(options)
+      ? [...new Set(centers)].map(center =>
+          systemMatrixFor(angles, {
+            pixels: stack.pixels,
+            angles: angles.length,
+            center,
+            size: options.size
+          })
+        )
+      : []
   };
-  const entry = sliceWorkerEntry();
-  const workers = Array.from(
-    { length: Math.min(run.threads, Math.ceil(stack.slices / data.chunk)) },
-    () => new Worker(entry, { workerData: data })
-  );
+  const workers = acquire(Math.min(run.threads, Math.ceil(stack.slices / chunk)));
+  let failed = false;
   try {
     await new Promise<void>((resolve, reject) => {
       let running = workers.length;
-      const abort = () => reject(run.signal?.reason ?? new Error('reconstruction aborted'));
-      if (run.signal?.aborted === true) return abort();
+      const fail = (error: unknown) => {
+        failed = true;
+        reject(error);
+      };
+      const abort = () => fail(run.signal?.reason ?? new Error('reconstruction aborted'));
       run.signal?.addEventListener('abort', abort, { once: true });
       const settle = (error?: Error) => {
         run.signal?.removeEventListener('abort', abort);
         if (error === undefined) resolve();
-        else reject(error);
+        else fail(error);
       };
       for (const worker of workers) {
         worker.on('message', (message: SliceWorkerMessage) => {
+          if (message.id !== job.id) return;
           if (message.kind === 'progress') run.onSlices?.(message.slices);
           else if (message.kind === 'error') {
             const error = new Error(message.message);
@@ -73,13 +134,15 @@ export async function reconstructInWorkers(
           } else if (--running === 0) settle();
         });
         worker.on('error', error => settle(error));
-        worker.on('exit', code => {
-          if (code !== 0) settle(new Error(`a reconstruction worker exited with code ${code}`));
-        });
+        worker.on('exit', code =>
+          settle(new Error(`a reconstruction worker exited with code ${code}`))
+        );
+        worker.postMessage(job);
       }
     });
   } finally {
-    await Promise.all(workers.map(worker => worker.terminate()));
+    if (failed) await Promise.all(workers.map(worker => worker.terminate()));
+    else release(workers);
   }
   // A private copy: callers may transfer or detach it, which shared memory does not allow.
   return new Float32Array(images).slice();

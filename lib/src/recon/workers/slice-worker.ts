@@ -1,35 +1,51 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
+import { adoptSystemMatrix } from '../projector/index.js';
 import { SliceReconstructor } from '../reconstructor.js';
-import type { SliceWorkerData, SliceWorkerMessage } from './messages.js';
+import type { SliceJob, SliceWorkerMessage } from './messages.js';
 
-/** A worker thread that reconstructs runs of slices claimed from a shared counter. */
+/**
+ * A pooled worker thread: for each job it reconstructs runs of slices claimed from the job's
+ * shared counter. It stays up between jobs, so GridRec plans and system matrices are reused.
+ */
 const port = parentPort;
 if (port === null) throw new Error('slice-worker runs only as a worker thread');
 const post = (message: SliceWorkerMessage) => port.postMessage(message);
 
-try {
-  const data = workerData as SliceWorkerData;
+async function run(job: SliceJob): Promise<void> {
+  for (const matrix of job.matrices) adoptSystemMatrix(matrix);
   const reconstructor = await SliceReconstructor.create(
-    { angles: data.angles, pixels: data.pixels },
-    data.options
+    { angles: job.angles, pixels: job.pixels },
+    job.options
   );
   const stack = {
-    data: new Float32Array(data.sinograms),
-    slices: data.slices,
-    angles: data.angles.length,
-    pixels: data.pixels
+    data: new Float32Array(job.sinograms),
+    slices: job.slices,
+    angles: job.angles.length,
+    pixels: job.pixels
   };
-  const images = new Float32Array(data.images);
-  const next = new Int32Array(data.next);
+  const images = new Float32Array(job.images);
+  const next = new Int32Array(job.next);
   for (;;) {
-    const first = Atomics.add(next, 0, data.chunk);
-    if (first >= data.slices) break;
-    const count = Math.min(data.chunk, data.slices - first);
-    reconstructor.reconstructRange(stack, data.centers, images, first, count);
-    post({ kind: 'progress', slices: count });
+    const first = Atomics.add(next, 0, job.chunk);
+    if (first >= job.slices) break;
+    const count = Math.min(job.chunk, job.slices - first);
+    reconstructor.reconstructRange(stack, job.centers, images, first, count);
+    post({ kind: 'progress', id: job.id, slices: count });
   }
-  post({ kind: 'done' });
-} catch (error) {
-  const failure = error instanceof Error ? error : new Error(String(error));
-  post({ kind: 'error', name: failure.name, message: failure.message, stack: failure.stack });
 }
+
+port.on('message', (job: SliceJob) => {
+  run(job).then(
+    () => post({ kind: 'done', id: job.id }),
+    (error: unknown) => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      post({
+        kind: 'error',
+        id: job.id,
+        name: failure.name,
+        message: failure.message,
+        stack: failure.stack
+      });
+    }
+  );
+});

@@ -19,6 +19,13 @@ export class RecentCache<V> {
     return value;
   }
 
+  /** The value for `key` if kept (and marks it as recently used). */
+  peek(key: string): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) this.set(key, value);
+    return value;
+  }
+
   set(key: string, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);
