@@ -1,7 +1,9 @@
+/* global process */
 // Times our reconstruction of a block of sinograms and writes the figures as JSON. Run by
 // recon.run.ts: once pinned to one core (taskset) with --threads 1, once with every core.
 //   node ours.mjs SINOGRAMS.npy ANGLES.npy CENTER OUT.json --threads N --repeats R --mlem-iterations K
 import { writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { readNpy, writeNpy } from '../../dist/recon/npy.js';
 import { reconstruct } from '../../dist/recon/reconstruct.js';
@@ -26,7 +28,7 @@ const stack = { data: array.data, slices, angles: angleCount, pixels };
 const angles = (await readNpy(anglesPath)).data;
 const stem = outPath.replace(/\.json$/, '');
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /** Median seconds of `repeats` timed runs after one untimed one (plans, JIT, system matrix). */
 async function timed(block, options) {
@@ -42,14 +44,22 @@ async function timed(block, options) {
 
 async function saveSlice0(name, result) {
   const path = `${stem}-${name}-slice0.npy`;
-  await writeNpy(path, [result.size, result.size], result.data.subarray(0, result.size * result.size));
+  await writeNpy(
+    path,
+    [result.size, result.size],
+    result.data.subarray(0, result.size * result.size)
+  );
   return path;
 }
 
 const gridrec = await timed(stack, { algorithm: 'gridrec', filter: 'shepp' });
 const fbp = await timed(stack, { algorithm: 'fbp', filter: 'ramlak' });
 const mlemSlices = Math.min(slices, Number(values['mlem-slices']));
-const mlemBlock = { ...stack, slices: mlemSlices, data: stack.data.subarray(0, mlemSlices * angleCount * pixels) };
+const mlemBlock = {
+  ...stack,
+  slices: mlemSlices,
+  data: stack.data.subarray(0, mlemSlices * angleCount * pixels)
+};
 const mlem = await timed(mlemBlock, { algorithm: 'mlem', iterations: mlemIterations });
 
 const figures = {
@@ -76,6 +86,7 @@ const figures = {
   }
 };
 await writeFile(outPath, JSON.stringify(figures, null, 2));
-console.log(
-  `ours on ${threads} thread(s): gridrec ${figures.gridrec.slicesPerSecond.toFixed(1)} slices/s, fbp ${figures.fbp.slicesPerSecond.toFixed(2)} slices/s, mlem ${figures.mlem.secondsPerIterationPerSlice.toFixed(3)} s/iteration/slice`
+process.stdout.write(
+  `ours on ${threads} thread(s): gridrec ${figures.gridrec.slicesPerSecond.toFixed(1)} slices/s, fbp ${figures.fbp.slicesPerSecond.toFixed(2)} slices/s, mlem ${figures.mlem.secondsPerIterationPerSlice.toFixed(3)} s/iteration/slice` +
+    '\n'
 );
