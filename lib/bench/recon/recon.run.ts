@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import * as prettier from 'prettier';
 import { it } from 'vitest';
 import { findCenterWithGridrec } from '../../src/recon/auto-center.js';
+import { pearsonInCircle } from '../../src/recon/image-metrics.js';
 import { loadSinograms } from '../../src/recon/load.js';
 import { readNpy, writeNpy } from '../../src/recon/npy.js';
 
@@ -23,26 +24,6 @@ const python = join(repo, '.venv', 'bin', 'python');
 const TILES = 8;
 const REPEATS = 5;
 const MLEM_ITERATIONS = 5;
-
-/** Pearson's r over the image's inscribed circle (outside it the methods differ by design). */
-function pearsonInCircle(a: Float32Array, b: Float32Array, size: number): number {
-  const inside: number[] = [];
-  for (let i = 0; i < size; i++)
-    for (let j = 0; j < size; j++)
-      if ((i + 0.5 - size / 2) ** 2 + (j + 0.5 - size / 2) ** 2 < (size / 2) ** 2)
-        inside.push(i * size + j);
-  const mean = (x: Float32Array) => inside.reduce((sum, k) => sum + x[k], 0) / inside.length;
-  const [ma, mb] = [mean(a), mean(b)];
-  let covariance = 0;
-  let va = 0;
-  let vb = 0;
-  for (const k of inside) {
-    covariance += (a[k] - ma) * (b[k] - mb);
-    va += (a[k] - ma) ** 2;
-    vb += (b[k] - mb) ** 2;
-  }
-  return covariance / Math.sqrt(va * vb);
-}
 
 interface OurFigures {
   threads: number;

@@ -27,7 +27,8 @@ interface ReconCommandOptions {
 
 function wholeNumber(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim()))
+  // 0 is refused here too, so that it fails before the input is read.
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1)
     throw new ReconInputError(`${flag} ${JSON.stringify(text)}: expected a whole number ≥ 1`);
   return Number(text);
 }
@@ -144,6 +145,12 @@ export function addReconCommand(program: Command): void {
         sinogramOrder: options.sinogramOrder
       });
       const { sinograms, angles } = loaded;
+      // Only now is the detector width known, which bounds the centre.
+      const center = reconOptions.center;
+      if (typeof center === 'number' && (center < 0 || center > sinograms.pixels))
+        throw new ReconInputError(
+          `--center ${center}: expected a detector coordinate from 0 to ${sinograms.pixels} (the detector width of ${input}), or auto`
+        );
       if (loaded.guarded > 0)
         process.stderr.write(
           `${loaded.guarded} values ≤ 0 after flat/dark normalisation were floored before -log\n`

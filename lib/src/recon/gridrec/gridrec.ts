@@ -1,4 +1,4 @@
-import { createFftArena, type FftArena } from '../fft/fft-arena.js';
+import { createFftArena, type FftArena } from '../signal/fft-arena.js';
 import { DEFAULT_FILTER_PARAMETERS, filterResponse } from '../filters.js';
 import { RecentCache, geometryKey } from '../recent-cache.js';
 import { paddedLength } from './padding.js';

@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { reconstruct } from '../../../src/recon/reconstruct.js';
-import type { SinogramStack } from '../../../src/recon/types.js';
-import { referenceCase } from '../../unit/recon/fixtures.js';
+import { referenceStack } from '../../unit/recon/fixtures.js';
 
 // Worker threads run the compiled library (lib/dist), which the test set-up builds.
-const reference = referenceCase();
-const { angles, slices, pixels } = reference;
-const sinograms: SinogramStack = {
-  data: new Float32Array(slices * angles.length * pixels),
-  slices,
-  angles: angles.length,
-  pixels
-};
-for (let s = 0; s < slices; s++)
-  sinograms.data.set(reference.sinogram(s), s * angles.length * pixels);
+const { sinograms, angles } = referenceStack();
 
 describe('reconstruction on worker threads', () => {
   it.each(['gridrec', 'fbp', 'mlem'] as const)(
     '%s gives on 3 threads exactly what it gives in this thread, with progress per slice',
-    async (algorithm) => {
+    async algorithm => {
       const options = { algorithm, iterations: 3, filter: 'ramlak' } as const;
       const here = await reconstruct(sinograms, angles, { ...options, threads: 1 });
       const progress: number[] = [];

@@ -1,38 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadSinograms } from '../../../src/recon/load.js';
+import { parseNpy, type NpyArray } from '../../../src/recon/npy.js';
+import type { SinogramStack } from '../../../src/recon/types.js';
 import { sharedDataDir, tomopyReferenceDir } from '../../support/paths.js';
 
-/** A NumPy array read as float32, with its shape. */
-export interface NpyArray {
-  readonly data: Float32Array;
-  readonly shape: readonly number[];
-}
-
-/** Reads a version-1 .npy file of little-endian float32 or float64 in C order. */
+/** A NumPy array read as float32, with its shape (the library's reader, synchronously). */
 export function readNpy(path: string): NpyArray {
-  const bytes = readFileSync(path);
-  if (bytes.toString('latin1', 0, 6) !== '\x93NUMPY' || bytes[6] !== 1)
-    throw new Error(`${path}: not a version-1 .npy file`);
-  const headerLength = bytes.readUInt16LE(8);
-  const header = bytes.toString('latin1', 10, 10 + headerLength);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined)
-    throw new Error(`${path}: unreadable header ${header}`);
-  if (fortran === 'True') throw new Error(`${path}: Fortran order is not supported`);
-  const shape = shapeText
-    .split(',')
-    .map(part => part.trim())
-    .filter(part => part !== '')
-    .map(Number);
-  const count = shape.reduce((product, n) => product * n, 1);
-  const offset = 10 + headerLength;
-  // Copy out so the typed array is aligned whatever the header length.
-  const body = bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + bytes.length);
-  if (descr === '<f4') return { data: new Float32Array(body, 0, count), shape };
-  if (descr === '<f8') return { data: Float32Array.from(new Float64Array(body, 0, count)), shape };
-  throw new Error(`${path}: dtype ${descr} is not supported (expected <f4 or <f8)`);
+  return parseNpy(readFileSync(path), path);
 }
 
 /** A file of TomoPy's reference data. */
@@ -47,6 +22,15 @@ export interface ReferenceCase {
   readonly pixels: number;
   /** Slice s's sinogram (angles × pixels): proj[:, s, :]. */
   sinogram(slice: number): Float32Array;
+}
+
+/** The whole reference case as one block of sinograms (slices × angles × pixels). */
+export function referenceStack(): { sinograms: SinogramStack; angles: Float32Array } {
+  const reference = referenceCase();
+  const { angles, slices, pixels } = reference;
+  const data = new Float32Array(slices * angles.length * pixels);
+  for (let s = 0; s < slices; s++) data.set(reference.sinogram(s), s * angles.length * pixels);
+  return { sinograms: { data, slices, angles: angles.length, pixels }, angles };
 }
 
 export function referenceCase(): ReferenceCase {
@@ -68,16 +52,7 @@ export function referenceCase(): ReferenceCase {
   };
 }
 
-/** ‖ours − reference‖ / ‖reference‖ over whole arrays. */
-export function relativeL2(ours: ArrayLike<number>, reference: ArrayLike<number>): number {
-  let difference = 0;
-  let norm = 0;
-  for (let i = 0; i < reference.length; i++) {
-    difference += (ours[i] - reference[i]) ** 2;
-    norm += reference[i] ** 2;
-  }
-  return Math.sqrt(difference / norm);
-}
+export { relativeL2 } from '../../../src/recon/image-metrics.js';
 
 /**
  * Reconstructs every slice of the reference case with `method` (centre: TomoPy's default,
@@ -108,37 +83,12 @@ export async function toothSinogram(
   row: number,
   bin: number
 ): Promise<{ sinogram: Float32Array; angles: Float32Array; pixels: number }> {
-  // Loaded on demand: only the tests that read the tooth pay for the HDF5 library.
-  const h5 = await import('h5wasm/node');
-  await h5.ready;
-  const file = new h5.File(join(sharedDataDir, 'tooth.h5'), 'r');
-  try {
-    const read = (path: string) => {
-      const dataset = file.get(path);
-      if (!(dataset instanceof h5.Dataset)) throw new Error(`tooth.h5 has no dataset ${path}`);
-      return { value: dataset.value as Float32Array | Float64Array, shape: dataset.shape ?? [] };
-    };
-    const data = read('/exchange/data');
-    const white = read('/exchange/data_white');
-    const dark = read('/exchange/data_dark');
-    const theta = read('/exchange/theta').value;
-    const [angleCount, rows, width] = data.shape;
-    const meanOver = (stack: { value: ArrayLike<number>; shape: number[] }, d: number) => {
-      let sum = 0;
-      for (let k = 0; k < stack.shape[0]; k++) sum += stack.value[(k * rows + row) * width + d];
-      return sum / stack.shape[0];
-    };
-    const pixels = Math.floor(width / bin);
-    const sinogram = new Float32Array(angleCount * pixels);
-    for (let p = 0; p < angleCount; p++)
-      for (let d = 0; d < pixels * bin; d++) {
-        const flat = meanOver(white, d) - meanOver(dark, d);
-        const value = (data.value[(p * rows + row) * width + d] - meanOver(dark, d)) / flat;
-        sinogram[p * pixels + Math.floor(d / bin)] += -Math.log(Math.max(value, 1e-6)) / bin;
-      }
-    const angles = Float32Array.from(theta, degrees => (degrees * Math.PI) / 180);
-    return { sinogram, angles, pixels };
-  } finally {
-    file.close();
-  }
+  const tooth = await loadSinograms(join(sharedDataDir, 'tooth.h5'), { slices: [row, row + 1] });
+  const { angles: angleCount, pixels: width } = tooth.sinograms;
+  const pixels = Math.floor(width / bin);
+  const sinogram = new Float32Array(angleCount * pixels);
+  for (let p = 0; p < angleCount; p++)
+    for (let d = 0; d < pixels * bin; d++)
+      sinogram[p * pixels + Math.floor(d / bin)] += tooth.sinograms.data[p * width + d] / bin;
+  return { sinogram, angles: tooth.angles, pixels };
 }

@@ -2,18 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { FILTER_NAMES } from '../../../src/recon/filters.js';
 import { GridrecPlan } from '../../../src/recon/gridrec/gridrec.js';
 import { reconstruct } from '../../../src/recon/reconstruct.js';
-import { readReference, referenceCase, relativeL2 } from './fixtures.js';
+import { readReference, referenceCase, referenceStack, relativeL2 } from './fixtures.js';
 
 const reference = referenceCase();
 const { angles, slices, pixels } = reference;
-const sinograms = {
-  data: new Float32Array(slices * angles.length * pixels),
-  slices,
-  angles: angles.length,
-  pixels
-};
-for (let s = 0; s < slices; s++)
-  sinograms.data.set(reference.sinogram(s), s * angles.length * pixels);
+const { sinograms } = referenceStack();
 
 describe('GridRec against TomoPy', () => {
   it.each(FILTER_NAMES)('matches gridrec_%s.npy to 2e-2 (relative L2)', async filter => {

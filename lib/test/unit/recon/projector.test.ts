@@ -6,7 +6,7 @@ import {
   forwardProject,
   systemMatrixFor
 } from '../../../src/recon/projector/index.js';
-import { RecentCache } from '../../../src/recon/projector/recent.js';
+import { RecentCache } from '../../../src/recon/recent-cache.js';
 
 const pixels = 48;
 const angles = Float32Array.from({ length: 16 }, (_, p) => (p * Math.PI) / 16);
