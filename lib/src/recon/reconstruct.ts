@@ -7,7 +7,11 @@ import { SliceReconstructor } from './reconstructor.js';
 import { isFloat32Array, type ImageStack, type SinogramStack } from './types.js';
 import { reconstructInWorkers, sliceChunk } from './workers/slice-pool.js';
 
-/** Reconstructed slices and the rotation centre each was reconstructed with. */
+/**
+ * Reconstructed slices and the rotation centre each was reconstructed with. Slices made on
+ * worker threads stay in the shared memory the workers wrote them to (no copy): `data` can be
+ * posted to another thread but not transferred.
+ */
 export interface Reconstruction extends ImageStack {
   readonly centers: Float64Array;
   /** Set when `center: 'auto'` found the centre. */
