@@ -166,16 +166,19 @@ export function addReconCommand(program: Command): void {
         progress.stop();
       }
       const seconds = (performance.now() - started) / 1000;
+      const searching = result.foundCenter?.seconds ?? 0;
       if (result.foundCenter !== undefined)
         process.stderr.write(
-          `centre found at ${result.foundCenter.center.toFixed(2)} (${result.foundCenter.method})\n`
+          `centre found at ${result.foundCenter.center.toFixed(2)} in ${searching.toFixed(2)} s (${result.foundCenter.method})\n`
         );
       await writeNpy(options.output, [result.slices, result.size, result.size], result.data);
       if (options.png !== undefined)
         await writeSlicePngs(options.png, result.data, result.slices, result.size, loaded.firstRow);
       const centers = [...new Set(result.centers)].map(c => c.toFixed(2)).join(', ');
+      const plural = result.slices === 1 ? 'slice' : 'slices';
+      const rate = result.slices / (seconds - searching);
       console.log(
-        `${result.slices} slices of ${result.size}×${result.size} (${reconOptions.algorithm}, centre ${centers}) in ${seconds.toFixed(2)} s: ${(result.slices / seconds).toFixed(1)} slices/s → ${options.output}`
+        `${result.slices} ${plural} of ${result.size}×${result.size} (${reconOptions.algorithm}, centre ${centers}) in ${seconds.toFixed(2)} s: ${rate.toFixed(1)} slices/s${searching > 0 ? ' after the centre search' : ''} → ${options.output}`
       );
     });
 }

@@ -6,6 +6,8 @@ export interface FoundCenter {
   readonly center: number;
   readonly method: string;
   readonly evaluations: number;
+  /** Time the search took. */
+  readonly seconds: number;
 }
 
 /**
@@ -17,6 +19,7 @@ export async function findCenterWithGridrec(
   angles: Float32Array,
   pixels: number
 ): Promise<FoundCenter> {
+  const started = performance.now();
   const plan = await GridrecPlan.create({ angles, pixels, size: pixels, filter: 'shepp' });
   const image = new Float32Array(pixels * pixels);
   const result = findCenter(sinogram, angles.length, pixels, (slice, center) => {
@@ -26,6 +29,7 @@ export async function findCenterWithGridrec(
   return {
     center: result.center,
     method: 'minimum histogram entropy of GridRec images (TomoPy find_center)',
-    evaluations: result.evaluations
+    evaluations: result.evaluations,
+    seconds: (performance.now() - started) / 1000
   };
 }

@@ -84,7 +84,7 @@ describe('pilot-streaming recon', () => {
       expect([png.width, png.height]).toEqual([640, 640]);
     }
     expect(result.stdout).toMatch(
-      /^2 slices of 640×640 \(gridrec, centre [\d.]+\) in [\d.]+ s: [\d.]+ slices\/s → out\.npy$/m
+      /^2 slices of 640×640 \(gridrec, centre [\d.]+\) in [\d.]+ s: [\d.]+ slices\/s after the centre search → out\.npy$/m
     );
     const found = /centre found at ([\d.]+)/.exec(result.stderr);
     expect(found, result.stderr).not.toBeNull();
