@@ -100,3 +100,23 @@ def test_kafka_pilot_notebook_runs_top_to_bottom(tmp_path, pilot_home, monkeypat
 
     listing = text_of(code[-1])
     assert re.search(rf"{pilot_id}\s.*Canceled", listing), listing
+
+
+def test_reconstruction_notebook_shows_the_tooth(tmp_path, monkeypatch):
+    notebook = nbformat.read(BINDER / "03-tomographic-reconstruction.ipynb", as_version=4)
+    assert notebook.metadata.kernelspec.name == "pilot-streaming"
+    assert all(not cell.get("outputs") for cell in notebook.cells), "saved with outputs"
+    monkeypatch.setenv("PILOT_STREAMING_HOME", str(tmp_path / "home"))
+    # Run where the notebook lives: it reads data/tooth.h5 beside it.
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="pilot-streaming", resources={"metadata": {"path": str(BINDER)}}
+    )
+    client.execute()
+
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert "2 sinograms of 181 angles × 640 pixels" in text_of(code[0])
+    assert re.search(r"2 slices of 640×640 by gridrec, centre 29\d\.\d\d found automatically", text_of(code[1]))
+    assert "by mlem" in text_of(code[2])
+    for cell in code[1:]:
+        images = [output.data["image/png"] for output in cell.outputs if "image/png" in output.get("data", {})]
+        assert len(images) == 1, f"no image in {cell.source!r}"
