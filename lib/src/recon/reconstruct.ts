@@ -50,6 +50,15 @@ export function checkSinograms(stack: SinogramStack, angles: Float32Array): void
     );
 }
 
+/** A rotation centre on a detector `pixels` wide. */
+function checkCenter(value: unknown, pixels: number, key: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > pixels)
+    throw new ReconInputError(
+      `${key} = ${JSON.stringify(value)}: expected a rotation centre from 0 to ${pixels} (the detector width), or "auto"`
+    );
+  return value;
+}
+
 /**
  * One centre per slice from the `center` option (default: the detector's middle); `auto` finds
  * it on the middle slice and uses it for all.
@@ -60,13 +69,7 @@ export async function resolveCenters(
   angles: Float32Array
 ): Promise<{ centers: Float64Array; found?: FoundCenter }> {
   const { slices, pixels } = stack;
-  const checked = (value: unknown, key: string): number => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > pixels)
-      throw new ReconInputError(
-        `${key} = ${JSON.stringify(value)}: expected a rotation centre from 0 to ${pixels} (the detector width), or "auto"`
-      );
-    return value;
-  };
+  const checked = (value: unknown, key: string) => checkCenter(value, pixels, key);
   const same = (value: number) => ({ centers: new Float64Array(slices).fill(value) });
   if (center === undefined) return same(pixels / 2);
   if (center === 'auto') {
@@ -165,21 +168,26 @@ export async function createReconstructor(
   pixels: number,
   options: ReconstructOptions
 ): Promise<StreamingReconstructor> {
-  checkSinograms(
-    { data: new Float32Array(angles.length * pixels), slices: 1, angles: angles.length, pixels },
-    angles
-  );
-  const resolved = resolveOptions(options, pixels);
-  const reconstructor = await SliceReconstructor.create({ angles, pixels }, resolved);
+  if (!Number.isInteger(pixels) || pixels < 1)
+    throw new ReconInputError(`pixels = ${JSON.stringify(pixels)}: expected a whole number ≥ 1`);
+  if (!isFloat32Array(angles) || angles.length === 0)
+    throw new ReconInputError(
+      `angles: expected a Float32Array of the projection angles in radians, not ${Object.prototype.toString.call(angles)}`
+    );
+  // The rest of the geometry checked as that of a block of one slice.
+  const oneSlice = new Float32Array(angles.length * pixels);
+  checkSinograms({ data: oneSlice, slices: 1, angles: angles.length, pixels }, angles);
   if (
-    options.center === 'auto' ||
-    (options.center !== undefined && typeof options.center !== 'number')
+    options?.center === 'auto' ||
+    (options?.center !== undefined && typeof options.center !== 'number')
   )
     throw new ReconInputError(
       `center = ${JSON.stringify(options.center)}: a streaming reconstructor takes one centre (a number); find it once with recon.findCenter`
     );
-  const empty = { data: new Float32Array(0), slices: 1, angles: angles.length, pixels };
-  const defaultCenter = (await resolveCenters(options.center, empty, angles)).centers[0];
+  const defaultCenter =
+    options.center === undefined ? pixels / 2 : checkCenter(options.center, pixels, 'center');
+  const resolved = resolveOptions(options, pixels);
+  const reconstructor = await SliceReconstructor.create({ angles, pixels }, resolved);
   return {
     size: resolved.size,
     reconstruct(sinogram, center = defaultCenter) {
@@ -187,7 +195,7 @@ export async function createReconstructor(
         throw new ReconInputError(
           `sinogram has ${sinogram?.length ?? 'no'} values: expected angles × pixels = ${angles.length} × ${pixels} as a Float32Array`
         );
-      return reconstructor.reconstructSlice(sinogram, center);
+      return reconstructor.reconstructSlice(sinogram, checkCenter(center, pixels, 'center'));
     }
   };
 }

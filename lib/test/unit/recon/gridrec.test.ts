@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FILTER_NAMES } from '../../../src/recon/filters.js';
 import { GridrecPlan } from '../../../src/recon/gridrec/gridrec.js';
-import { reconstruct } from '../../../src/recon/reconstruct.js';
+import { createReconstructor, reconstruct } from '../../../src/recon/reconstruct.js';
 import { readReference, referenceCase, referenceStack, relativeL2 } from './fixtures.js';
 
 const reference = referenceCase();
@@ -39,5 +39,34 @@ describe('GridRec against TomoPy', () => {
     });
     expect(relativeL2(shifted.data, middle.data)).toBeGreaterThan(0.1);
     expect([...shifted.centers]).toEqual(new Array(slices).fill(20));
+  });
+});
+
+describe('the streaming reconstructor', () => {
+  it('reconstructs one sinogram at a time as the block API does', async () => {
+    const block = await reconstruct(sinograms, angles, { algorithm: 'gridrec', threads: 1 });
+    const stream = await createReconstructor(angles, pixels, { algorithm: 'gridrec' });
+    const image = stream.reconstruct(reference.sinogram(5));
+    expect(
+      relativeL2(image, block.data.subarray(5 * pixels * pixels, 6 * pixels * pixels))
+    ).toBeLessThan(1e-6);
+  });
+
+  it('refuses a bad centre, a wrong-sized sinogram and angles that are not Float32Array', async () => {
+    await expect(
+      createReconstructor(angles, pixels, { algorithm: 'gridrec', center: 'auto' })
+    ).rejects.toThrow(/a streaming reconstructor takes one centre/);
+    await expect(
+      createReconstructor([0, 1] as unknown as Float32Array, pixels, { algorithm: 'fbp' })
+    ).rejects.toThrow(
+      /angles: expected a Float32Array of the projection angles in radians, not \[object Array\]/
+    );
+    const stream = await createReconstructor(angles, pixels, { algorithm: 'gridrec' });
+    expect(() => stream.reconstruct(new Float32Array(5))).toThrow(
+      /sinogram has 5 values: expected angles × pixels = 16 × 48/
+    );
+    expect(() => stream.reconstruct(reference.sinogram(0), Number.NaN)).toThrow(
+      /center = null: expected a rotation centre from 0 to 48/
+    );
   });
 });
