@@ -132,14 +132,17 @@ export class Kernel {
   }
 
   /** Binds the sockets, loads the plugins and starts serving. */
-  async start(plugins: readonly KernelPlugin[]): Promise<void> {
+  async start(
+    plugins: readonly KernelPlugin[] | (() => Promise<readonly KernelPlugin[]>)
+  ): Promise<void> {
     const onSendError = (error: unknown) => logKernel('send failed', error);
     this.channels = await KernelChannels.bind(this.info, onSendError);
     this.iopub = new SerialSender(this.channels.iopub, onSendError);
     this.shell = new SerialSender(this.channels.shell, onSendError);
     this.control = new SerialSender(this.channels.control, onSendError);
     this.stdin = new SerialSender(this.channels.stdin, onSendError);
-    loadPlugins(plugins, this.services, (name, error) =>
+    const loaded = typeof plugins === 'function' ? await plugins() : plugins;
+    loadPlugins(loaded, this.services, (name, error) =>
       logKernel(`plugin ${name} failed to load`, error)
     );
     process.on('SIGINT', () => this.interrupt());

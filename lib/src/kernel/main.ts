@@ -3,7 +3,6 @@
 import { readConnectionFile } from './connection.js';
 import { Kernel } from './kernel.js';
 import { logKernel } from './log.js';
-import { kernelPlugins } from './plugins.js';
 
 const connectionFile = process.argv[2];
 if (connectionFile === undefined) {
@@ -14,7 +13,10 @@ try {
   const kernel = new Kernel(await readConnectionFile(connectionFile), {
     onExit: code => process.exit(code)
   });
-  await kernel.start(kernelPlugins);
+  // The plugins (and the library behind them) load only once the sockets and the heartbeat are
+  // up: loading them takes about a second, and a client that hears no heartbeat for a second
+  // calls the kernel dead.
+  await kernel.start(async () => (await import('./plugins.js')).kernelPlugins);
 } catch (error) {
   logKernel('failed to start', error);
   process.exit(1);
