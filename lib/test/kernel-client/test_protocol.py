@@ -6,7 +6,6 @@ import time
 import uuid
 from queue import Empty
 
-import pytest
 from jupyter_client.session import Session
 
 from conftest import (
