@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -41,6 +42,15 @@ function parseCenter(text: string | undefined): number | 'auto' | undefined {
       `--center ${JSON.stringify(text)}: expected a detector coordinate such as 296.5, or auto`
     );
   return value;
+}
+
+/** Refuses an output whose folder is missing or read-only before any work is done. */
+async function checkWritableFolder(flag: string, folder: string): Promise<void> {
+  try {
+    await access(folder, constants.W_OK);
+  } catch {
+    throw new ReconInputError(`${flag}: the folder ${folder} does not exist or is not writable`);
+  }
 }
 
 /** A bar on a terminal; in logs and CI a line at each quarter. */
@@ -138,6 +148,7 @@ export function addReconCommand(program: Command): void {
         throw new ReconInputError(
           `--output ${options.output}: expected a file name ending in .npy`
         );
+      await checkWritableFolder('--output', dirname(resolve(options.output)));
 
       const loaded = await loadSinograms(input, {
         slices,

@@ -243,6 +243,11 @@ const badInput: {
     stderr: [/--output out\.png: expected a file name ending in \.npy/]
   },
   {
+    name: '--output into a folder that does not exist',
+    args: () => [tooth, '--algorithm', 'gridrec', '--output', 'missing/out.npy'],
+    stderr: [/--output: the folder \S*missing does not exist or is not writable/]
+  },
+  {
     name: '--threads 0',
     args: () => [tooth, '--algorithm', 'gridrec', '--threads', '0'],
     stderr: [/--threads "0": expected a whole number ≥ 1/]
