@@ -34,7 +34,10 @@ export interface ProjectionStack {
  * Float32Array is not this module's, so `instanceof` would refuse their arrays.
  */
 export function isFloat32Array(value: unknown): value is Float32Array {
-  return (
-    ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float32Array]'
-  );
+  return isTypedArrayNamed(value, 'Float32Array');
+}
+
+/** True for a typed array of the given class from any realm (see isFloat32Array). */
+export function isTypedArrayNamed(value: unknown, name: string): boolean {
+  return ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === `[object ${name}]`;
 }

@@ -22,6 +22,8 @@
  * from V8's by an ulp (the decay factor for halfLife 2 does).
  */
 import { fusedMultiplyAdd } from '../fused-multiply-add.js';
+import { isTypedArrayNamed } from '../../recon/types.js';
+import { nonNegativeNumber, wholeNumber } from '../checks.js';
 import { MiniAppInputError } from '../errors.js';
 import { SparkXorShiftRandom } from './spark-random.js';
 import type { SparkSeedHash } from './spark-random.js';
@@ -84,32 +86,11 @@ const SPLIT_PERTURBATION = 1e-14;
 const MAX_K = 1 << 20;
 const MAX_DIMENSIONS = 1 << 16;
 
-function wholeNumber(key: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    throw new MiniAppInputError(
-      `${key} = ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`
-    );
-  return value;
-}
-
-function nonNegativeNumber(key: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    throw new MiniAppInputError(`${key} = ${JSON.stringify(value)}: expected a finite number ≥ 0`);
-  return value;
-}
-
 /** True for a Float64Array from any realm (notebook cells have their own Float64Array). */
-function isFloat64Array(value: unknown): value is Float64Array {
-  return (
-    ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Float64Array]'
-  );
-}
-
-function isInt32Array(value: unknown): value is Int32Array {
-  return (
-    ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Int32Array]'
-  );
-}
+const isFloat64Array = (value: unknown): value is Float64Array =>
+  isTypedArrayNamed(value, 'Float64Array');
+const isInt32Array = (value: unknown): value is Int32Array =>
+  isTypedArrayNamed(value, 'Int32Array');
 
 function resolveDecay(options: StreamingKMeansOptions): {
   decayFactor: number;

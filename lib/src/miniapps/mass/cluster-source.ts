@@ -6,6 +6,7 @@
  * A message is a function of (seed, producer, sequence number) alone, so a consumer's result for
  * any message can be checked by regenerating that message, in any process.
  */
+import { nonNegativeNumber, wholeNumber } from '../checks.js';
 import { MiniAppInputError } from '../errors.js';
 import { Random } from '../random.js';
 
@@ -46,20 +47,6 @@ export interface PointSource {
 const MAX_CLUSTERS = 1 << 20;
 const MAX_DIMENSIONS = 1 << 16;
 const MAX_COORDINATES_PER_MESSAGE = 1 << 26;
-
-function wholeNumber(key: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    throw new MiniAppInputError(
-      `${key} = ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`
-    );
-  return value;
-}
-
-function nonNegativeNumber(key: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    throw new MiniAppInputError(`${key} = ${JSON.stringify(value)}: expected a finite number ≥ 0`);
-  return value;
-}
 
 /** Centroids given as a flat array or one array per centroid, checked and copied. */
 function readCentroids(
