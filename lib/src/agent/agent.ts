@@ -413,7 +413,8 @@ export class PilotAgent {
         // No shell: the executable gets its arguments as they are.
         child = spawn(description.executable, description.arguments, {
           cwd: description.workingDirectory ?? dir,
-          env: { ...process.env, ...description.env },
+          // The unit learns its node's name as the pilot knows it (hostnames may differ or repeat).
+          env: { ...process.env, PILOT_STREAMING_NODE: this.options.node, ...description.env },
           stdio: ['ignore', stdout.fd, stderr.fd]
         });
         // Listeners before any await: a quick process may end before the files are closed.

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { frameworkManager } from '../frameworks/index.js';
@@ -280,6 +280,29 @@ export class PilotComputeService {
     this.monitor = undefined;
     await this.scanning;
     await this.pool.closeAll();
+  }
+
+  /**
+   * The command that runs one of this library's compiled entries (e.g. "miniapps/unit-main.js")
+   * as a compute unit on the pilot's nodes: this installation on resources sharing this machine's
+   * files, the configured remote one on resources reached over ssh.
+   */
+  libraryCommand(record: PilotRecord, entry: string): string[] {
+    const supervisor =
+      record.resourceHome === undefined ? supervisorEntry() : this.remote.supervisor;
+    // The supervisor is <dist>/pilot/supervisor/main.js.
+    const dist = posix.dirname(posix.dirname(posix.dirname(supervisor)));
+    const node = record.resourceHome === undefined ? process.execPath : this.remote.node;
+    return [node, posix.join(dist, entry)];
+  }
+
+  /**
+   * Where this client keeps a pilot's Mini-App run records: in its work directory when that is
+   * on this machine's file system, else in the pilot's directory of the local home.
+   */
+  runRecordDirectory(record: PilotRecord): string {
+    const local = record.resourceHome === undefined && record.workDir !== undefined;
+    return join(local ? record.workDir! : this.registry.workDirOf(record.id), 'miniapps');
   }
 
   /** The ssh connection for a resource reached over ssh (ssh://, slurm+ssh://). */

@@ -6,3 +6,4 @@ export * from './records.js';
 export * from './control.js';
 export * from './kafka-lag.js';
 export * from './units.js';
+export * from './miniapps.js';

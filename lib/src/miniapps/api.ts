@@ -1,0 +1,90 @@
+/**
+ * The Mini-Apps as a library: `mass(pilot, options)` starts producers, `masa(pilot, options)`
+ * consumers, each as compute units on the pilot's nodes; `runRecords(pilot)` reads the records
+ * of a pilot's finished runs (after a kernel restart too).
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { getDefaultPilotService, type Pilot, type PilotComputeService } from '../pilot/index.js';
+import { readRunRecord, type RunRecord } from './metrics/run-record.js';
+import {
+  parseMasaOptions,
+  parseMassOptions,
+  type MasaOptions,
+  type MassOptions
+} from './runs/options.js';
+import { MiniAppRun, type RunPlace } from './runs/run.js';
+
+export type { MasaOptions, MassOptions } from './runs/options.js';
+export type { MiniAppRun, RunSummary } from './runs/run.js';
+
+const UNIT_ENTRY = 'miniapps/unit-main.js';
+
+async function resolve(pilot: Pilot | string, service: PilotComputeService): Promise<Pilot> {
+  return typeof pilot === 'string' ? service.getPilot(pilot) : pilot;
+}
+
+async function placeOf(pilot: Pilot, service: PilotComputeService): Promise<RunPlace> {
+  const record = await pilot.refresh();
+  return {
+    unitCommand: service.libraryCommand(record, UNIT_ENTRY),
+    recordDirectory: service.runRecordDirectory(record),
+    sharesFiles: record.resourceHome === undefined
+  };
+}
+
+/** The options as the record keeps them (a function as its source text). */
+function describe(options: object): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(options, (_, value: unknown) =>
+      typeof value === 'function' ? value.toString() : value
+    )
+  ) as Record<string, unknown>;
+}
+
+/** Starts MASS producers; every option is checked before anything is created. */
+export async function mass(
+  pilot: Pilot | string,
+  options: MassOptions,
+  service: PilotComputeService = getDefaultPilotService()
+): Promise<MiniAppRun> {
+  const parsed = parseMassOptions(options);
+  const target = await resolve(pilot, service);
+  return MiniAppRun.startMass(target, await placeOf(target, service), parsed, describe(options));
+}
+
+/** Starts MASA consumers; every option is checked before anything is created. */
+export async function masa(
+  pilot: Pilot | string,
+  options: MasaOptions,
+  service: PilotComputeService = getDefaultPilotService()
+): Promise<MiniAppRun> {
+  const parsed = parseMasaOptions(options);
+  const target = await resolve(pilot, service);
+  return MiniAppRun.startMasa(target, await placeOf(target, service), parsed, describe(options));
+}
+
+/** Records of the pilot's finished runs, oldest first; a damaged one is skipped with a warning. */
+export async function runRecords(
+  pilot: Pilot | string,
+  service: PilotComputeService = getDefaultPilotService()
+): Promise<RunRecord[]> {
+  const target = await resolve(pilot, service);
+  const directory = service.runRecordDirectory(await target.refresh());
+  let names: string[];
+  try {
+    names = (await readdir(directory)).filter(name => name.endsWith('.json'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const records: RunRecord[] = [];
+  for (const name of names) {
+    try {
+      records.push(await readRunRecord(join(directory, name)));
+    } catch (error) {
+      console.warn(`skipping run record ${name}: ${(error as Error).message}`);
+    }
+  }
+  return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}

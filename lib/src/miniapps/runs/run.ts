@@ -1,0 +1,409 @@
+/**
+ * A MASS or MASA run on a pilot, seen from the process that started it (kernel, CLI): it makes
+ * the topics, submits one executable compute unit per producer or consumer, follows their
+ * reports on the metrics topic, decides when the run is over, stops the units and writes the
+ * run record. The units do the work; nothing here touches a data message.
+ */
+import { EventEmitter } from 'node:events';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { ComputeUnit, ProcessResult } from '../../pilot/compute-unit.js';
+import type { ExecutableUnitInput, PilotRecord } from '../../protocol/index.js';
+import type { MiniAppRole, MiniAppRunState, MiniAppRunView } from '../../protocol/miniapps.js';
+import { MiniAppInputError } from '../errors.js';
+import { messageSize, newRunId } from '../messages/format.js';
+import { writeRunRecord, type RunRecordPaths } from '../metrics/run-record.js';
+import { openSource } from '../mass/sources.js';
+import { RunAggregator } from './aggregator.js';
+import type { ParsedMasa, ParsedMass } from './options.js';
+import { parseReport } from './report.js';
+import type { ConsumerSpec, ProducerSpec, UnitSpec } from './spec.js';
+
+/** How long a stopped run waits for its units' final reports. */
+const FINAL_REPORT_WAIT_MS = 15_000;
+/** How often the units' own records are read (a unit that dies before reporting). */
+const UNIT_CHECK_MS = 2_000;
+
+/** What a run needs of a pilot and its service. */
+export interface RunPilot {
+  readonly id: string;
+  refresh(): Promise<PilotRecord>;
+  getContext(): Promise<Kafka>;
+  submit(executable: ExecutableUnitInput): Promise<ComputeUnit<ProcessResult>>;
+}
+
+export interface RunPlace {
+  /** Command that runs the unit entry on the pilot's nodes, e.g. [node, …/unit-main.js]. */
+  readonly unitCommand: readonly string[];
+  /** Directory for the run record. */
+  readonly recordDirectory: string;
+  /** Whether files named in options are on this machine too (a local pre-flight can open them). */
+  readonly sharesFiles: boolean;
+}
+
+/** What `--json` prints and a finished run resolves with. */
+export interface RunSummary {
+  runId: string;
+  role: MiniAppRole;
+  kind: string;
+  topic: string;
+  state: MiniAppRunState;
+  reason?: string;
+  produced: number;
+  processed: number;
+  lost: number;
+  duplicated: number;
+  errors: number;
+  seconds: number;
+  producedPerSecond: number;
+  processedPerSecond: number;
+  producedMBPerSecond: number;
+  processedMBPerSecond: number;
+  latencyMs: { p50: number; p95: number; p99: number } | null;
+  record: RunRecordPaths | null;
+}
+
+type Plan =
+  | { role: 'mass'; options: ParsedMass; description: Record<string, unknown> }
+  | { role: 'masa'; options: ParsedMasa; description: Record<string, unknown> };
+
+export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
+  readonly runId: string;
+  readonly topic: string;
+  readonly role: MiniAppRole;
+  private readonly aggregator: RunAggregator;
+  private units: ComputeUnit<ProcessResult>[] = [];
+  private metricsConsumer: Consumer | undefined;
+  private state: MiniAppRunState = 'starting';
+  private reason: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastUnitCheck = 0;
+  private stopping: Promise<RunSummary> | undefined;
+  private result: RunSummary | undefined;
+  private readonly finished: Promise<RunSummary>;
+  private resolveFinished: (summary: RunSummary) => void = () => {};
+
+  private constructor(
+    private readonly pilot: RunPilot,
+    private readonly place: RunPlace,
+    private readonly plan: Plan,
+    runId: string,
+    topic: string
+  ) {
+    super();
+    this.runId = runId;
+    this.topic = topic;
+    this.role = plan.role;
+    const kind = plan.role === 'mass' ? plan.options.source.kind : plan.options.processor.kind;
+    this.aggregator = new RunAggregator({
+      runId,
+      pilotId: pilot.id,
+      topic,
+      role: plan.role,
+      kind,
+      startedAtMs: Date.now(),
+      description: plan.description
+    });
+    this.finished = new Promise(resolve => (this.resolveFinished = resolve));
+  }
+
+  static async startMass(
+    pilot: RunPilot,
+    place: RunPlace,
+    options: ParsedMass,
+    description: Record<string, unknown>
+  ): Promise<MiniAppRun> {
+    const runId = newRunId();
+    const topic = options.topic ?? `mass-${runId.slice(0, 8)}`;
+    const run = new MiniAppRun(pilot, place, { role: 'mass', options, description }, runId, topic);
+    await run.start();
+    return run;
+  }
+
+  static async startMasa(
+    pilot: RunPilot,
+    place: RunPlace,
+    options: ParsedMasa,
+    description: Record<string, unknown>
+  ): Promise<MiniAppRun> {
+    const run = new MiniAppRun(
+      pilot,
+      place,
+      { role: 'masa', options, description },
+      newRunId(),
+      options.topic
+    );
+    await run.start();
+    return run;
+  }
+
+  get metricsTopic(): string {
+    return `${this.topic}.metrics`;
+  }
+
+  /** The widget's state now. */
+  view(): MiniAppRunView {
+    return this.aggregator.view(this.state, Date.now(), this.reason);
+  }
+
+  /** Resolves when the run has ended (by itself, by failure or by stop()). */
+  done(): Promise<RunSummary> {
+    return this.finished;
+  }
+
+  get ended(): boolean {
+    return this.result !== undefined;
+  }
+
+  /** Stops every unit (each sends its final report), writes the record and resolves with it. */
+  stop(reason?: string): Promise<RunSummary> {
+    this.stopping ??= this.finish('ended', reason ?? 'stopped');
+    return this.stopping;
+  }
+
+  private async start(): Promise<void> {
+    const record = await this.pilot.refresh();
+    if (record.state !== 'Running' || record.details === undefined)
+      throw new MiniAppInputError(
+        `pilot ${this.pilot.id} is ${record.state}: a Mini-App runs on a Running Kafka pilot`
+      );
+    const brokers = record.details.bootstrapServers;
+    const kafka = await this.pilot.getContext();
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await this.prepareTopics(admin);
+    } finally {
+      await admin.disconnect();
+    }
+    try {
+      await this.followReports(kafka);
+      const specs = this.unitSpecs(brokers);
+      const [executable, ...prefix] = this.place.unitCommand;
+      for (const spec of specs) {
+        this.units.push(
+          await this.pilot.submit({
+            executable: executable!,
+            arguments: [...prefix, JSON.stringify(spec)],
+            name: `${this.role}-${spec.unit}`,
+            cores: 1
+          })
+        );
+      }
+    } catch (error) {
+      await this.finish('failed', `cannot start the units: ${(error as Error).message}`);
+      throw error;
+    }
+    this.timer = setInterval(() => void this.tick(), this.reportInterval());
+  }
+
+  private reportInterval(): number {
+    return this.plan.options.reportIntervalMs;
+  }
+
+  /** Creates the data topic (when missing) and the metrics topic; checks the message size. */
+  private async prepareTopics(admin: Admin): Promise<void> {
+    const { plan } = this;
+    const existing = new Set(await admin.listTopics());
+    const partitions =
+      plan.options.partitions ??
+      Math.max(plan.role === 'mass' ? plan.options.producers : plan.options.consumers, 8);
+    const topics = [];
+    if (!existing.has(this.topic)) topics.push({ topic: this.topic, numPartitions: partitions });
+    if (!existing.has(this.metricsTopic))
+      topics.push({ topic: this.metricsTopic, numPartitions: 1 });
+    if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: true });
+    try {
+      if (plan.role === 'mass') await this.checkMessageSize(admin, plan.options);
+    } catch (error) {
+      // Refused before anything ran: leave the broker as it was.
+      await admin.deleteTopics({ topics: topics.map(t => t.topic) }).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async checkMessageSize(admin: Admin, options: ParsedMass): Promise<void> {
+    if (options.source.kind === 'lightsource' && !this.place.sharesFiles) return;
+    const source = await openSource(options.source, 0);
+    const first = source.message(0);
+    const bytes = messageSize(
+      { ...first.header, runId: this.runId, producerId: 0, sequence: 0 },
+      first.payload.byteLength
+    );
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2 /* TOPIC */, name: this.topic, configNames: ['max.message.bytes'] }]
+    });
+    const limit = Number(resources[0]?.configEntries[0]?.configValue);
+    if (Number.isFinite(limit) && bytes > limit)
+      throw new MiniAppInputError(
+        `a ${options.source.kind} message is ${bytes} bytes, more than topic "${this.topic}" accepts (max.message.bytes = ${limit}): raise the topic's max.message.bytes (or the pilot's Kafka setting message.max.bytes), or send smaller messages`
+      );
+  }
+
+  private unitSpecs(brokers: string[]): UnitSpec[] {
+    const common = {
+      runId: this.runId,
+      topic: this.topic,
+      metricsTopic: this.metricsTopic,
+      brokers,
+      reportIntervalMs: this.reportInterval()
+    };
+    const { plan } = this;
+    if (plan.role === 'masa') {
+      const { options } = plan;
+      return Array.from({ length: options.consumers }, (_, i): ConsumerSpec => ({
+        ...common,
+        role: 'consumer',
+        unit: `consumer-${i}`,
+        groupId: options.groupId ?? `masa-${this.runId}`,
+        fromBeginning: options.fromBeginning,
+        processor: options.processor
+      }));
+    }
+    const { options } = plan;
+    const startMs = Date.now() + options.startDelayMs;
+    return Array.from({ length: options.producers }, (_, i): ProducerSpec => {
+      // Producer i sends the group's messages i, i + P, i + 2P, … (as the pacer's slots).
+      const messages =
+        options.messages === undefined
+          ? undefined
+          : Math.max(0, Math.ceil((options.messages - i) / options.producers));
+      return {
+        ...common,
+        role: 'producer',
+        unit: `producer-${i}`,
+        producerId: i,
+        producers: options.producers,
+        index: i,
+        source: options.source,
+        rate: { ...options.rate },
+        ...(messages !== undefined ? { messages } : {}),
+        startMs,
+        ...(options.duration !== undefined ? { endMs: startMs + options.duration * 1000 } : {}),
+        partitions: options.partitions ?? Math.max(options.producers, 8)
+      };
+    });
+  }
+
+  private async followReports(kafka: Kafka): Promise<void> {
+    const consumer = kafka.consumer({ groupId: `miniapps-coordinator-${this.runId}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.metricsTopic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const report = parseReport(message.value);
+        if (report === undefined) return;
+        this.aggregator.add(report);
+        if (this.state === 'starting' && report.runId === this.runId) this.state = 'running';
+      }
+    });
+    this.metricsConsumer = consumer;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopping !== undefined) return;
+    this.emit('update', this.view());
+    const failure = this.aggregator.failure() ?? (await this.unitFailure());
+    if (failure !== undefined) {
+      void this.finish('failed', failure);
+      return;
+    }
+    const reason = this.endReason();
+    if (reason !== undefined) void this.stop(reason);
+  }
+
+  /** Why the run is over by its own terms, if it is. */
+  private endReason(): string | undefined {
+    const { plan, aggregator } = this;
+    if (plan.role === 'mass') {
+      return aggregator.allEnded(plan.options.producers, 0)
+        ? 'every producer has ended'
+        : undefined;
+    }
+    const { options } = plan;
+    const totals = aggregator.totals();
+    if (options.messages !== undefined && totals.processed >= options.messages)
+      return `${options.messages} messages processed`;
+    if (
+      options.duration !== undefined &&
+      Date.now() - aggregator.info.startedAtMs >= options.duration * 1000
+    )
+      return `${options.duration} s passed`;
+    if (options.until === 'drained' && aggregator.drained())
+      return 'every producer has ended and all it sent is processed';
+    return undefined;
+  }
+
+  /** A unit that ended without a final report (it could not start, or was killed). */
+  private async unitFailure(): Promise<string | undefined> {
+    if (Date.now() - this.lastUnitCheck < UNIT_CHECK_MS) return undefined;
+    this.lastUnitCheck = Date.now();
+    for (const unit of this.units) {
+      const record = await unit.refresh();
+      if (record.state !== 'Failed') continue;
+      const stderr = (await unit.stderr().catch(() => '')).trim().split('\n').slice(-20).join('\n');
+      return `${record.name ?? unit.id} on ${record.node} failed (${record.reason ?? 'no reason given'})${stderr ? `:\n${stderr}` : ''}`;
+    }
+    return undefined;
+  }
+
+  private async finish(state: 'ended' | 'failed', reason: string | undefined): Promise<RunSummary> {
+    clearInterval(this.timer);
+    this.state = 'stopping';
+    this.reason = reason;
+    this.emit('update', this.view());
+    await Promise.all(this.units.map(unit => unit.cancel().catch(() => {})));
+    const deadline = Date.now() + FINAL_REPORT_WAIT_MS;
+    const expected = this.units.length;
+    const [producers, consumers] = this.role === 'mass' ? [expected, 0] : [0, expected];
+    while (Date.now() < deadline && !this.aggregator.allEnded(producers, consumers))
+      await new Promise(resolve => setTimeout(resolve, 100));
+    await this.metricsConsumer?.disconnect().catch(() => {});
+    this.state = state === 'failed' || this.aggregator.failure() !== undefined ? 'failed' : 'ended';
+    this.reason ??= this.aggregator.failure();
+    const endedAt = Date.now();
+    let record: RunRecordPaths | null = null;
+    try {
+      record = await writeRunRecord(this.place.recordDirectory, this.aggregator.record(endedAt));
+    } catch (error) {
+      this.reason = `${this.reason ?? ''}${this.reason ? '; ' : ''}the run record could not be written: ${(error as Error).message}`;
+    }
+    const view = this.view();
+    this.emit('update', view);
+    this.result = summarize(view, endedAt, record);
+    this.resolveFinished(this.result);
+    return this.result;
+  }
+}
+
+function summarize(
+  view: MiniAppRunView,
+  endedAtMs: number,
+  record: RunRecordPaths | null
+): RunSummary {
+  const seconds = Math.max(1e-3, (endedAtMs - Date.parse(view.startedAt)) / 1000);
+  const { totals } = view;
+  return {
+    runId: view.runId,
+    role: view.role,
+    kind: view.kind,
+    topic: view.topic,
+    state: view.state,
+    ...(view.reason !== undefined ? { reason: view.reason } : {}),
+    produced: totals.produced,
+    processed: totals.processed,
+    lost: totals.lost,
+    duplicated: totals.duplicated,
+    errors: totals.errors,
+    seconds,
+    producedPerSecond: totals.produced / seconds,
+    processedPerSecond: totals.processed / seconds,
+    producedMBPerSecond: totals.producedBytes / 1e6 / seconds,
+    processedMBPerSecond: totals.processedBytes / 1e6 / seconds,
+    latencyMs:
+      view.latency === null
+        ? null
+        : { p50: view.latency.p50Ms, p95: view.latency.p95Ms, p99: view.latency.p99Ms },
+    record
+  };
+}
