@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { addKernelCommands } from './kernel-commands.js';
+import { addMiniAppCommands } from './miniapps-commands.js';
 import { addPilotCommands } from './pilot-commands.js';
 import { addReconCommand } from './recon-command.js';
 import { addScistreamCommands } from './scistream-commands.js';
@@ -13,6 +14,7 @@ addPilotCommands(program);
 addKernelCommands(program);
 addScistreamCommands(program);
 addReconCommand(program);
+addMiniAppCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

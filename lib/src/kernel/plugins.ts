@@ -1,4 +1,5 @@
 import { controlKernelPlugin } from '../control/kernel-plugin.js';
+import { miniAppsKernelPlugin } from '../miniapps/jupyter/kernel-plugin.js';
 import { monitoringKernelPlugin } from '../monitoring/kernel-plugin.js';
 import { pilotKernelPlugin } from '../pilot/kernel-plugin.js';
 import { reconKernelPlugin } from '../recon/kernel-plugin.js';
@@ -9,5 +10,6 @@ export const kernelPlugins: KernelPlugin[] = [
   pilotKernelPlugin,
   controlKernelPlugin,
   monitoringKernelPlugin,
-  reconKernelPlugin
+  reconKernelPlugin,
+  miniAppsKernelPlugin
 ];

@@ -14,7 +14,11 @@ export const executableUnitSchema = z
     executable: z.string().min(1, 'a program path or name, e.g. "/bin/echo"'),
     arguments: z.array(z.string()).default([]),
     env: z.record(z.string().min(1), z.string()).default({}),
-    cores: z.number().int().min(1).max(4096).default(1),
+    /**
+     * Cores the unit holds while it runs; 0 holds none (a light process that mostly waits, such as
+     * a paced Mini-App producer), so it never queues behind others.
+     */
+    cores: z.number().int().min(0).max(4096).default(1),
     workingDirectory: z.string().min(1).optional(),
     name: z.string().max(64).optional()
   })

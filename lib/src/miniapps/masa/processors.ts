@@ -2,7 +2,9 @@
  * The processors a MASA consumer can run, behind one interface: KMeans, the reconstruction
  * algorithms, a counter (for broker benchmarks) and a user function shipped as source text.
  */
+import { join } from 'node:path';
 import type { FilterName } from '../../recon/filters.js';
+import { writeNpy } from '../../recon/npy.js';
 import { slicePng } from '../../recon/slice-image.js';
 import type { MiniAppKMeansView, MiniAppSliceView } from '../../protocol/miniapps.js';
 import { MiniAppInputError } from '../errors.js';
@@ -117,6 +119,15 @@ class ReconstructionView implements MessageProcessor {
 
   async process(message: DecodedMessage): Promise<void> {
     const result = await this.processor.process(message);
+    if (this.spec.output !== undefined) {
+      const { producerId, sequence } = message.header;
+      const name = `${message.header.runId}-p${producerId}-s${sequence}-row${result.firstRow}.npy`;
+      await writeNpy(
+        join(this.spec.output, name),
+        [result.slices, result.size, result.size],
+        result.images
+      );
+    }
     // The PNG is made at report time, for the newest message only.
     this.pending = { message, result };
   }

@@ -141,7 +141,8 @@ function checkKeys(key: string, input: Record<string, unknown>, allowed: readonl
  * found and what is expected.
  */
 export function parseRateProfile(input: unknown, key = 'rate'): RateProfile {
-  if (typeof input === 'number') return { kind: 'fixed', rate: positive(key, input, 'rate') };
+  if (typeof input === 'number')
+    return { kind: 'fixed', rate: positive(key, input, 'number of messages per second') };
   if (input === 'unlimited') return { kind: 'unlimited' };
   if (input === null || typeof input !== 'object' || Array.isArray(input))
     throw new MiniAppInputError(

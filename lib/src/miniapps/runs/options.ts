@@ -38,6 +38,8 @@ export interface MassOptions {
   reportIntervalMs?: number;
   /** Delay between the launch and t = 0 of the rate profile, for the producers to start. */
   startDelayMs?: number;
+  /** Cores each producer holds on its node (default 1; 0 shares cores with other units). */
+  unitCores?: number;
 }
 
 export type MasaUntil = 'stopped' | 'drained';
@@ -57,6 +59,8 @@ export interface MasaOptions {
   messages?: number;
   partitions?: number;
   reportIntervalMs?: number;
+  /** Cores each consumer holds on its node (default 1; 0 shares cores with other units). */
+  unitCores?: number;
 }
 
 const TOPIC = z
@@ -78,7 +82,8 @@ const massSchema = z
       .optional(),
     partitions: count(10_000).optional(),
     reportIntervalMs: z.number().int().min(100).max(60_000).default(1000),
-    startDelayMs: z.number().int().min(0).max(600_000).default(2000)
+    startDelayMs: z.number().int().min(0).max(600_000).default(2000),
+    unitCores: z.number().int().min(0).max(4096).default(1)
   })
   .strict();
 
@@ -97,7 +102,8 @@ const masaSchema = z
       .optional(),
     messages: count(Number.MAX_SAFE_INTEGER).optional(),
     partitions: count(10_000).optional(),
-    reportIntervalMs: z.number().int().min(100).max(60_000).default(1000)
+    reportIntervalMs: z.number().int().min(100).max(60_000).default(1000),
+    unitCores: z.number().int().min(0).max(4096).default(1)
   })
   .strict();
 

@@ -5,9 +5,14 @@
  * run record. The units do the work; nothing here touches a data message.
  */
 import { EventEmitter } from 'node:events';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type Kafka } from 'kafkajs';
 import type { ComputeUnit, ProcessResult } from '../../pilot/compute-unit.js';
-import type { ExecutableUnitInput, PilotRecord } from '../../protocol/index.js';
+import {
+  isTerminal,
+  type ExecutableUnitInput,
+  type PilotRecord,
+  type UnitRecord
+} from '../../protocol/index.js';
 import type { MiniAppRole, MiniAppRunState, MiniAppRunView } from '../../protocol/miniapps.js';
 import { MiniAppInputError } from '../errors.js';
 import { messageSize, newRunId } from '../messages/format.js';
@@ -29,6 +34,7 @@ export interface RunPilot {
   refresh(): Promise<PilotRecord>;
   getContext(): Promise<Kafka>;
   submit(executable: ExecutableUnitInput): Promise<ComputeUnit<ProcessResult>>;
+  listUnits(): Promise<UnitRecord[]>;
 }
 
 export interface RunPlace {
@@ -72,6 +78,8 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
   readonly role: MiniAppRole;
   private readonly aggregator: RunAggregator;
   private units: ComputeUnit<ProcessResult>[] = [];
+  /** Partitions of the data topic, once known. */
+  private partitions = 1;
   private metricsConsumer: Consumer | undefined;
   private state: MiniAppRunState = 'starting';
   private reason: string | undefined;
@@ -166,7 +174,11 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
       throw new MiniAppInputError(
         `pilot ${this.pilot.id} is ${record.state}: a Mini-App runs on a Running Kafka pilot`
       );
-    const brokers = record.details.bootstrapServers;
+    const { plan } = this;
+    await this.checkCores(
+      record,
+      plan.role === 'mass' ? plan.options.producers : plan.options.consumers
+    );
     const kafka = await this.pilot.getContext();
     const admin = kafka.admin();
     await admin.connect();
@@ -177,7 +189,8 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     }
     try {
       await this.followReports(kafka);
-      const specs = this.unitSpecs(brokers);
+      // Made last, so that the producers' shared start time is still ahead when they start.
+      const specs = this.unitSpecs(record.details.bootstrapServers);
       const [executable, ...prefix] = this.place.unitCommand;
       for (const spec of specs) {
         this.units.push(
@@ -185,7 +198,7 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
             executable: executable!,
             arguments: [...prefix, JSON.stringify(spec)],
             name: `${this.role}-${spec.unit}`,
-            cores: 1
+            cores: this.plan.options.unitCores
           })
         );
       }
@@ -196,14 +209,38 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     this.timer = setInterval(() => void this.tick(), this.reportInterval());
   }
 
+  /**
+   * Units of a run must run at once: refuses a run whose units would queue behind each other or
+   * behind the pilot's other units (a unit holding a core until it ends never lets them start).
+   */
+  private async checkCores(record: PilotRecord, units: number): Promise<void> {
+    const perUnit = this.plan.options.unitCores;
+    if (perUnit === 0) return;
+    const total = (record.agents ?? []).reduce((sum, agent) => sum + agent.cores, 0);
+    const busy = (await this.pilot.listUnits())
+      .filter(unit => !isTerminal(unit.state))
+      .reduce((sum, unit) => sum + unit.cores, 0);
+    if (units * perUnit > total - busy) {
+      const what = this.role === 'mass' ? 'producers' : 'consumers';
+      throw new MiniAppInputError(
+        `${units} ${what} × ${perUnit} core need ${units * perUnit} cores, but pilot ${this.pilot.id} has ${total - busy} free of ${total} (its other units hold ${busy}): they would wait for each other. Use unitCores: 0 (--unit-cores 0) to share cores, fewer ${what}, or a bigger pilot`
+      );
+    }
+  }
+
   private reportInterval(): number {
     return this.plan.options.reportIntervalMs;
   }
 
-  /** Creates the data topic (when missing) and the metrics topic; checks the message size. */
+  /**
+   * Checks the message size against what the topic will accept, then creates the data topic
+   * (when missing) and the metrics topic: a refused run leaves the broker as it was.
+   */
   private async prepareTopics(admin: Admin): Promise<void> {
     const { plan } = this;
     const existing = new Set(await admin.listTopics());
+    if (plan.role === 'mass')
+      await this.checkMessageSize(admin, plan.options, existing.has(this.topic));
     const partitions =
       plan.options.partitions ??
       Math.max(plan.role === 'mass' ? plan.options.producers : plan.options.consumers, 8);
@@ -212,16 +249,50 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     if (!existing.has(this.metricsTopic))
       topics.push({ topic: this.metricsTopic, numPartitions: 1 });
     if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: true });
-    try {
-      if (plan.role === 'mass') await this.checkMessageSize(admin, plan.options);
-    } catch (error) {
-      // Refused before anything ran: leave the broker as it was.
-      await admin.deleteTopics({ topics: topics.map(t => t.topic) }).catch(() => {});
-      throw error;
-    }
+    // Producers spread over the partitions the topic has (it may exist with fewer or more).
+    const metadata = await admin.fetchTopicMetadata({ topics: [this.topic] });
+    this.partitions = metadata.topics[0]?.partitions.length ?? partitions;
   }
 
-  private async checkMessageSize(admin: Admin, options: ParsedMass): Promise<void> {
+  /** The topic's max.message.bytes, or the broker's message.max.bytes for a topic to create. */
+  private async messageLimit(
+    admin: Admin,
+    topicExists: boolean
+  ): Promise<{ limit: number; setting: string }> {
+    if (topicExists) {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [
+          { type: ConfigResourceTypes.TOPIC, name: this.topic, configNames: ['max.message.bytes'] }
+        ]
+      });
+      return {
+        limit: Number(resources[0]?.configEntries[0]?.configValue),
+        setting: `topic "${this.topic}" accepts (max.message.bytes`
+      };
+    }
+    const { brokers } = await admin.describeCluster();
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.BROKER,
+          name: String(brokers[0]?.nodeId ?? 0),
+          configNames: ['message.max.bytes']
+        }
+      ]
+    });
+    return {
+      limit: Number(resources[0]?.configEntries[0]?.configValue),
+      setting: `a new topic "${this.topic}" accepts (the broker's message.max.bytes`
+    };
+  }
+
+  private async checkMessageSize(
+    admin: Admin,
+    options: ParsedMass,
+    topicExists: boolean
+  ): Promise<void> {
     if (options.source.kind === 'lightsource' && !this.place.sharesFiles) return;
     const source = await openSource(options.source, 0);
     const first = source.message(0);
@@ -229,14 +300,10 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
       { ...first.header, runId: this.runId, producerId: 0, sequence: 0 },
       first.payload.byteLength
     );
-    const { resources } = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: 2 /* TOPIC */, name: this.topic, configNames: ['max.message.bytes'] }]
-    });
-    const limit = Number(resources[0]?.configEntries[0]?.configValue);
+    const { limit, setting } = await this.messageLimit(admin, topicExists);
     if (Number.isFinite(limit) && bytes > limit)
       throw new MiniAppInputError(
-        `a ${options.source.kind} message is ${bytes} bytes, more than topic "${this.topic}" accepts (max.message.bytes = ${limit}): raise the topic's max.message.bytes (or the pilot's Kafka setting message.max.bytes), or send smaller messages`
+        `a ${options.source.kind} message is ${bytes} bytes, more than ${setting} = ${limit}): raise the topic's max.message.bytes (create it with a larger one, or set message.max.bytes in the pilot's Kafka configuration), or send smaller messages`
       );
   }
 
@@ -262,6 +329,8 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     }
     const { options } = plan;
     const startMs = Date.now() + options.startDelayMs;
+    // t = 0 of the rate profile, for whoever compares the rates with it later.
+    plan.description.producersStartMs = startMs;
     return Array.from({ length: options.producers }, (_, i): ProducerSpec => {
       // Producer i sends the group's messages i, i + P, i + 2P, … (as the pacer's slots).
       const messages =
@@ -280,7 +349,7 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
         ...(messages !== undefined ? { messages } : {}),
         startMs,
         ...(options.duration !== undefined ? { endMs: startMs + options.duration * 1000 } : {}),
-        partitions: options.partitions ?? Math.max(options.producers, 8)
+        partitions: this.partitions
       };
     });
   }

@@ -60,7 +60,9 @@ const reconSpec = z
     filter: z.string().optional(),
     iterations: positiveInt(10_000).optional(),
     clipNegative: z.boolean().optional(),
-    center: z.union([z.number().finite(), z.enum(['message', 'auto'])]).optional()
+    center: z.union([z.number().finite(), z.enum(['message', 'auto'])]).optional(),
+    /** A directory on the nodes: each message's slices are saved there as .npy. */
+    output: z.string().min(1).optional()
   })
   .strict();
 

@@ -263,7 +263,7 @@ describe('bad input', () => {
       { kind: 'fixed', rate: '5' },
       'rate.rate = "5": expected a positive number of messages per second'
     ],
-    [-1, 'rate = -1: expected a positive rate'],
+    [-1, 'rate = -1: expected a positive number of messages per second'],
     [null, 'rate = null: expected messages per second, "unlimited" or a profile object'],
     [
       { kind: 'warp' },
