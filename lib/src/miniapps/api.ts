@@ -14,9 +14,11 @@ import {
   type MassOptions
 } from './runs/options.js';
 import { MiniAppRun, type RunPlace } from './runs/run.js';
+import { runSweep, type SweepOptions, type SweepResult, type SweepRow } from './sweeps/sweep.js';
 
 export type { MasaOptions, MassOptions } from './runs/options.js';
 export type { MiniAppRun, RunSummary } from './runs/run.js';
+export type { SweepGrid, SweepOptions, SweepResult, SweepRow } from './sweeps/sweep.js';
 
 const UNIT_ENTRY = 'miniapps/unit-main.js';
 
@@ -87,4 +89,28 @@ export async function runRecords(
     }
   }
   return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
+/**
+ * Runs a grid of MASS + MASA runs on the pilot (or the pilots the grid names), one after the
+ * other, and writes the table (Markdown), plot (SVG) and rows (JSON) beside the run records.
+ */
+export async function sweep(
+  pilot: Pilot | string,
+  options: SweepOptions,
+  onRow?: (row: SweepRow, index: number, total: number) => void,
+  service: PilotComputeService = getDefaultPilotService()
+): Promise<SweepResult> {
+  const target = await resolve(pilot, service);
+  const directory = join(service.runRecordDirectory(await target.refresh()), 'sweeps');
+  return runSweep(
+    {
+      mass: (id, massOptions) => mass(id, massOptions, service),
+      masa: (id, masaOptions) => masa(id, masaOptions, service)
+    },
+    target.id,
+    options,
+    directory,
+    onRow
+  );
 }

@@ -7,7 +7,16 @@ import {
 } from '../../kernel/api.js';
 import { splitArguments } from '../../pilot/magic-arguments.js';
 import type { Pilot } from '../../pilot/index.js';
-import { masa, mass, runRecords, type MasaOptions, type MassOptions } from '../api.js';
+import {
+  masa,
+  mass,
+  runRecords,
+  sweep,
+  type MasaOptions,
+  type MassOptions,
+  type SweepOptions,
+  type SweepResult
+} from '../api.js';
 import { MiniAppInputError } from '../errors.js';
 import type { MiniAppRun } from '../runs/run.js';
 import {
@@ -35,6 +44,18 @@ ${name === 'mass' ? MASS_FLAGS_USAGE : MASA_FLAGS_USAGE}`;
 function describeRun(run: MiniAppRun): string {
   const view = run.view();
   return `MiniAppRun { ${view.role} ${view.kind}, id ${run.runId}, topic ${JSON.stringify(run.topic)}, ${view.state}${run.ended ? '' : '; .stop() ends it, await .done() waits for its end'} }`;
+}
+
+/** A sweep's result as a cell shows it: the table and the plot. */
+function sweepView(result: SweepResult): SweepResult {
+  Object.defineProperty(result, TO_MIME_BUNDLE, {
+    value: (): MimeBundle => ({
+      'text/markdown': result.table,
+      'image/svg+xml': result.svg,
+      'text/plain': result.table
+    })
+  });
+  return result;
 }
 
 export const miniAppsKernelPlugin: KernelPlugin = kernel => {
@@ -141,7 +162,22 @@ export const miniAppsKernelPlugin: KernelPlugin = kernel => {
       return [...runs];
     },
     /** The records of a pilot's finished runs (also those of earlier kernels). */
-    records: (pilot: Pilot | string) => runRecords(pilot)
+    records: (pilot: Pilot | string) => runRecords(pilot),
+    /** Runs a grid of MASS + MASA runs; shows progress, then the table and plot. */
+    sweep: async (pilot: Pilot | string, options: SweepOptions) => {
+      const progress = kernel.display({ 'text/plain': 'sweep: starting the first point…' });
+      const lines: string[] = [];
+      const result = await sweep(pilot, options, (row, index, total) => {
+        const point = Object.entries(row.point)
+          .map(([key, value]) => `${key} ${value}`)
+          .join(', ');
+        lines.push(
+          `${index + 1}/${total} ${point}: ${row.processedPerSecond.toFixed(1)} msg/s, lost ${row.lost} (${row.state})`
+        );
+        progress.update({ 'text/plain': lines.join('\n') });
+      });
+      return sweepView(result);
+    }
   });
   kernel.onShutdown(async () => {
     const open = runs.filter(run => !run.ended);

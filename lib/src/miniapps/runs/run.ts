@@ -5,7 +5,7 @@
  * run record. The units do the work; nothing here touches a data message.
  */
 import { EventEmitter } from 'node:events';
-import { ConfigResourceTypes, type Admin, type Consumer, type Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { ComputeUnit, ProcessResult } from '../../pilot/compute-unit.js';
 import {
   isTerminal,
@@ -22,6 +22,10 @@ import { RunAggregator } from './aggregator.js';
 import type { ParsedMasa, ParsedMass } from './options.js';
 import { parseReport } from './report.js';
 import type { ConsumerSpec, ProducerSpec, UnitSpec } from './spec.js';
+
+// kafkajs' ConfigResourceTypes (its CommonJS export is not visible to a named ES import).
+const TOPIC_RESOURCE = 2;
+const BROKER_RESOURCE = 4;
 
 /** How long a stopped run waits for its units' final reports. */
 const FINAL_REPORT_WAIT_MS = 15_000;
@@ -78,6 +82,8 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
   readonly role: MiniAppRole;
   private readonly aggregator: RunAggregator;
   private units: ComputeUnit<ProcessResult>[] = [];
+  /** The brokers the units connect to (as the pilot's nodes reach them). */
+  private brokers: string[] = [];
   /** Partitions of the data topic, once known. */
   private partitions = 1;
   private metricsConsumer: Consumer | undefined;
@@ -191,17 +197,7 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
       await this.followReports(kafka);
       // Made last, so that the producers' shared start time is still ahead when they start.
       const specs = this.unitSpecs(record.details.bootstrapServers);
-      const [executable, ...prefix] = this.place.unitCommand;
-      for (const spec of specs) {
-        this.units.push(
-          await this.pilot.submit({
-            executable: executable!,
-            arguments: [...prefix, JSON.stringify(spec)],
-            name: `${this.role}-${spec.unit}`,
-            cores: this.plan.options.unitCores
-          })
-        );
-      }
+      await this.submitUnits(this.pilot, specs);
     } catch (error) {
       await this.finish('failed', `cannot start the units: ${(error as Error).message}`);
       throw error;
@@ -210,20 +206,54 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
   }
 
   /**
+   * MASA: adds `count` consumers to the run's group on `pilot`, e.g. a child that extends the
+   * run's pilot with more nodes. The group rebalances; each partition stays with one consumer, so
+   * more consumers help up to the topic's partition count.
+   */
+  async addConsumers(pilot: RunPilot, count: number): Promise<void> {
+    if (this.plan.role !== 'masa')
+      throw new MiniAppInputError('addConsumers: only a MASA run has consumers to add');
+    if (this.stopping !== undefined)
+      throw new MiniAppInputError(`addConsumers: run ${this.runId} has ended or is stopping`);
+    if (!Number.isInteger(count) || count < 1)
+      throw new MiniAppInputError(`count = ${JSON.stringify(count)}: expected a whole number ≥ 1`);
+    const record = await pilot.refresh();
+    if (record.state !== 'Running')
+      throw new MiniAppInputError(`pilot ${pilot.id} is ${record.state}: expected Running`);
+    await this.checkCores(record, count, pilot);
+    const specs = this.unitSpecs(this.brokers, this.units.length, count);
+    await this.submitUnits(pilot, specs);
+  }
+
+  /**
    * Units of a run must run at once: refuses a run whose units would queue behind each other or
    * behind the pilot's other units (a unit holding a core until it ends never lets them start).
    */
-  private async checkCores(record: PilotRecord, units: number): Promise<void> {
+  private async checkCores(record: PilotRecord, units: number, pilot = this.pilot): Promise<void> {
     const perUnit = this.plan.options.unitCores;
     if (perUnit === 0) return;
     const total = (record.agents ?? []).reduce((sum, agent) => sum + agent.cores, 0);
-    const busy = (await this.pilot.listUnits())
+    const busy = (await pilot.listUnits())
       .filter(unit => !isTerminal(unit.state))
       .reduce((sum, unit) => sum + unit.cores, 0);
     if (units * perUnit > total - busy) {
       const what = this.role === 'mass' ? 'producers' : 'consumers';
       throw new MiniAppInputError(
-        `${units} ${what} × ${perUnit} core need ${units * perUnit} cores, but pilot ${this.pilot.id} has ${total - busy} free of ${total} (its other units hold ${busy}): they would wait for each other. Use unitCores: 0 (--unit-cores 0) to share cores, fewer ${what}, or a bigger pilot`
+        `${units} ${what} × ${perUnit} core need ${units * perUnit} cores, but pilot ${pilot.id} has ${total - busy} free of ${total} (its other units hold ${busy}): they would wait for each other. Use unitCores: 0 (--unit-cores 0) to share cores, fewer ${what}, or a bigger pilot`
+      );
+    }
+  }
+
+  private async submitUnits(pilot: RunPilot, specs: UnitSpec[]): Promise<void> {
+    const [executable, ...prefix] = this.place.unitCommand;
+    for (const spec of specs) {
+      this.units.push(
+        await pilot.submit({
+          executable: executable!,
+          arguments: [...prefix, JSON.stringify(spec)],
+          name: `${this.role}-${spec.unit}`,
+          cores: this.plan.options.unitCores
+        })
       );
     }
   }
@@ -262,9 +292,7 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     if (topicExists) {
       const { resources } = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [
-          { type: ConfigResourceTypes.TOPIC, name: this.topic, configNames: ['max.message.bytes'] }
-        ]
+        resources: [{ type: TOPIC_RESOURCE, name: this.topic, configNames: ['max.message.bytes'] }]
       });
       return {
         limit: Number(resources[0]?.configEntries[0]?.configValue),
@@ -276,7 +304,7 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
       includeSynonyms: false,
       resources: [
         {
-          type: ConfigResourceTypes.BROKER,
+          type: BROKER_RESOURCE,
           name: String(brokers[0]?.nodeId ?? 0),
           configNames: ['message.max.bytes']
         }
@@ -307,7 +335,8 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
       );
   }
 
-  private unitSpecs(brokers: string[]): UnitSpec[] {
+  private unitSpecs(brokers: string[], firstConsumer = 0, consumers?: number): UnitSpec[] {
+    this.brokers = brokers;
     const common = {
       runId: this.runId,
       topic: this.topic,
@@ -318,10 +347,10 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     const { plan } = this;
     if (plan.role === 'masa') {
       const { options } = plan;
-      return Array.from({ length: options.consumers }, (_, i): ConsumerSpec => ({
+      return Array.from({ length: consumers ?? options.consumers }, (_, i): ConsumerSpec => ({
         ...common,
         role: 'consumer',
-        unit: `consumer-${i}`,
+        unit: `consumer-${firstConsumer + i}`,
         groupId: options.groupId ?? `masa-${this.runId}`,
         fromBeginning: options.fromBeginning,
         processor: options.processor
