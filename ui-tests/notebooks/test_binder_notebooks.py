@@ -120,3 +120,40 @@ def test_reconstruction_notebook_shows_the_tooth(tmp_path, monkeypatch):
     for cell in code[1:]:
         images = [output.data["image/png"] for output in cell.outputs if "image/png" in output.get("data", {})]
         assert len(images) == 1, f"no image in {cell.source!r}"
+
+
+MINIAPP_RUN_MIME_TYPE = "application/vnd.pilot-streaming.miniapp-run.v1+json"
+
+
+def test_miniapps_notebook_streams_the_tooth(pilot_home, monkeypatch):
+    notebook = nbformat.read(BINDER / "02-streaming-miniapps.ipynb", as_version=4)
+    assert notebook.metadata.kernelspec.name == "pilot-streaming"
+    assert all(not cell.get("outputs") for cell in notebook.cells), "saved with outputs"
+    monkeypatch.setenv("PILOT_STREAMING_HOME", str(pilot_home))
+    # Run where the notebook lives: it reads data/tooth.h5 beside it.
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="pilot-streaming", resources={"metadata": {"path": str(BINDER)}}
+    )
+    client.execute()
+
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    sources = [cell.source for cell in code]
+
+    def cell_starting(prefix):
+        return code[sources.index(next(s for s in sources if s.startswith(prefix)))]
+
+    for magic, role in (("%masa start", "masa"), ("%mass start", "mass")):
+        views = [o.data[MINIAPP_RUN_MIME_TYPE] for o in cell_starting(magic).outputs if MINIAPP_RUN_MIME_TYPE in o.get("data", {})]
+        assert len(views) == 1 and views[0]["role"] == role and views[0]["topic"] == "tooth", views
+
+    outcome = text_of(cell_starting("const [reconstruction"))
+    assert "ended: processed 12 of 12, lost 0, duplicated 0" in outcome, outcome
+    assert re.search(r"latency p50 [\d.]+ ms, p99 [\d.]+ ms", outcome), outcome
+
+    assert text_of(cell_starting("const counter")).strip().endswith("40"), text_of(cell_starting("const counter"))
+
+    sweep = cell_starting("await miniapps.sweep")
+    data = [o.data for o in sweep.outputs if "data" in o]
+    table = next(d["text/markdown"] for d in data if "text/markdown" in d)
+    assert table.count("| ended |") == 4, table
+    assert any("image/svg+xml" in d for d in data)

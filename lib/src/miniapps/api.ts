@@ -4,7 +4,8 @@
  * of a pilot's finished runs (after a kernel restart too).
  */
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { MiniAppInputError } from './errors.js';
 import { getDefaultPilotService, type Pilot, type PilotComputeService } from '../pilot/index.js';
 import { readRunRecord, type RunRecord } from './metrics/run-record.js';
 import {
@@ -35,6 +36,19 @@ async function placeOf(pilot: Pilot, service: PilotComputeService): Promise<RunP
   };
 }
 
+/**
+ * Paths in options name files on the pilot's nodes. Where they share this machine's files, a
+ * relative path means the same as here (the units run in their own directories); elsewhere it
+ * would mean nothing, so it is refused.
+ */
+function absolutePath(path: string, key: string, place: RunPlace): string {
+  if (isAbsolute(path)) return path;
+  if (place.sharesFiles) return resolvePath(path);
+  throw new MiniAppInputError(
+    `${key} = ${JSON.stringify(path)}: a relative path on a remote resource; give the absolute path there`
+  );
+}
+
 /** The options as the record keeps them (a function as its source text). */
 function describe(options: object): Record<string, unknown> {
   return JSON.parse(
@@ -52,7 +66,10 @@ export async function mass(
 ): Promise<MiniAppRun> {
   const parsed = parseMassOptions(options);
   const target = await resolve(pilot, service);
-  return MiniAppRun.startMass(target, await placeOf(target, service), parsed, describe(options));
+  const place = await placeOf(target, service);
+  if (parsed.source.kind === 'lightsource')
+    parsed.source.file = absolutePath(parsed.source.file, 'source.file', place);
+  return MiniAppRun.startMass(target, place, parsed, describe(options));
 }
 
 /** Starts MASA consumers; every option is checked before anything is created. */
@@ -63,7 +80,11 @@ export async function masa(
 ): Promise<MiniAppRun> {
   const parsed = parseMasaOptions(options);
   const target = await resolve(pilot, service);
-  return MiniAppRun.startMasa(target, await placeOf(target, service), parsed, describe(options));
+  const place = await placeOf(target, service);
+  const processor = parsed.processor;
+  if ('output' in processor && processor.output !== undefined)
+    processor.output = absolutePath(processor.output, 'processor.output', place);
+  return MiniAppRun.startMasa(target, place, parsed, describe(options));
 }
 
 /** Records of the pilot's finished runs, oldest first; a damaged one is skipped with a warning. */

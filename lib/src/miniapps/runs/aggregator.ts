@@ -89,7 +89,12 @@ export class RunAggregator {
 
   /** A unit reported a failure: the first such unit and its newest error. */
   failure(): string | undefined {
-    for (const unit of [...this.producers.values(), ...this.consumers.values()]) {
+    // Another run's producer counts only when it failed during this run (the metrics topic
+    // keeps the reports of every earlier run too).
+    const producers = [...this.producers.values()].filter(
+      unit => unit.latest.runId === this.info.runId || unit.latest.t >= this.info.startedAtMs
+    );
+    for (const unit of [...producers, ...this.consumers.values()]) {
       if (unit.latest.state !== 'failed') continue;
       const error = [...this.errors]
         .reverse()
