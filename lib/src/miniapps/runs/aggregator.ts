@@ -36,6 +36,10 @@ interface UnitState {
   latest: UnitReport;
   previous?: UnitReport;
   windows: Map<number, { messages: number; bytes: number }>;
+  /** The unit's newest errors (bounded), shown while the unit belongs to the run. */
+  errors: RunError[];
+  /** Points of the unit's previous KMeans view, for its points per second. */
+  kmeansPoints?: { points: number; t: number };
 }
 
 export class RunAggregator {
@@ -48,8 +52,6 @@ export class RunAggregator {
   /** Runs whose messages the consumers saw (a MASA run counts their producers as its own). */
   private readonly seenRuns = new Set<string>();
   private crossDuplicates = 0;
-  private readonly errors: RunError[] = [];
-  private errorCount = 0;
   private slice: MiniAppRunView['slice'];
   private kmeans: MiniAppRunView['kmeans'];
 
@@ -62,19 +64,8 @@ export class RunAggregator {
       // A MASA run learns which producers feed it from the messages; keep them all until then.
       if (!own && this.info.role === 'mass') return;
       this.keep(this.producers, `${report.runId}/${report.unit}`, report);
-    } else {
-      if (!own) return;
-      this.keep(this.consumers, report.unit, report);
+    } else if (own && this.keep(this.consumers, report.unit, report)) {
       this.absorbConsumer(report);
-    }
-    for (const error of report.newErrors) {
-      this.errorCount++;
-      this.errors.push({
-        at: error.at,
-        source: `${report.unit}@${report.node}`,
-        message: error.message
-      });
-      if (this.errors.length > MAX_ERRORS_SHOWN) this.errors.shift();
     }
   }
 
@@ -87,21 +78,30 @@ export class RunAggregator {
     );
   }
 
-  /** A unit reported a failure: the first such unit and its newest error. */
+  /** A unit of the run reported a failure: the first such unit and its newest error. */
   failure(): string | undefined {
-    // Another run's producer counts only when it failed during this run (the metrics topic
-    // keeps the reports of every earlier run too).
-    const producers = [...this.producers.values()].filter(
-      unit => unit.latest.runId === this.info.runId || unit.latest.t >= this.info.startedAtMs
-    );
-    for (const unit of [...producers, ...this.consumers.values()]) {
+    for (const unit of this.runUnits()) {
       if (unit.latest.state !== 'failed') continue;
-      const error = [...this.errors]
-        .reverse()
-        .find(e => e.source.startsWith(`${unit.latest.unit}@`));
+      const error = unit.errors[unit.errors.length - 1];
       return `${unit.latest.unit} on ${unit.latest.node} failed${error ? `: ${error.message}` : ''}`;
     }
     return undefined;
+  }
+
+  /** The run's own units and the producers feeding it (MASA) — not other runs' producers. */
+  private runUnits(): UnitState[] {
+    const producers = this.info.role === 'mass' ? this.ownProducers() : this.feedingProducers();
+    return [...producers.values(), ...this.consumers.values()];
+  }
+
+  /** The newest errors of the run's units, oldest first, and how many there were in all. */
+  private runErrors(): { errors: RunError[]; count: number } {
+    const units = this.runUnits();
+    const errors = units
+      .flatMap(unit => unit.errors)
+      .sort((a, b) => a.at.localeCompare(b.at))
+      .slice(-MAX_ERRORS_SHOWN);
+    return { errors, count: units.reduce((n, unit) => n + unit.latest.errors, 0) };
   }
 
   /**
@@ -127,7 +127,7 @@ export class RunAggregator {
       processedBytes: sum(this.consumers, 'bytes'),
       lost,
       duplicated,
-      errors: this.errorCount
+      errors: this.runErrors().count
     };
   }
 
@@ -153,7 +153,7 @@ export class RunAggregator {
       consumers: [...this.consumers.values()].map(unitView),
       ...(this.slice !== undefined ? { slice: this.slice } : {}),
       ...(this.kmeans !== undefined ? { kmeans: this.kmeans } : {}),
-      errors: this.errors.map(e => ({ ...e })),
+      errors: this.runErrors().errors.map(e => ({ ...e })),
       ...(reason !== undefined ? { reason } : {})
     };
   }
@@ -188,7 +188,7 @@ export class RunAggregator {
       latency,
       ...(latency !== null ? { latencyHistogram: this.latency.toJSON() } : {}),
       rates: this.rateSeries().windows(),
-      errors: this.errors
+      errors: this.runErrors().errors
     };
   }
 
@@ -204,19 +204,32 @@ export class RunAggregator {
     return series;
   }
 
-  private keep(units: Map<string, UnitState>, key: string, report: UnitReport): void {
+  /** Takes the unit's report if it is newer than the one kept; false for an old or repeated one. */
+  private keep(units: Map<string, UnitState>, key: string, report: UnitReport): boolean {
     let unit = units.get(key);
     if (unit === undefined) {
-      unit = { latest: report, windows: new Map() };
+      unit = { latest: report, windows: new Map(), errors: [] };
       units.set(key, unit);
     } else {
-      // Reports of one unit arrive in order (one partition); keep the newest only.
-      if (report.t < unit.latest.t) return;
-      unit.previous = unit.latest;
+      // A unit's reports arrive in order on one partition; one seen again (a redelivery) or an
+      // older one changes nothing, or its deltas would count twice.
+      const { latest } = unit;
+      const same = report.t === latest.t && report.state === latest.state;
+      if (report.t < latest.t || (same && report.messages === latest.messages)) return false;
+      unit.previous = latest;
       unit.latest = report;
     }
     for (const w of report.windows)
       unit.windows.set(w.startMs, { messages: w.messages, bytes: w.bytes });
+    for (const error of report.newErrors) {
+      unit.errors.push({
+        at: error.at,
+        source: `${report.unit}@${report.node}`,
+        message: error.message
+      });
+      if (unit.errors.length > MAX_ERRORS_SHOWN) unit.errors.shift();
+    }
+    return true;
   }
 
   private absorbConsumer(report: UnitReport): void {
@@ -241,15 +254,16 @@ export class RunAggregator {
     const view = report.view;
     if (view?.slice !== undefined) this.slice = view.slice;
     if (view?.kmeans !== undefined) {
-      const unit = this.consumers.get(report.unit);
-      const before = unit?.previous;
+      // The rate of the consumer whose model is shown, from its own previous model.
+      const unit = this.consumers.get(report.unit)!;
+      const before = unit.kmeansPoints;
       const seconds = before !== undefined ? (report.t - before.t) / 1000 : 0;
-      const previousPoints = this.kmeans?.points ?? 0;
       this.kmeans = {
         ...view.kmeans,
         pointsPerSecond:
-          seconds > 0 ? Math.max(0, view.kmeans.points - previousPoints) / seconds : 0
+          seconds > 0 ? Math.max(0, view.kmeans.points - before!.points) / seconds : 0
       };
+      unit.kmeansPoints = { points: view.kmeans.points, t: report.t };
     }
   }
 
