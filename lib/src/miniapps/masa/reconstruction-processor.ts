@@ -81,12 +81,7 @@ export class ReconstructionProcessor {
       this.reconstructors.set(key, reconstructor);
     }
     const ready = await reconstructor;
-    const images = new Float32Array(slices * ready.size * ready.size);
-    for (let s = 0; s < slices; s++)
-      images.set(
-        ready.reconstruct(payload.subarray(s * length, (s + 1) * length), center),
-        s * ready.size * ready.size
-      );
+    const images = ready.reconstructBlock(payload, slices, center);
     return { images, slices, size: ready.size, center, firstRow: geometry.firstRow };
   }
 

@@ -52,6 +52,20 @@ describe('the streaming reconstructor', () => {
     ).toBeLessThan(1e-6);
   });
 
+  it('reconstructs a block of sinograms two at a time as the block API does', async () => {
+    const block = await reconstruct(sinograms, angles, { algorithm: 'gridrec', threads: 1 });
+    const stream = await createReconstructor(angles, pixels, { algorithm: 'gridrec' });
+    const length = angles.length * pixels;
+    const three = stream.reconstructBlock(sinograms.data.subarray(4 * length, 7 * length), 3);
+    expect(three.length).toBe(3 * pixels * pixels);
+    expect(
+      relativeL2(three, block.data.subarray(4 * pixels * pixels, 7 * pixels * pixels))
+    ).toBeLessThan(1e-6);
+    expect(() => stream.reconstructBlock(sinograms.data.subarray(0, length), 2)).toThrow(
+      /sinograms have 768 values: expected slices × angles × pixels = 2 × 16 × 48/
+    );
+  });
+
   it('refuses a bad centre, a wrong-sized sinogram and angles that are not Float32Array', async () => {
     await expect(
       createReconstructor(angles, pixels, { algorithm: 'gridrec', center: 'auto' })
