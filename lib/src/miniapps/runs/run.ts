@@ -15,17 +15,13 @@ import {
 } from '../../protocol/index.js';
 import type { MiniAppRole, MiniAppRunState, MiniAppRunView } from '../../protocol/miniapps.js';
 import { MiniAppInputError } from '../errors.js';
-import { messageSize, newRunId } from '../messages/format.js';
+import { newRunId } from '../messages/format.js';
 import { writeRunRecord, type RunRecordPaths } from '../metrics/run-record.js';
-import { openSource } from '../mass/sources.js';
 import { RunAggregator } from './aggregator.js';
 import type { ParsedMasa, ParsedMass } from './options.js';
 import { parseReport } from './report.js';
+import { prepareRunTopics } from './topics.js';
 import type { ConsumerSpec, ProducerSpec, UnitSpec } from './spec.js';
-
-// kafkajs' ConfigResourceTypes (its CommonJS export is not visible to a named ES import).
-const TOPIC_RESOURCE = 2;
-const BROKER_RESOURCE = 4;
 
 /** How long a stopped run waits for its units' final reports. */
 const FINAL_REPORT_WAIT_MS = 15_000;
@@ -262,77 +258,21 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     return this.plan.options.reportIntervalMs;
   }
 
-  /**
-   * Checks the message size against what the topic will accept, then creates the data topic
-   * (when missing) and the metrics topic: a refused run leaves the broker as it was.
-   */
+  /** The topics, checked and made; the data topic's partition count for the producers. */
   private async prepareTopics(admin: Admin): Promise<void> {
     const { plan } = this;
-    const existing = new Set(await admin.listTopics());
-    if (plan.role === 'mass')
-      await this.checkMessageSize(admin, plan.options, existing.has(this.topic));
-    const partitions =
-      plan.options.partitions ??
-      Math.max(plan.role === 'mass' ? plan.options.producers : plan.options.consumers, 8);
-    const topics = [];
-    if (!existing.has(this.topic)) topics.push({ topic: this.topic, numPartitions: partitions });
-    if (!existing.has(this.metricsTopic))
-      topics.push({ topic: this.metricsTopic, numPartitions: 1 });
-    if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: true });
-    // Producers spread over the partitions the topic has (it may exist with fewer or more).
-    const metadata = await admin.fetchTopicMetadata({ topics: [this.topic] });
-    this.partitions = metadata.topics[0]?.partitions.length ?? partitions;
-  }
-
-  /** The topic's max.message.bytes, or the broker's message.max.bytes for a topic to create. */
-  private async messageLimit(
-    admin: Admin,
-    topicExists: boolean
-  ): Promise<{ limit: number; setting: string }> {
-    if (topicExists) {
-      const { resources } = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [{ type: TOPIC_RESOURCE, name: this.topic, configNames: ['max.message.bytes'] }]
-      });
-      return {
-        limit: Number(resources[0]?.configEntries[0]?.configValue),
-        setting: `topic "${this.topic}" accepts (max.message.bytes`
-      };
-    }
-    const { brokers } = await admin.describeCluster();
-    const { resources } = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [
-        {
-          type: BROKER_RESOURCE,
-          name: String(brokers[0]?.nodeId ?? 0),
-          configNames: ['message.max.bytes']
-        }
-      ]
+    this.partitions = await prepareRunTopics(admin, {
+      topic: this.topic,
+      metricsTopic: this.metricsTopic,
+      partitions:
+        plan.options.partitions ??
+        Math.max(plan.role === 'mass' ? plan.options.producers : plan.options.consumers, 8),
+      // A source on files this machine cannot see is checked by the producers themselves.
+      ...(plan.role === 'mass' &&
+      (plan.options.source.kind !== 'lightsource' || this.place.sharesFiles)
+        ? { source: plan.options.source, runId: this.runId }
+        : {})
     });
-    return {
-      limit: Number(resources[0]?.configEntries[0]?.configValue),
-      setting: `a new topic "${this.topic}" accepts (the broker's message.max.bytes`
-    };
-  }
-
-  private async checkMessageSize(
-    admin: Admin,
-    options: ParsedMass,
-    topicExists: boolean
-  ): Promise<void> {
-    if (options.source.kind === 'lightsource' && !this.place.sharesFiles) return;
-    const source = await openSource(options.source, 0);
-    const first = source.message(0);
-    const bytes = messageSize(
-      { ...first.header, runId: this.runId, producerId: 0, sequence: 0 },
-      first.payload.byteLength
-    );
-    const { limit, setting } = await this.messageLimit(admin, topicExists);
-    if (Number.isFinite(limit) && bytes > limit)
-      throw new MiniAppInputError(
-        `a ${options.source.kind} message is ${bytes} bytes, more than ${setting} = ${limit}): raise the topic's max.message.bytes (create it with a larger one, or set message.max.bytes in the pilot's Kafka configuration), or send smaller messages`
-      );
   }
 
   private unitSpecs(brokers: string[], firstConsumer = 0, consumers?: number): UnitSpec[] {
