@@ -55,6 +55,57 @@ export class ReconstructionProcessor {
   }
 
   async process(message: DecodedMessage): Promise<ReconstructedMessage> {
+    const [result] = await this.processMany([message]);
+    return result!;
+  }
+
+  /**
+   * Several messages at once: consecutive ones of one geometry and centre are reconstructed as
+   * one block, so GridRec pairs slices across messages as the offline reconstruction does.
+   */
+  async processMany(messages: readonly DecodedMessage[]): Promise<ReconstructedMessage[]> {
+    const prepared = [];
+    for (const message of messages) prepared.push(await this.prepare(message));
+    const results: ReconstructedMessage[] = [];
+    for (let i = 0; i < prepared.length;) {
+      let end = i + 1;
+      while (
+        end < prepared.length &&
+        prepared[end]!.key === prepared[i]!.key &&
+        prepared[end]!.center === prepared[i]!.center
+      )
+        end++;
+      const group = prepared.slice(i, end);
+      const ready = await group[0]!.reconstructor;
+      const slices = group.reduce((n, p) => n + p.slices, 0);
+      // One message is reconstructed from its own bytes; several are copied into one block.
+      const block =
+        group.length === 1
+          ? group[0]!.payload
+          : concatenate(
+              group.map(p => p.payload),
+              slices * group[0]!.length
+            );
+      const images = ready.reconstructBlock(block, slices, group[0]!.center);
+      const imageLength = ready.size * ready.size;
+      let offset = 0;
+      for (const p of group) {
+        results.push({
+          images: images.subarray(offset * imageLength, (offset + p.slices) * imageLength),
+          slices: p.slices,
+          size: ready.size,
+          center: p.center,
+          firstRow: p.firstRow
+        });
+        offset += p.slices;
+      }
+      i = end;
+    }
+    return results;
+  }
+
+  /** Checks a message and finds its reconstructor and centre. */
+  private async prepare(message: DecodedMessage) {
     const { header, payload } = message;
     if (header.kind !== 'sinograms' || !(payload instanceof Float32Array))
       throw new MiniAppInputError(
@@ -80,9 +131,7 @@ export class ReconstructionProcessor {
       reconstructor = createReconstructor(geometry.angles, pixels, { ...this.options, center });
       this.reconstructors.set(key, reconstructor);
     }
-    const ready = await reconstructor;
-    const images = ready.reconstructBlock(payload, slices, center);
-    return { images, slices, size: ready.size, center, firstRow: geometry.firstRow };
+    return { key, center, reconstructor, payload, slices, length, firstRow: geometry.firstRow };
   }
 
   private centerFor(
@@ -108,4 +157,14 @@ export class ReconstructionProcessor {
     }
     return found;
   }
+}
+
+function concatenate(parts: readonly Float32Array[], total: number): Float32Array {
+  const out = new Float32Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }

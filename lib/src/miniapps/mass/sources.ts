@@ -14,7 +14,6 @@ import {
 import { PAYLOAD_KINDS } from '../messages/format.js';
 import type { SourceSpec } from '../runs/spec.js';
 import { ClusterSource, StaticClusterSource } from './cluster-source.js';
-import { LightSourceSource } from './lightsource-source.js';
 
 /** What a producer puts into one message, apart from the fields it stamps itself. */
 export interface SourceMessage {
@@ -117,6 +116,8 @@ export async function openSource(spec: SourceSpec, producer: number): Promise<Me
       };
     }
     case 'lightsource': {
+      // Loaded only here: the HDF5 library is a large WebAssembly module other sources never need.
+      const { LightSourceSource } = await import('./lightsource-source.js');
       const light = await LightSourceSource.open(spec);
       return { payloadBytes: light.payloadBytes, message: sequence => light.message(sequence) };
     }

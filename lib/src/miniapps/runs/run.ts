@@ -16,6 +16,7 @@ import {
 import type { MiniAppRole, MiniAppRunState, MiniAppRunView } from '../../protocol/miniapps.js';
 import { MiniAppInputError } from '../errors.js';
 import { newRunId } from '../messages/format.js';
+import type { RateWindow } from '../metrics/rates.js';
 import { writeRunRecord, type RunRecordPaths } from '../metrics/run-record.js';
 import { RunAggregator } from './aggregator.js';
 import type { ParsedMasa, ParsedMass } from './options.js';
@@ -59,7 +60,9 @@ export interface RunSummary {
   lost: number;
   duplicated: number;
   errors: number;
+  /** The run's whole life, from its start to its record. */
   seconds: number;
+  /** Rates over the seconds that had traffic (first to last 1 s window with any). */
   producedPerSecond: number;
   processedPerSecond: number;
   producedMBPerSecond: number;
@@ -408,18 +411,33 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     }
     const view = this.view();
     this.emit('update', view);
-    this.result = summarize(view, endedAt, record);
+    this.result = summarize(view, this.aggregator.rateSeries().windows(), endedAt, record);
     this.resolveFinished(this.result);
     return this.result;
   }
 }
 
+/** Seconds from the first to the end of the last 1 s window with any of `field` (at least 1 ms). */
+function activeSeconds(
+  windows: readonly RateWindow[],
+  field: 'producedMessages' | 'processedMessages'
+): number {
+  const first = windows.findIndex(w => w[field] > 0);
+  if (first < 0) return 1e-3;
+  let last = windows.length - 1;
+  while (windows[last]![field] === 0) last--;
+  return (windows[last]!.startMs + windows[last]!.durationMs - windows[first]!.startMs) / 1000;
+}
+
 function summarize(
   view: MiniAppRunView,
+  windows: readonly RateWindow[],
   endedAtMs: number,
   record: RunRecordPaths | null
 ): RunSummary {
   const seconds = Math.max(1e-3, (endedAtMs - Date.parse(view.startedAt)) / 1000);
+  const producing = activeSeconds(windows, 'producedMessages');
+  const processing = activeSeconds(windows, 'processedMessages');
   const { totals } = view;
   return {
     runId: view.runId,
@@ -434,10 +452,10 @@ function summarize(
     duplicated: totals.duplicated,
     errors: totals.errors,
     seconds,
-    producedPerSecond: totals.produced / seconds,
-    processedPerSecond: totals.processed / seconds,
-    producedMBPerSecond: totals.producedBytes / 1e6 / seconds,
-    processedMBPerSecond: totals.processedBytes / 1e6 / seconds,
+    producedPerSecond: totals.produced / producing,
+    processedPerSecond: totals.processed / processing,
+    producedMBPerSecond: totals.producedBytes / 1e6 / producing,
+    processedMBPerSecond: totals.processedBytes / 1e6 / processing,
     latencyMs:
       view.latency === null
         ? null

@@ -12,6 +12,8 @@ import type { SourceSpec } from './spec.js';
 // kafkajs' ConfigResourceTypes (its CommonJS export is not visible to a named ES import).
 const TOPIC_RESOURCE = 2;
 const BROKER_RESOURCE = 4;
+/** How long new topics may take to have a leader for every partition. */
+const LEADER_WAIT_MS = 30_000;
 
 export interface RunTopics {
   topic: string;
@@ -31,10 +33,36 @@ export async function prepareRunTopics(admin: Admin, run: RunTopics): Promise<nu
   const topics = [];
   if (!existing.has(run.topic)) topics.push({ topic: run.topic, numPartitions: run.partitions });
   if (!existing.has(run.metricsTopic)) topics.push({ topic: run.metricsTopic, numPartitions: 1 });
-  if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: true });
-  // Producers spread over the partitions the topic has (it may exist with fewer or more).
-  const metadata = await admin.fetchTopicMetadata({ topics: [run.topic] });
-  return metadata.topics[0]?.partitions.length ?? run.partitions;
+  if (topics.length > 0) await admin.createTopics({ topics, waitForLeaders: false });
+  return waitForLeaders(admin, [run.topic, run.metricsTopic]);
+}
+
+/**
+ * Waits until every partition of the topics has a leader; resolves with the first topic's
+ * partition count. kafkajs' own waitForLeaders sometimes fails right after a creation with "This
+ * server does not host this topic-partition", which only means the broker is not there yet.
+ */
+async function waitForLeaders(admin: Admin, names: string[]): Promise<number> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  let problem: string;
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: names });
+      const leaderless = topics.flatMap(t =>
+        t.partitions.filter(p => p.leader < 0).map(p => `${t.name}[${p.partitionId}]`)
+      );
+      if (leaderless.length === 0 && topics.length === names.length)
+        return topics.find(t => t.name === names[0])!.partitions.length;
+      problem = `no leader yet for ${leaderless.join(', ') || names.join(', ')}`;
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `topics ${names.join(', ')} are not ready after ${LEADER_WAIT_MS / 1000} s: ${problem}`
+      );
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
 }
 
 /** The topic's max.message.bytes, or the broker's message.max.bytes for a topic to make. */
