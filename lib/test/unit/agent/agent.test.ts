@@ -56,7 +56,10 @@ describe('unit descriptions and ids', () => {
       env: {},
       cores: 1
     });
-    expect(executableUnitSchema.safeParse({ executable: 'echo', cores: 0 }).success).toBe(false);
+    // 0 holds no core (a light process such as a paced producer); fewer is no number of cores.
+    expect(executableUnitSchema.safeParse({ executable: 'echo', cores: 0 }).success).toBe(true);
+    expect(executableUnitSchema.safeParse({ executable: 'echo', cores: -1 }).success).toBe(false);
+    expect(executableUnitSchema.safeParse({ executable: 'echo', cores: 1.5 }).success).toBe(false);
     expect(executableUnitSchema.safeParse({ executable: 'echo', shell: true }).success).toBe(false);
   });
 
