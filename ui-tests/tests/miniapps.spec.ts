@@ -107,7 +107,9 @@ test.describe('Mini-App widget', () => {
       const first = await processed();
       await expect.poll(processed, { timeout: 60_000 }).toBeGreaterThan(first);
       await widget.scrollIntoViewIfNeeded();
-      await widget.screenshot({ path: path.join(SCREENSHOTS, 'miniapp-reconstruction-widget.png') });
+      await widget.screenshot({
+        path: path.join(SCREENSHOTS, 'miniapp-reconstruction-widget.png')
+      });
 
       await runCell(page, 2);
       await runCell(page, 3);
