@@ -108,8 +108,8 @@ def producer_section(row):
         " the last acknowledgements); for the peer, its own 1 s reporting windows without the first (connection,"
         " metadata and JIT warm-up). Whole-run figures are shown beside it: the perf test's own total over its whole"
         " send, and ours over every window with traffic (rounded out to whole windows, so slightly pessimistic)."
-        " `RunSummary.producedMBPerSecond` is not used: it divides by the run's whole life, including the 2 s"
-        " `startDelayMs`, the unit's start and the wait for final reports, well below the rate the producer had."
+        " (`RunSummary.producedMBPerSecond` is over the seconds with traffic, partial first and last windows"
+        " included.)"
         f" Ours and the peer take turns, {row['rounds']} rounds (the first of a round goes second in the next); the"
         " ratio judged is the median of the rounds' ratios (each round's two runs ran back to back, under about the"
         " same load), the MB/s shown are the medians of the rounds.",
@@ -396,10 +396,11 @@ def gridrec_section(row):
         shares = {entry["category"]: entry for entry in profile["categories"]}
         processing = shares.get("processing (KMeans, reconstruction)")
     lines.append(
-        f"- **GridRec pairs slices; one slice per message cannot.** TomoPy's GridRec, and ours, reconstruct two"
-        f" sinograms at once as the real and imaginary parts of one complex transform. Offline `recon` does so"
-        f" ({num(offline)} slices/s); a message of one sinogram is reconstructed alone ({num(single)} slices/s in-process,"
-        f" {single / offline:.2f}×). That alone caps the one-slice-per-message stream at about {single / offline:.2f}× offline."
+        f"- **GridRec pairs slices.** TomoPy's GridRec, and ours, reconstruct two sinograms at once as the real and"
+        f" imaginary parts of one complex transform. Offline `recon` does so ({num(offline)} slices/s); one sinogram"
+        f" alone goes at {num(single)} slices/s in-process ({single / offline:.2f}×). A GridRec consumer therefore"
+        " takes the messages waiting in its fetched batch two at a time and reconstructs their sinograms as one"
+        " block (bit-identical to offline's pairs); a message that arrives alone is reconstructed alone."
     )
     if profile and processing:
         per_message = profile["seconds"] * 1000 / profile["messages"]
@@ -409,8 +410,8 @@ def gridrec_section(row):
             if entry is not processing and entry["share"] >= 0.01
         ]
         lines.append(
-            f"- **The pipeline costs {1 - streaming / single:.0%} on top** ({num(streaming)} messages/s streaming"
-            f" against {num(single)} one at a time in-process). The GridRec consumer unit under `node --cpu-prof`"
+            f"- **Against one sinogram at a time in-process** the stream runs at {streaming / single:.2f}×"
+            f" ({num(streaming)} messages/s against {num(single)}). The GridRec consumer unit under `node --cpu-prof`"
             f" ({profile['messages']} messages, {per_message:.1f} ms each while active) spent"
             f" {processing['share'] * 100:.0f} % of that reconstructing ({processing['seconds'] * 1000 / profile['messages']:.1f}"
             f" ms per message against {1000 / single:.1f} ms in-process), the rest in: {', '.join(others)}. The"
@@ -420,12 +421,6 @@ def gridrec_section(row):
     lines.append(
         f"- Transport is not the limit: the `count` consumer took {num(row['countPerSecond'])} of these 463 kB messages per"
         f" second ({1000 / row['countPerSecond']:.1f} ms each against {1000 / streaming:.1f} ms per GridRec message)."
-    )
-    lines.append(
-        "- The way to the target is in the processor, not the transport: reconstruct the slices of a message in pairs"
-        " (a message of 2 slices, `slicesPerMessage: 2`, is today reconstructed one slice at a time as well; see the"
-        " notes at the end), or hold one sinogram until the next arrives (pairing across messages, one message of"
-        " latency)."
     )
     lines.append("")
     if profile:
@@ -829,19 +824,11 @@ def notes():
         "- kafkajs' consumer fetches the next batch only after the current one has been processed"
         " (`kafkajs/src/consumer/fetcher.js`), so a MASA consumer waits for every fetch round trip (row 2's profile).",
         "- kafkajs' `admin.createTopics({waitForLeaders: true})` can reject with \"This server does not host this"
-        " topic-partition\" when its metadata request reaches the broker before the new topic does (it happened once"
-        " while writing this benchmark, which now polls for leaders itself); `prepareTopics` in"
-        " `lib/src/miniapps/runs/run.ts` makes the same call.",
-        "- `RunSummary.producedMBPerSecond` / `processedPerSecond` divide by the run's whole life (start delay, unit"
-        " start-up, the wait for final reports), so for a short run they show about half the rate the run actually"
-        " had; the record's windows are the figure to use (`lib/src/miniapps/runs/run.ts`, `summarize`).",
+        " topic-partition\" when its metadata request reaches the broker before the new topic does; the benchmark"
+        " and `lib/src/miniapps/runs/topics.ts` poll for leaders themselves.",
         "- kafkajs computes CRC-32C in JavaScript and copies each message several times while building a request"
         " (`kafkajs/src/protocol/recordBatch/crc32C`, `protocol/encoder.js`): most of our producer's CPU time for"
         " large messages.",
-        "- The MASA reconstruction processor reconstructs the slices of a message one at a time"
-        " (`lib/src/miniapps/masa/reconstruction-processor.ts` calls `reconstruct()` per sinogram), so a message of"
-        " several slices does not get GridRec's two-slices-at-once pairing that offline `recon` gets"
-        " (`SliceReconstructor.reconstructRange`).",
     ]
 
 
