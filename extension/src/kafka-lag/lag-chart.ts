@@ -1,29 +1,15 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatTick, themeColors, TIME_STEPS_S } from '../widgets/chart-theme';
 import { lagRange, type LagSeries } from './series';
 
 const HEIGHT = 160;
-/** Tick spacings on the time axis, in seconds. */
-const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400];
 
-function formatTick(seconds: number): string {
-  return new Date(seconds * 1000).toLocaleTimeString([], {
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit'
-  });
-}
-
-/** Colours from the JupyterLab theme, so the canvas follows light and dark themes. */
-function themeColors(node: HTMLElement): { line: string; axis: string; grid: string } {
-  const style = getComputedStyle(node);
-  const read = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
-  return {
-    line: read('--jp-brand-color1', '#1976d2'),
-    axis: read('--jp-ui-font-color2', '#616161'),
-    grid: read('--jp-border-color2', '#e0e0e0')
-  };
-}
+const COLORS = {
+  line: ['--jp-brand-color1', '#1976d2'],
+  axis: ['--jp-ui-font-color2', '#616161'],
+  grid: ['--jp-border-color2', '#e0e0e0']
+} as const;
 
 /**
  * The total-lag time series: a uPlot chart kept across updates (setData), resized with its
@@ -42,7 +28,7 @@ export class LagChart {
 
   update(series: LagSeries): void {
     this.series = series;
-    const colors = themeColors(this.node);
+    const colors = themeColors(this.node, COLORS);
     const key = JSON.stringify(colors);
     if (this.plot === undefined || key !== this.colorsKey) {
       this.plot?.destroy();

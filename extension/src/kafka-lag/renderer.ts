@@ -1,19 +1,9 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Widget } from '@lumino/widgets';
 import { KAFKA_LAG_MIME_TYPE, type KafkaLagView } from '@pilot-streaming/lib/protocol';
+import { element } from '../widgets/dom';
 import { LagChart } from './lag-chart';
 import { buildLagSeries } from './series';
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /**
  * The live Kafka consumer-lag widget. Display updates re-render the same widget, so the DOM

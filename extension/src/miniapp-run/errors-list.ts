@@ -1,6 +1,6 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { MiniAppRunView } from '@pilot-streaming/lib/protocol';
-import { element } from './dom';
+import { element } from '../widgets/dom';
 import { formatTime } from './format';
 
 /**

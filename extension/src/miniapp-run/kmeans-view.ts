@@ -1,6 +1,6 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { MiniAppKMeansView } from '@pilot-streaming/lib/protocol';
-import { element, svgElement } from './dom';
+import { element, svgElement } from '../widgets/dom';
 import { formatCoordinate, formatCount, formatRate, formatWeight } from './format';
 import { projectCenters, type ScatterBox } from './layout';
 

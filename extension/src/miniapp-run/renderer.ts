@@ -2,7 +2,7 @@ import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { nullTranslator } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 import { MINIAPP_RUN_MIME_TYPE, type MiniAppRunView } from '@pilot-streaming/lib/protocol';
-import { element } from './dom';
+import { element } from '../widgets/dom';
 import { ErrorsList } from './errors-list';
 import { formatBytes, formatCount, formatMs, formatTime } from './format';
 import { KMeansView } from './kmeans-view';

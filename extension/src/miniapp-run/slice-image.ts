@@ -1,6 +1,6 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { MiniAppSliceView } from '@pilot-streaming/lib/protocol';
-import { element } from './dom';
+import { element } from '../widgets/dom';
 import { formatCoordinate } from './format';
 
 /**

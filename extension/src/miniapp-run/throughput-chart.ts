@@ -1,11 +1,10 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { formatTick, themeColors, TIME_STEPS_S } from '../widgets/chart-theme';
 import { valueRange, type RunSeries } from './series';
 
 const HEIGHT = 180;
-/** Tick spacings on the time axis, in seconds. */
-const TIME_STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400];
 
 interface ChartColors {
   produced: string;
@@ -16,27 +15,14 @@ interface ChartColors {
   grid: string;
 }
 
-function formatTick(seconds: number): string {
-  return new Date(seconds * 1000).toLocaleTimeString([], {
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit'
-  });
-}
-
-/** Colours from the JupyterLab theme, so the canvas follows light and dark themes. */
-function themeColors(node: HTMLElement): ChartColors {
-  const style = getComputedStyle(node);
-  const read = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
-  return {
-    produced: read('--jp-accent-color1', '#388e3c'),
-    processed: read('--jp-brand-color1', '#1976d2'),
-    p50: read('--jp-warn-color1', '#f57c00'),
-    p99: read('--jp-error-color1', '#d32f2f'),
-    axis: read('--jp-ui-font-color2', '#616161'),
-    grid: read('--jp-border-color2', '#e0e0e0')
-  };
-}
+const COLORS = {
+  produced: ['--jp-accent-color1', '#388e3c'],
+  processed: ['--jp-brand-color1', '#1976d2'],
+  p50: ['--jp-warn-color1', '#f57c00'],
+  p99: ['--jp-error-color1', '#d32f2f'],
+  axis: ['--jp-ui-font-color2', '#616161'],
+  grid: ['--jp-border-color2', '#e0e0e0']
+} as const;
 
 /**
  * Produced and processed msg/s (left axis) with the latency p50 and p99 (right axis, dashed):
@@ -71,7 +57,7 @@ export class ThroughputChart {
 
   update(series: RunSeries): void {
     this.series = series;
-    const colors = themeColors(this.node);
+    const colors = themeColors(this.node, COLORS);
     const key = JSON.stringify(colors);
     if (this.plot === undefined || key !== this.colorsKey) {
       this.plot?.destroy();

@@ -1,6 +1,6 @@
 import type { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import type { MiniAppUnitView } from '@pilot-streaming/lib/protocol';
-import { element } from './dom';
+import { element } from '../widgets/dom';
 import { formatCount, formatRate } from './format';
 import { stateLabel } from './labels';
 import { progressFractions } from './layout';
