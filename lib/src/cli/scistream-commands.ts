@@ -2,17 +2,19 @@ import { Command, type ParseOptionsResult } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   IntrospectionTokenVerifier,
   JwksTokenVerifier,
   type TokenVerifier
 } from '../scistream/auth/token-verifier.js';
 import { ControlServer } from '../scistream/s2cs/control-server.js';
+import { ListenError } from '../scistream/s2cs/listen-address.js';
 import { parsePortRange } from '../scistream/s2cs/port-pool.js';
 import { parseBackend } from '../scistream/s2ds/data-plane.js';
 import { Gateway } from '../scistream/s2uc/gateway.js';
 import { ScistreamClient } from '../scistream/s2uc/scistream-client.js';
+import { readCertificate, readServerIdentity } from '../scistream/tls/certificates.js';
 
 interface ServerOptions {
   listenerIp: string;
@@ -56,6 +58,15 @@ function positiveInt(value: string, key: string): number {
     throw new Error(`${key}: "${value}" is not a number; expected a non-negative integer`);
   }
   return number;
+}
+
+/** A TCP port to listen on; 0 lets the system choose. */
+function listenPort(value: string, key: string): number {
+  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(port <= 65535)) {
+    throw new Error(`${key}: "${value}" is not a port; expected 0-65535 (0: any free port)`);
+  }
+  return port;
 }
 
 function splitList(value: string): string[] {
@@ -123,7 +134,7 @@ async function tokenFrom(options: ClientOptions): Promise<string | undefined> {
 async function gatewayFor(address: string, options: ClientOptions): Promise<Gateway> {
   return new Gateway({
     address,
-    caCert: await readFile(options.serverCert),
+    caCert: (await readCertificate(options.serverCert, '--server-cert')).pem,
     token: await tokenFrom(options)
   });
 }
@@ -194,7 +205,8 @@ export function s2csCommand(): Command {
     .requiredOption('--server-key <file>', 'its private key (PEM)')
     .option(
       '--state-dir <dir>',
-      'session records (default: $PILOT_STREAMING_HOME/scistream/s2cs-<port>)'
+      'session records, private and locked (default: one per gateway, ' +
+        '$PILOT_STREAMING_HOME/scistream/s2cs-<bind>-<bound port>)'
     )
     .option('--issuer <url>', 'OIDC issuer whose JWT access tokens are accepted')
     .option('--jwks-uri <url>', "issuer's JWKS (default: from its discovery document)")
@@ -215,20 +227,31 @@ export function s2csCommand(): Command {
       '180'
     )
     .action(async (options: ServerOptions) => {
-      const port = positiveInt(options.port, '--port');
-      const home = process.env.PILOT_STREAMING_HOME ?? join(homedir(), '.pilot-streaming');
+      const port = listenPort(options.port, '--port');
+      // Checked before anything is created, so a wrong file leaves nothing behind.
+      const tls = { certFile: options.serverCrt, keyFile: options.serverKey };
+      await readServerIdentity(tls, { cert: '--server-crt', key: '--server-key' });
+      if (options.peerCa !== undefined) await readCertificate(options.peerCa, '--peer-ca');
+      const home = resolve(process.env.PILOT_STREAMING_HOME ?? join(homedir(), '.pilot-streaming'));
       const server = new ControlServer({
         bindHost: options.bind,
         port,
         listenerHost: options.listenerIp,
         portRange: parsePortRange(options.portRange, '--port-range'),
-        stateDir: options.stateDir ?? join(home, 'scistream', `s2cs-${port}`),
-        tls: { certFile: options.serverCrt, keyFile: options.serverKey },
+        ...(options.stateDir === undefined
+          ? { stateRoot: join(home, 'scistream') }
+          : { stateDir: resolve(options.stateDir) }),
+        tls,
         auth: await verifierFrom(options),
         defaultBackend: parseBackend(options.type),
         helloTimeoutMs: positiveInt(options.helloTimeout, '--hello-timeout') * 1000,
         peerControl: options.peerControl,
-        peerCaFile: options.peerCa
+        peerCaFile: options.peerCa,
+        onStateLost: error => {
+          // Another gateway owns the records now: stop at once and leave them to it.
+          console.error(`${error.message}; stopping without touching the state directory`);
+          process.exit(1);
+        }
       });
       // Signals are handled from the start, so a SIGTERM during start-up also shuts down cleanly.
       const stopped = new Promise<void>(resolve => {
@@ -243,7 +266,11 @@ export function s2csCommand(): Command {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
-      const bound = await server.start();
+      const bound = await server.start().catch((error: unknown) => {
+        throw error instanceof ListenError
+          ? new Error(`--${error.option}: ${error.message}`, { cause: error })
+          : error;
+      });
       if (bound > 0) console.log(JSON.stringify({ event: 'listening', port: bound }));
       await stopped;
     });

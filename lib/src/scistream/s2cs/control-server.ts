@@ -36,9 +36,12 @@ import {
   type DataPlane
 } from '../s2ds/index.js';
 import { Gateway } from '../s2uc/gateway.js';
+import { readServerIdentity } from '../tls/certificates.js';
 import { ControlError, denied, invalid, notFound } from './control-error.js';
+import { listenFailure, listenProblem } from './listen-address.js';
 import { PortPool, type PortRange } from './port-pool.js';
 import { SessionStore, validateUid, type SessionRecord } from './session-store.js';
+import { StateDirectory, stateDirFor } from './state-directory.js';
 
 export interface ControlServerOptions {
   /** Address the gRPC server binds (port 0: any free port). */
@@ -47,8 +50,16 @@ export interface ControlServerOptions {
   /** Address of this gateway as the other side reaches its data ports (the original's listener_ip). */
   listenerHost: string;
   portRange: PortRange;
-  /** Private directory for session records and generated proxy configurations. */
-  stateDir: string;
+  /**
+   * Private directory for session records and generated proxy configurations, locked while the
+   * gateway runs. Without it, the gateway uses one of its own under `stateRoot`.
+   */
+  stateDir?: string;
+  /**
+   * Where gateways without a `stateDir` keep theirs: one per control address bound
+   * (`s2cs-<bind host>-<port>`), removed again when the gateway stops with no session left.
+   */
+  stateRoot?: string;
   tls: { certFile: string; keyFile: string };
   /** Token verifier; `null` only when auth was disabled explicitly. */
   auth: TokenVerifier | null;
@@ -60,6 +71,12 @@ export interface ControlServerOptions {
   /** CA that the producer gateway's S2CS certificate chains to; defaults to our own certificate. */
   peerCaFile?: string;
   log?: (line: string) => void;
+  /**
+   * Called if another process took the state directory over while this gateway ran (it stalled
+   * for longer than the lock's stale time); the gateway must then stop without touching it.
+   * Default: log it.
+   */
+  onStateLost?: (error: Error) => void;
 }
 
 const DEFAULT_NUM_CONN = 5;
@@ -108,16 +125,47 @@ export class ControlServer {
   private readonly server = new grpc.Server();
   private readonly sessions = new Map<string, LiveSession>();
   private readonly pendingHellos = new Map<string, PendingHello>();
-  private readonly store: SessionStore;
+  private store?: SessionStore;
+  private stateDirectory?: StateDirectory;
   private readonly pool: PortPool;
   private readonly log: (line: string) => void;
   private boundPort = 0;
   private closed = false;
+  private starting?: Promise<number>;
+  /** Settles when start-up is over; calls wait for it, so none sees a half-restored gateway. */
+  private ready: Promise<void>;
+  private markReady!: (error?: Error) => void;
 
   constructor(private readonly options: ControlServerOptions) {
-    this.store = new SessionStore(options.stateDir);
+    if ((options.stateDir === undefined) === (options.stateRoot === undefined)) {
+      throw new Error('ControlServer: give exactly one of stateDir and stateRoot');
+    }
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+      throw new Error(`port: ${options.port} is not a port; expected 0-65535 (0: any free port)`);
+    }
     this.pool = new PortPool(options.portRange, options.listenerHost);
     this.log = options.log ?? (line => console.error(line));
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.markReady = error => (error ? reject(error) : resolve());
+    });
+    // A failed start is reported by start() and to each waiting call (refused): with no call
+    // waiting, it must not also count as an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
+
+  /** The gateway's state directory (known once started). */
+  get stateDir(): string | undefined {
+    return this.stateDirectory?.path;
+  }
+
+  private get sessionStore(): SessionStore {
+    if (!this.store) throw new Error('ControlServer: not started');
+    return this.store;
+  }
+
+  private get statePath(): string {
+    if (!this.stateDirectory) throw new Error('ControlServer: not started');
+    return this.stateDirectory.path;
   }
 
   get port(): number {
@@ -137,16 +185,41 @@ export class ControlServer {
     return this.sessions.size;
   }
 
-  /** Starts serving and returns the bound port (0 if close() came first). */
-  async start(): Promise<number> {
+  /**
+   * Starts serving and returns the bound port (0 if close() came first). The certificate and
+   * the issuer are checked first, then the port is bound, and only then is the state directory
+   * claimed: with no --state-dir it is named after the bound address, which no other running
+   * gateway can hold.
+   */
+  start(): Promise<number> {
+    this.starting ??= this.startServing().then(
+      port => {
+        this.markReady();
+        return port;
+      },
+      async (error: Error) => {
+        this.markReady(error);
+        this.server.forceShutdown();
+        await this.stateDirectory?.release({ remove: false });
+        this.stateDirectory = undefined;
+        throw error;
+      }
+    );
+    return this.starting;
+  }
+
+  private async startServing(): Promise<number> {
     if (this.options.auth === null) {
       this.log(
         'WARNING: S2CS auth is disabled: any client that reaches this port controls sessions'
       );
     }
-    await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
-    await this.store.init();
-    await this.restore();
+    const identity = await readServerIdentity(this.options.tls, {
+      cert: 'TLS certificate',
+      key: 'TLS key'
+    });
+    // An issuer that cannot be asked now would fail every call later: refuse to start.
+    await this.options.auth?.check();
     this.server.addService(ControlService.service, {
       req: this.unary(this.req),
       update: this.unary(this.update),
@@ -162,24 +235,40 @@ export class ControlServer {
     });
     const credentials = grpc.ServerCredentials.createSsl(
       null,
-      [
-        {
-          cert_chain: await readFile(this.options.tls.certFile),
-          private_key: await readFile(this.options.tls.keyFile)
-        }
-      ],
+      [{ cert_chain: identity.cert, private_key: identity.key }],
       false
     );
     // Closed (SIGTERM) while starting: nothing to serve.
     if (this.closed) return 0;
+    const { bindHost, port } = this.options;
+    // Asked first, because gRPC logs and reports a failed bind without its reason.
+    const problem = port === 0 ? undefined : await listenProblem(bindHost, port);
+    if (problem !== undefined) throw listenFailure(bindHost, port, problem, undefined);
     this.boundPort = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(
-        formatEndpoint({ host: this.options.bindHost, port: this.options.port }),
+        formatEndpoint({ host: bindHost, port }),
         credentials,
-        (error, port) => (error ? reject(error) : resolve(port))
+        (error, bound) => (error ? reject(error) : resolve(bound))
       )
+    ).catch(async (error: unknown) => {
+      throw listenFailure(bindHost, port, await listenProblem(bindHost, port), error);
+    });
+    if (this.closed) return 0;
+    const stateDir =
+      this.options.stateDir ?? stateDirFor(this.options.stateRoot!, bindHost, this.boundPort);
+    this.stateDirectory = await StateDirectory.claim(stateDir, this.log, error => {
+      const lost = new Error(`lost the lock of state directory ${stateDir}: ${error.message}`, {
+        cause: error
+      });
+      if (this.options.onStateLost) this.options.onStateLost(lost);
+      else this.log(`ERROR: ${lost.message}`);
+    });
+    this.store = new SessionStore(stateDir);
+    await this.sessionStore.init();
+    await this.restore();
+    this.log(
+      `S2CS listening on ${this.address} (TLS), data ports ${this.portRangeText}, state in ${stateDir}`
     );
-    this.log(`S2CS listening on ${this.address} (TLS), data ports ${this.portRangeText}`);
     return this.boundPort;
   }
 
@@ -191,6 +280,12 @@ export class ControlServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A start in progress finishes first; one that failed (or none) has nothing to close.
+    const started = await this.starting?.then(
+      () => true,
+      () => false
+    );
+    if (!started) return;
     for (const uid of [...this.sessions.keys()]) {
       await this.withSession(uid, session => this.drop(session, 'gateway shutting down'));
     }
@@ -204,6 +299,11 @@ export class ControlServer {
         resolve();
       });
     });
+    // A directory named after this gateway's address is its alone: nothing left, nothing kept.
+    await this.stateDirectory?.release({
+      remove: this.options.stateDir === undefined && this.sessions.size === 0
+    });
+    this.stateDirectory = undefined;
   }
 
   /** Adapts an async handler to grpc-js, mapping refusals onto statuses with clear messages. */
@@ -211,7 +311,16 @@ export class ControlServer {
     handler: (request: Req, identity: Identity, metadata: grpc.Metadata) => Promise<Res>
   ): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      this.authenticate(call.metadata)
+      this.ready
+        .then(
+          () => this.authenticate(call.metadata),
+          (error: Error) => {
+            throw new ControlError(
+              grpc.status.UNAVAILABLE,
+              `gateway failed to start: ${error.message}`
+            );
+          }
+        )
         .then(identity => handler.call(this, call.request, identity, call.metadata))
         .then(
           response => callback(null, response),
@@ -229,8 +338,14 @@ export class ControlServer {
   }
 
   private async authenticate(metadata: grpc.Metadata): Promise<Identity> {
-    if (this.options.auth === null) return ANONYMOUS;
-    return this.options.auth.verify(tokenFromMetadata(metadata));
+    const auth = this.options.auth;
+    if (auth === null) return ANONYMOUS;
+    try {
+      return await auth.verify(tokenFromMetadata(metadata));
+    } catch (error) {
+      // The user is told which issuer's tokens this gateway takes.
+      throw error instanceof AuthError ? error.accepting(auth.description) : error;
+    }
   }
 
   private async withSession<T>(uid: string, fn: (session: LiveSession) => Promise<T>): Promise<T> {
@@ -350,11 +465,11 @@ export class ControlServer {
       this.log(`WARNING: session ${uid} uses the haproxy backend: its data is NOT encrypted`);
     }
     try {
-      await this.store.save(record);
+      await this.sessionStore.save(record);
       if (role === 'PROD') {
         record.prodListeners = await this.awaitHello(session, identity);
         record.state = 'reserved';
-        await this.store.save(record);
+        await this.sessionStore.save(record);
       }
     } catch (error) {
       if (this.sessions.get(uid) === session) await this.drop(session, 'request failed');
@@ -484,7 +599,12 @@ export class ControlServer {
       );
     }
     const caCert = await readFile(this.options.peerCaFile ?? this.options.tls.certFile);
-    const gateway = new Gateway({ address: peer, caCert, deadlineMs: 15_000 });
+    let gateway: Gateway;
+    try {
+      gateway = new Gateway({ address: peer, caCert, deadlineMs: 15_000 });
+    } catch (error) {
+      throw invalid(`producer gateway control address: ${(error as Error).message}`);
+    }
     const token = this.options.auth === null ? undefined : tokenFromMetadata(metadata);
     try {
       const key = await gateway.sessionKey(uid, { token });
@@ -502,7 +622,7 @@ export class ControlServer {
 
   private async startDataPlane(session: LiveSession): Promise<void> {
     const { record } = session;
-    const workDir = join(this.options.stateDir, 'run', record.uid);
+    const workDir = join(this.statePath, 'run', record.uid);
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const dataPlane = createDataPlane(record.backend, {
       uid: record.uid,
@@ -520,7 +640,7 @@ export class ControlServer {
     session.dataPlane = dataPlane;
     record.state = 'streaming';
     record.pids = dataPlane.pids();
-    await this.store.save(record);
+    await this.sessionStore.save(record);
   }
 
   private async release(request: ReleaseRequest, identity: Identity): Promise<ControlResponse> {
@@ -547,8 +667,8 @@ export class ControlServer {
       await session.dataPlane?.stop();
     } finally {
       this.pool.release(record.ports);
-      await this.store.remove(record.uid);
-      await rm(join(this.options.stateDir, 'run', record.uid), { recursive: true, force: true });
+      await this.sessionStore.remove(record.uid);
+      await rm(join(this.statePath, 'run', record.uid), { recursive: true, force: true });
     }
   }
 
@@ -558,7 +678,7 @@ export class ControlServer {
    * with the old process, so its session is closed. Orphaned proxy subprocesses are stopped.
    */
   private async restore(): Promise<void> {
-    for (const record of await this.store.loadAll()) {
+    for (const record of await this.sessionStore.loadAll()) {
       for (const pid of record.pids) await this.stopOrphan(pid, record.uid);
       record.pids = [];
       const session: LiveSession = { record, queue: Promise.resolve() };

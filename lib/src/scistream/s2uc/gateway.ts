@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import {
   ControlService,
   GatewayService,
@@ -9,6 +11,7 @@ import {
   type SessionStatus,
   type VersionInfo
 } from '../proto/services.js';
+import { parseEndpoint } from '../s2ds/data-plane.js';
 
 export interface GatewayOptions {
   /** host:port of the gateway's S2CS. */
@@ -22,6 +25,9 @@ export interface GatewayOptions {
   /** Per-call deadline; the producer-side `req` waits for `hello`, so keep it generous. */
   deadlineMs?: number;
 }
+
+/** TLS server name sent when the gateway is addressed by IP (.invalid never resolves: RFC 2606). */
+const NO_SERVER_NAME = 'gateway-addressed-by-ip.invalid';
 
 /** Extra per-call metadata our S2CS understands and the original ignores. */
 export interface CallExtras {
@@ -46,10 +52,19 @@ export class Gateway {
   private readonly gateway: grpc.Client;
 
   constructor(readonly options: GatewayOptions) {
-    const credentials = grpc.credentials.createSsl(options.caCert);
-    const channelOptions: grpc.ChannelOptions = options.serverName
-      ? { 'grpc.ssl_target_name_override': options.serverName }
-      : {};
+    const host = parseEndpoint(options.address, 'gateway address').host;
+    let credentials = grpc.credentials.createSsl(options.caCert);
+    let channelOptions: grpc.ChannelOptions = {};
+    if (options.serverName) {
+      channelOptions = { 'grpc.ssl_target_name_override': options.serverName };
+    } else if (isIP(host)) {
+      // grpc-js would send the IP as TLS server name, which RFC 6066 forbids (Node warns,
+      // DEP0123): send a name that cannot exist instead, and check the IP in the certificate.
+      channelOptions = { 'grpc.ssl_target_name_override': NO_SERVER_NAME };
+      credentials = grpc.credentials.createSsl(options.caCert, null, null, {
+        checkServerIdentity: (_name, certificate) => checkServerIdentity(host, certificate)
+      });
+    }
     this.control = new ControlService(options.address, credentials, channelOptions);
     // Both services share the channel (same address, credentials and options).
     this.gateway = new GatewayService(options.address, credentials, {

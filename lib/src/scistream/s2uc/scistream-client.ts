@@ -63,8 +63,12 @@ export class ScistreamClient {
         setupMs: performance.now() - started
       };
     } catch (error) {
+      const reason = (error as Error).message;
       await this.releaseStream(uid).catch((cleanup: unknown) => {
-        throw new AggregateError([error, cleanup], `stream set-up failed and so did its clean-up`);
+        throw new AggregateError(
+          [error, cleanup],
+          `stream set-up failed: ${reason}; its clean-up failed too: ${(cleanup as Error).message}`
+        );
       });
       throw error;
     }

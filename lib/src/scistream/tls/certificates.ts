@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -109,4 +110,79 @@ export async function issueServerCertificate(
     extensions
   ]);
   return files;
+}
+
+/** A certificate and its key as read and checked, ready for a TLS server. */
+export interface TlsIdentity {
+  cert: Buffer;
+  key: Buffer;
+}
+
+async function readPem(file: string, key: string, expected: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`${key}: "${file}" cannot be read (${code}); expected ${expected}`, {
+      cause: error
+    });
+  }
+}
+
+const PEM_CERTIFICATE = 'an X.509 certificate in PEM form ("-----BEGIN CERTIFICATE-----")';
+
+/**
+ * Reads a PEM certificate file (a CA, or a server's own); the error names `key` (the option
+ * it came from), the file and what is expected instead of OpenSSL's error codes.
+ */
+export async function readCertificate(
+  file: string,
+  key: string
+): Promise<{ pem: Buffer; certificate: X509Certificate }> {
+  const pem = await readPem(file, key, PEM_CERTIFICATE);
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch (error) {
+    throw new Error(`${key}: "${file}" is not a PEM certificate; expected ${PEM_CERTIFICATE}`, {
+      cause: error
+    });
+  }
+  if (Date.parse(certificate.validTo) < Date.now()) {
+    throw new Error(
+      `${key}: "${file}" expired on ${certificate.validTo}; expected a certificate valid now`
+    );
+  }
+  return { pem, certificate };
+}
+
+/**
+ * A TLS server's certificate and private key, checked to belong together, so a wrong file
+ * fails at start with its name rather than as an OpenSSL code at the first connection.
+ */
+export async function readServerIdentity(
+  files: CertificateFiles,
+  keys: { cert: string; key: string } = { cert: 'certificate', key: 'private key' }
+): Promise<TlsIdentity> {
+  const { pem, certificate } = await readCertificate(files.certFile, keys.cert);
+  const expectedKey = 'an unencrypted private key in PEM form ("-----BEGIN PRIVATE KEY-----")';
+  const keyPem = await readPem(files.keyFile, keys.key, expectedKey);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(keyPem);
+  } catch (error) {
+    throw new Error(
+      `${keys.key}: "${files.keyFile}" is not a PEM private key; expected ${expectedKey}`,
+      {
+        cause: error
+      }
+    );
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new Error(
+      `${keys.key}: "${files.keyFile}" is not the private key of ${keys.cert} "${files.certFile}"; ` +
+        'expected the key the certificate was issued for'
+    );
+  }
+  return { cert: pem, key: keyPem };
 }
