@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import type { PartitionLag } from '../protocol/index.js';
+import type { KafkaLagGroup, PartitionLag } from '../protocol/index.js';
 
 /** Offsets of one partition as the broker reports them (kafkajs gives strings). */
 export interface TopicPartitionOffsets {
@@ -20,6 +20,10 @@ export interface LagSnapshot {
   partitions: PartitionLag[];
   totalLag: number;
 }
+
+/** One answer of the broker: the lag, or that the topic does not exist (and so no lag). */
+export type KafkaLagSample =
+  ({ topicExists: true; group: KafkaLagGroup } & LagSnapshot) | { topicExists: false };
 
 function toOffset(value: string, what: string): number {
   const offset = Number(value);
@@ -63,16 +67,39 @@ export function computePartitionLags(
   return { partitions, totalLag: partitions.reduce((sum, p) => sum + p.lag, 0) };
 }
 
-/** Asks the broker for a group's lag on one topic. */
+/** What the broker's DescribeGroups said of the group, and whether it committed on the topic. */
+export function describeLagGroup(
+  groupId: string,
+  described: readonly { groupId: string; state: string }[],
+  partitions: readonly PartitionLag[]
+): KafkaLagGroup {
+  // The broker answers for every group asked about; a group it does not know is "Dead".
+  const state = described.find(group => group.groupId === groupId)?.state ?? 'Dead';
+  return { state, hasCommittedOffsets: partitions.some(p => p.committedOffset >= 0) };
+}
+
+/**
+ * Asks the broker for a group's lag on one topic. A topic the broker does not know is looked
+ * for in the topic list first: asking for its offsets would fail, and kafkajs would log each
+ * failure and retry it.
+ */
 export async function fetchKafkaLag(
   admin: Admin,
   topic: string,
   groupId: string
-): Promise<LagSnapshot> {
-  const [topicOffsets, groupOffsets] = await Promise.all([
+): Promise<KafkaLagSample> {
+  const topics = await admin.listTopics();
+  if (!topics.includes(topic)) return { topicExists: false };
+  const [topicOffsets, groupOffsets, groups] = await Promise.all([
     admin.fetchTopicOffsets(topic),
-    admin.fetchOffsets({ groupId, topics: [topic] })
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+    admin.describeGroups([groupId])
   ]);
   const committed = groupOffsets.find(entry => entry.topic === topic)?.partitions ?? [];
-  return computePartitionLags(topicOffsets, committed);
+  const lag = computePartitionLags(topicOffsets, committed);
+  return {
+    topicExists: true,
+    ...lag,
+    group: describeLagGroup(groupId, groups.groups, lag.partitions)
+  };
 }

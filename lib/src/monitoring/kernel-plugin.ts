@@ -1,31 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { z } from 'zod';
 import { TO_MIME_BUNDLE, type KernelPlugin, type MimeBundle } from '../kernel/api.js';
-import { lagBundle } from './lag-bundle.js';
-import { getDefaultPilotService } from '../pilot/index.js';
+import { getDefaultPilotService, PilotNotFoundError } from '../pilot/index.js';
 import {
   isTerminal,
   pilotIdSchema,
   problemsFromIssues,
   ValidationError,
   type KafkaLagView,
-  type PilotRecord,
   type PilotState,
   type StateChange
 } from '../protocol/index.js';
 import { fetchKafkaLag } from './kafka-lag.js';
-import { LagMonitor } from './lag-monitor.js';
+import { lagBundle } from './lag-bundle.js';
+import { LagMonitor, type LagMonitorEnd } from './lag-monitor.js';
+import { assertMonitorable, findLagPilot, type LagPilot } from './lag-pilot.js';
 
-/** What kafkaLag needs of a pilot (a Pilot from the service has all of it). */
-export interface LagPilot {
-  readonly id: string;
-  readonly state: PilotState;
-  getContext(): Promise<Kafka>;
-  on(event: 'state', listener: (change: StateChange, record: PilotRecord) => void): unknown;
-  off(event: 'state', listener: (change: StateChange, record: PilotRecord) => void): unknown;
-}
+export type { LagPilot } from './lag-pilot.js';
 
 const optionsSchema = z
   .object({
@@ -63,30 +56,37 @@ function pilotIdOf(pilot: unknown): string {
 
 /** Connects lazily to the pilot's broker, asks it for the lag, and hears when the pilot ends. */
 class PilotLagSource {
-  private pilot: LagPilot | undefined;
   private admin: Admin | undefined;
   private readonly onState = (change: StateChange) => {
-    if (isTerminal(change.state)) this.onEnd(change.state);
+    if (isTerminal(change.state)) this.onEnd({ pilotEnded: change.state });
   };
 
   constructor(
-    private readonly resolvePilot: () => Promise<LagPilot>,
+    private readonly pilot: LagPilot,
     private readonly topic: string,
     private readonly groupId: string,
-    private readonly onEnd: (state: PilotState) => void
-  ) {}
+    private readonly onEnd: (end: LagMonitorEnd) => void
+  ) {
+    pilot.on('state', this.onState);
+  }
 
-  get pilotState(): PilotState | undefined {
-    return this.pilot?.state;
+  /** The pilot's state if it has ended. */
+  get pilotEnded(): PilotState | undefined {
+    return isTerminal(this.pilot.state) ? this.pilot.state : undefined;
   }
 
   async sample() {
-    if (this.pilot === undefined) {
-      this.pilot = await this.resolvePilot();
-      this.pilot.on('state', this.onState);
-    }
     if (this.admin === undefined) {
-      const admin = (await this.pilot.getContext()).admin();
+      let kafka;
+      try {
+        kafka = await this.pilot.getContext();
+      } catch (error) {
+        // Its record is gone: nothing will bring it back, so monitoring ends.
+        if (error instanceof PilotNotFoundError) this.onEnd({ error: error.message });
+        throw error;
+      }
+      // The monitor retries at its own pace; kafkajs retrying too would only add log lines.
+      const admin = kafka.admin({ retry: { retries: 0 } });
       await admin.connect();
       this.admin = admin;
     }
@@ -94,7 +94,7 @@ class PilotLagSource {
   }
 
   async close(): Promise<void> {
-    this.pilot?.off('state', this.onState);
+    this.pilot.off('state', this.onState);
     const admin = this.admin;
     this.admin = undefined;
     await admin?.disconnect();
@@ -131,6 +131,18 @@ export class KafkaLagMonitor {
 }
 
 /**
+ * `kafkaLag(pilot, options)` in cells. With a Pilot in hand there is nothing to look up: it
+ * returns the monitor at once (its widget shows in the calling cell). With a pilot id it looks
+ * the pilot up first and returns a promise of the monitor, which rejects at once, naming the
+ * pilots that exist, when there is no such pilot. Bad options and a pilot that has ended fail
+ * at the call.
+ */
+export interface KafkaLagFunction {
+  (pilot: LagPilot, options: KafkaLagOptions): KafkaLagMonitor;
+  (pilotId: string, options: KafkaLagOptions): Promise<KafkaLagMonitor>;
+}
+
+/**
  * Defines `kafkaLag(pilot | pilotId, { topic, groupId, intervalMs = 1000 })` in cells: shows the
  * live lag widget in the calling cell and keeps it updated until the pilot ends, the monitor
  * is stopped, or the kernel shuts down.
@@ -138,21 +150,14 @@ export class KafkaLagMonitor {
 export const monitoringKernelPlugin: KernelPlugin = kernel => {
   const active = new Set<KafkaLagMonitor>();
 
-  function kafkaLag(pilot: LagPilot | string, options: KafkaLagOptions): KafkaLagMonitor {
-    const pilotId = pilotIdOf(pilot);
-    const { topic, groupId, intervalMs, historyLimit } = parseOptions(options);
-
-    const endReason = (state: PilotState) => `pilot ${pilotId} is ${state}`;
-    const source = new PilotLagSource(
-      async () => (typeof pilot === 'string' ? getDefaultPilotService().getPilot(pilot) : pilot),
-      topic,
-      groupId,
-      state => void monitor.stop(endReason(state))
-    );
-
+  function startMonitor(
+    pilot: LagPilot,
+    { topic, groupId, intervalMs, historyLimit }: z.output<typeof optionsSchema>
+  ): KafkaLagMonitor {
+    const source = new PilotLagSource(pilot, topic, groupId, end => void monitor.stop(end));
     const displayId = `kafka-lag-${randomUUID()}`;
     const monitor = new LagMonitor({
-      pilotId,
+      pilotId: pilot.id,
       topic,
       groupId,
       intervalMs,
@@ -160,10 +165,7 @@ export const monitoringKernelPlugin: KernelPlugin = kernel => {
       sample: () => source.sample(),
       // Called only after start(), once the display exists.
       publish: view => handle.update(lagBundle(view)),
-      stopReason: () => {
-        const state = source.pilotState;
-        return state !== undefined && isTerminal(state) ? endReason(state) : undefined;
-      },
+      pilotEnded: () => source.pilotEnded,
       onStop: async () => {
         active.delete(result);
         await source.close();
@@ -177,7 +179,22 @@ export const monitoringKernelPlugin: KernelPlugin = kernel => {
     return result;
   }
 
-  kernel.defineGlobal('kafkaLag', kafkaLag);
+  function kafkaLag(
+    pilot: LagPilot | string,
+    options: KafkaLagOptions
+  ): KafkaLagMonitor | Promise<KafkaLagMonitor> {
+    const pilotId = pilotIdOf(pilot);
+    const parsed = parseOptions(options);
+    if (typeof pilot === 'string') {
+      return findLagPilot(getDefaultPilotService(), pilotId).then(found =>
+        startMonitor(found, parsed)
+      );
+    }
+    assertMonitorable(pilot);
+    return startMonitor(pilot, parsed);
+  }
+
+  kernel.defineGlobal('kafkaLag', kafkaLag as KafkaLagFunction);
   kernel.onShutdown(async () => {
     await Promise.all([...active].map(monitor => monitor.stop()));
   });

@@ -1,5 +1,11 @@
-import type { KafkaLagView, LagSample } from '../protocol/index.js';
-import type { LagSnapshot } from './kafka-lag.js';
+import type { KafkaLagView, LagSample, PilotState } from '../protocol/index.js';
+import type { KafkaLagSample } from './kafka-lag.js';
+
+/** The least time between samples while something is wrong (no topic, failing samples). */
+export const SLOW_INTERVAL_MS = 5000;
+
+/** Why monitoring stopped by itself: the pilot ended, or it cannot go on (e.g. pilot gone). */
+export type LagMonitorEnd = { pilotEnded: PilotState } | { error: string };
 
 export interface LagMonitorOptions {
   pilotId: string;
@@ -7,14 +13,20 @@ export interface LagMonitorOptions {
   groupId: string;
   /** Time between the starts of two samples. */
   intervalMs: number;
+  /**
+   * Time between the starts of two samples while the topic is missing or sampling fails
+   * (default: the larger of intervalMs and SLOW_INTERVAL_MS): no tight loop against a broker
+   * that cannot answer, while what is being waited for still shows up.
+   */
+  slowIntervalMs?: number;
   /** Samples kept for the time series. */
   historyLimit: number;
-  /** Takes one sample; may fail (broker restarting, pilot gone). */
-  sample: () => Promise<LagSnapshot>;
+  /** Takes one sample; may fail (broker restarting, pilot not Running yet). */
+  sample: () => Promise<KafkaLagSample>;
   /** Shows a new state of the view (the display handle's update). */
   publish: (view: KafkaLagView) => void;
-  /** Asked before every sample; a reason stops monitoring (e.g. the pilot ended). */
-  stopReason?: () => string | undefined;
+  /** Asked before every sample: a pilot that has ended stops monitoring. */
+  pilotEnded?: () => PilotState | undefined;
   /** Releases what sampling held (clients, listeners); runs once, before the final view. */
   onStop?: () => Promise<void> | void;
   now?: () => number;
@@ -30,9 +42,12 @@ export function appendSample(
   return next.length > limit ? next.slice(next.length - limit) : next;
 }
 
-function withoutError(view: KafkaLagView): KafkaLagView {
+function without<K extends keyof KafkaLagView>(
+  view: KafkaLagView,
+  ...keys: K[]
+): Omit<KafkaLagView, K> {
   const copy = { ...view };
-  delete copy.error;
+  for (const key of keys) delete copy[key];
   return copy;
 }
 
@@ -43,7 +58,8 @@ function messageOf(error: unknown): string {
 /**
  * Samples a group's lag on a timer and publishes the whole view after every sample.
  * Failures never escape the timer: they go into the view's `error`, the last good numbers
- * stay, and sampling goes on. Samples never overlap: the next is scheduled after the last ends.
+ * stay, and sampling goes on, more slowly. Samples never overlap: the next is scheduled after
+ * the last ends.
  */
 export class LagMonitor {
   private current: KafkaLagView;
@@ -51,9 +67,11 @@ export class LagMonitor {
   private running = false;
   private finishing: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly slowIntervalMs: number;
 
   constructor(private readonly options: LagMonitorOptions) {
     this.now = options.now ?? Date.now;
+    this.slowIntervalMs = options.slowIntervalMs ?? Math.max(options.intervalMs, SLOW_INTERVAL_MS);
     this.current = {
       pilotId: options.pilotId,
       topic: options.topic,
@@ -82,26 +100,28 @@ export class LagMonitor {
   }
 
   /**
-   * Stops sampling and publishes the final view (marked stopped, with the reason if any). A
-   * sample in flight is not waited for (its broker may be gone); its result is dropped.
+   * Stops sampling and publishes the final view (marked stopped, with why if it stopped by
+   * itself). A sample in flight is not waited for (its broker may be gone); its result is
+   * dropped.
    */
-  async stop(reason?: string): Promise<void> {
+  async stop(end?: LagMonitorEnd): Promise<void> {
     this.running = false;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.finish(reason);
+    await this.finish(end);
   }
 
-  private finish(reason: string | undefined): Promise<void> {
+  private finish(end: LagMonitorEnd | undefined): Promise<void> {
     this.finishing ??= (async () => {
       this.running = false;
-      const problems = reason !== undefined ? [reason] : [];
+      const problems = end !== undefined && 'error' in end ? [end.error] : [];
       try {
         await this.options.onStop?.();
       } catch (error) {
         problems.push(`releasing the monitor failed: ${messageOf(error)}`);
       }
-      this.current = withoutError({ ...this.current, stopped: true });
+      this.current = { ...without(this.current, 'error'), stopped: true };
+      if (end !== undefined && 'pilotEnded' in end) this.current.pilotEnded = end.pilotEnded;
       if (problems.length > 0) this.current.error = problems.join('; ');
       this.options.publish(this.current);
     })();
@@ -116,34 +136,49 @@ export class LagMonitor {
   }
 
   private async tick(): Promise<void> {
-    const stopReason = this.options.stopReason?.();
-    if (stopReason !== undefined) {
-      await this.finish(stopReason);
+    const pilotEnded = this.options.pilotEnded?.();
+    if (pilotEnded !== undefined) {
+      await this.finish({ pilotEnded });
       return;
     }
     const started = this.now();
+    let healthy = false;
     try {
-      const snapshot = await this.options.sample();
+      const sample = await this.options.sample();
       if (!this.running) return;
-      const t = this.now();
-      this.current = {
-        ...withoutError(this.current),
-        partitions: snapshot.partitions,
-        totalLag: snapshot.totalLag,
-        history: appendSample(
-          this.current.history,
-          { t, totalLag: snapshot.totalLag },
-          this.options.historyLimit
-        ),
-        updatedAt: new Date(t).toISOString()
-      };
+      this.current = this.withSample(sample);
+      healthy = sample.topicExists;
     } catch (error) {
       if (!this.running) return;
       this.current = { ...this.current, error: messageOf(error) };
     }
     this.options.publish(this.current);
     if (this.running) {
-      this.schedule(Math.max(0, this.options.intervalMs - (this.now() - started)));
+      const interval = healthy ? this.options.intervalMs : this.slowIntervalMs;
+      this.schedule(Math.max(0, interval - (this.now() - started)));
     }
+  }
+
+  private withSample(sample: KafkaLagSample): KafkaLagView {
+    const t = this.now();
+    const updatedAt = new Date(t).toISOString();
+    const rest = without(this.current, 'error', 'group');
+    // No topic, no partitions and no lag; the history stays (the topic may have been deleted).
+    if (!sample.topicExists) {
+      return { ...rest, topicExists: false, partitions: [], totalLag: 0, updatedAt };
+    }
+    return {
+      ...rest,
+      topicExists: true,
+      group: sample.group,
+      partitions: sample.partitions,
+      totalLag: sample.totalLag,
+      history: appendSample(
+        this.current.history,
+        { t, totalLag: sample.totalLag },
+        this.options.historyLimit
+      ),
+      updatedAt
+    };
   }
 }

@@ -1,10 +1,14 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DisplayHandle, KernelServices, MimeBundle } from '../../../src/kernel/api.js';
-import { fetchKafkaLag } from '../../../src/monitoring/kafka-lag.js';
+import {
+  fetchKafkaLag,
+  type KafkaLagSample,
+  type LagSnapshot
+} from '../../../src/monitoring/kafka-lag.js';
 import {
   monitoringKernelPlugin,
-  type KafkaLagMonitor
+  type KafkaLagFunction
 } from '../../../src/monitoring/kernel-plugin.js';
 import { getDefaultPilotService, type Pilot } from '../../../src/pilot/index.js';
 import { isTerminal, KAFKA_LAG_MIME_TYPE, type KafkaLagView } from '../../../src/protocol/index.js';
@@ -92,9 +96,43 @@ function recordingKernel() {
     registerLineMagic: () => undefined,
     registerCellMagic: () => undefined,
     defineGlobal: (name, value) => globals.set(name, value),
-    onShutdown: cleanup => shutdown.push(cleanup)
+    onShutdown: cleanup => shutdown.push(cleanup),
+    onInterrupt: () => () => undefined
   };
   return { kernel, globals, shown, shutdown };
+}
+
+/** The plugin on a recording kernel: its kafkaLag, what it shows, and the kernel's shutdown. */
+function lagPlugin() {
+  const { kernel, globals, shown, shutdown } = recordingKernel();
+  monitoringKernelPlugin(kernel);
+  return {
+    kafkaLag: globals.get('kafkaLag') as KafkaLagFunction,
+    shown,
+    shutdownKernel: () => Promise.all(shutdown.map(cleanup => cleanup()))
+  };
+}
+
+/** Calls `body` with every process.stderr write it makes collected. */
+async function capturingStderr(body: (written: string[]) => Promise<void>): Promise<void> {
+  const written: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    written.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  try {
+    await body(written);
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** The lag of a sample of a topic that exists (fails the test otherwise). */
+async function lagOf(sample: Promise<KafkaLagSample>): Promise<LagSnapshot> {
+  const answer = await sample;
+  if (!answer.topicExists) throw new Error('the broker says the topic does not exist');
+  return answer;
 }
 
 function latestView(bundles: MimeBundle[]): KafkaLagView {
@@ -157,7 +195,7 @@ describe('Kafka consumer lag against a real Kafka pilot', () => {
       const consumed = consumedByTopic.get(topic)!;
       expect(consumed.reduce((a, b) => a + b, 0)).toBe(CONSUME[topic]);
 
-      const lag = await fetchKafkaLag(admin, topic, `group-${topic}`);
+      const lag = await lagOf(fetchKafkaLag(admin, topic, `group-${topic}`));
       const producedTotal = produced.reduce((a, b) => a + b, 0);
       expect(lag.totalLag).toBe(producedTotal - CONSUME[topic]);
       expect(lag.partitions).toEqual(
@@ -176,24 +214,18 @@ describe('Kafka consumer lag against a real Kafka pilot', () => {
   );
 
   it('counts the whole log for a group that has committed nothing', async () => {
-    const lag = await fetchKafkaLag(admin, 'frames-a', 'group-that-never-consumed');
+    const lag = await lagOf(fetchKafkaLag(admin, 'frames-a', 'group-that-never-consumed'));
     expect(lag.totalLag).toBe(100);
     expect(lag.partitions.map(p => p.committedOffset)).toEqual([-1, -1, -1]);
   });
 
   it('kafkaLag() shows the lag, follows consumption, and stops when asked', async () => {
-    const { kernel, globals, shown } = recordingKernel();
-    monitoringKernelPlugin(kernel);
-    const kafkaLag = globals.get('kafkaLag') as (
-      pilot: Pilot | string,
-      options: { topic: string; groupId: string; intervalMs?: number }
-    ) => KafkaLagMonitor;
-
+    const { kafkaLag, shown } = lagPlugin();
     // By id, as a user would after a kernel restart: the plugin reattaches through the
     // process's default service, so point it at this test's registry.
     process.env.PILOT_STREAMING_HOME = test.home;
     process.env.PILOT_STREAMING_CACHE = test.cacheDir;
-    const monitor = kafkaLag(pilot.id, {
+    const monitor = await kafkaLag(pilot.id, {
       topic: 'frames-a',
       groupId: 'group-frames-a',
       intervalMs: 200
@@ -210,8 +242,15 @@ describe('Kafka consumer lag against a real Kafka pilot', () => {
     await until('the first sample', () =>
       latestView(display.bundles).history.length > 0 ? true : undefined
     );
-    expect(latestView(display.bundles).totalLag).toBe(60);
-    expect(display.bundles.at(-1)?.['text/plain']).toContain('total 60');
+    expect(latestView(display.bundles)).toMatchObject({
+      totalLag: 60,
+      topicExists: true,
+      group: { state: 'Empty', hasCommittedOffsets: true }
+    });
+    // Nothing to say of the group: it has consumed.
+    expect(display.bundles.at(-1)?.['text/plain']).toMatch(
+      /^Kafka lag of group "group-frames-a" on topic "frames-a": total 60 \(p0: \d+, p1: \d+, p2: \d+\)$/
+    );
 
     // Samples keep coming about every 200 ms while nothing else happens.
     const before = display.bundles.length;
@@ -235,29 +274,127 @@ describe('Kafka consumer lag against a real Kafka pilot', () => {
     expect(display.bundles.length).toBe(count);
   });
 
-  it('reports a missing topic in the view instead of throwing, and stops on kernel shutdown', async () => {
-    const { kernel, globals, shown, shutdown } = recordingKernel();
-    monitoringKernelPlugin(kernel);
-    const kafkaLag = globals.get('kafkaLag') as (
-      pilot: Pilot,
-      options: { topic: string; groupId: string; intervalMs?: number }
-    ) => KafkaLagMonitor;
-    kafkaLag(pilot, { topic: 'no-such-topic', groupId: 'g', intervalMs: 200 });
-    const display = shown[0]!;
-    const failed = await until('an error in the view', () => latestView(display.bundles).error);
-    expect(failed).toMatch(/topic|partition|leader/i);
+  it('fails at once on an unknown pilot id, naming it and the pilots there', async () => {
+    const { kafkaLag, shown, shutdownKernel } = lagPlugin();
+    process.env.PILOT_STREAMING_HOME = test.home;
+    process.env.PILOT_STREAMING_CACHE = test.cacheDir;
+    const unknown = 'pilot-0000deadbeef';
+    const started = Date.now();
+    try {
+      // Promise.resolve().then: a kafkaLag that returned a monitor instead would resolve here.
+      await expect(
+        Promise.resolve().then(() =>
+          kafkaLag(unknown, { topic: 'frames-a', groupId: 'g', intervalMs: 200 })
+        )
+      ).rejects.toThrow(
+        new RegExp(`no pilot with id "${unknown}".*${pilot.id} \\(lag-test, Running\\)`, 'is')
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // Nothing to show, nothing left sampling.
+      expect(shown).toEqual([]);
+    } finally {
+      await shutdownKernel();
+    }
+  });
 
-    await Promise.all(shutdown.map(cleanup => cleanup()));
-    expect(latestView(display.bundles).stopped).toBe(true);
+  it('says a topic does not exist, without kafkajs noise, and shows its lag once it is created', async () => {
+    const { kafkaLag, shown, shutdownKernel } = lagPlugin();
+    const topic = 'created-later';
+    try {
+      await capturingStderr(async stderr => {
+        kafkaLag(pilot, { topic, groupId: 'late-readers', intervalMs: 200 });
+        const display = shown[0]!;
+        const missing = await until('the view to say the topic is missing', () =>
+          latestView(display.bundles).topicExists === false
+            ? latestView(display.bundles)
+            : undefined
+        );
+        expect(missing.partitions).toEqual([]);
+        expect(missing.error).toBeUndefined();
+        expect(display.bundles.at(-1)?.['text/plain']).toContain(`topic "${topic}" does not exist`);
+        // A few seconds of watching: no kafkajs line, and no sample every 200 ms either.
+        const before = display.bundles.length;
+        await new Promise(resolve => setTimeout(resolve, 4_000));
+        expect(stderr.filter(line => line.includes('kafkajs'))).toEqual([]);
+        expect(display.bundles.length - before).toBeLessThanOrEqual(2);
+      });
+
+      // A monitor started before the producer: the topic appears, and so does its lag.
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 2, replicationFactor: 1 }]
+      });
+      const producer = kafka.producer();
+      await producer.connect();
+      try {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: Array.from({ length: 9 }, (_, i) => ({ partition: i % 2, value: String(i) }))
+        });
+      } finally {
+        await producer.disconnect();
+      }
+      const display = shown[0]!;
+      const view = await until(
+        'the lag of the new topic',
+        () => {
+          const latest = latestView(display.bundles);
+          return latest.totalLag === 9 ? latest : undefined;
+        },
+        20_000
+      );
+      expect(view.topicExists).toBe(true);
+      expect([view.stopped, view.error]).toEqual([undefined, undefined]);
+      expect(view.partitions.map(p => p.logEndOffset)).toEqual([5, 4]);
+    } finally {
+      await shutdownKernel();
+    }
+    expect(latestView(shown[0]!.bundles).stopped).toBe(true);
+  });
+
+  it('says when the group does not exist, still showing the end offsets', async () => {
+    const { kafkaLag, shown, shutdownKernel } = lagPlugin();
+    try {
+      kafkaLag(pilot, { topic: 'frames-a', groupId: 'nobody-reads', intervalMs: 200 });
+      const display = shown[0]!;
+      const view = await until('the first sample', () =>
+        latestView(display.bundles).history.length > 0 ? latestView(display.bundles) : undefined
+      );
+      expect(view.group).toEqual({ state: 'Dead', hasCommittedOffsets: false });
+      expect(view.partitions.map(p => [p.logEndOffset, p.committedOffset])).toEqual([
+        [50, -1],
+        [30, -1],
+        [20, -1]
+      ]);
+      expect(display.bundles.at(-1)?.['text/plain']).toContain(
+        'group "nobody-reads" does not exist (no committed offsets)'
+      );
+    } finally {
+      await shutdownKernel();
+    }
+  });
+
+  it('says when a group that exists has committed nothing on the topic', async () => {
+    const { kafkaLag, shown, shutdownKernel } = lagPlugin();
+    try {
+      // group-frames-b committed on frames-b only.
+      kafkaLag(pilot, { topic: 'frames-a', groupId: 'group-frames-b', intervalMs: 200 });
+      const display = shown[0]!;
+      const view = await until('the first sample', () =>
+        latestView(display.bundles).history.length > 0 ? latestView(display.bundles) : undefined
+      );
+      expect(view.group).toEqual({ state: 'Empty', hasCommittedOffsets: false });
+      expect(display.bundles.at(-1)?.['text/plain']).toContain(
+        'group "group-frames-b" has no committed offsets on this topic'
+      );
+    } finally {
+      await shutdownKernel();
+    }
   });
 
   it('rejects bad options at the call, naming the key', () => {
-    const { kernel, globals } = recordingKernel();
-    monitoringKernelPlugin(kernel);
-    const kafkaLag = globals.get('kafkaLag') as (
-      pilot: unknown,
-      options: unknown
-    ) => KafkaLagMonitor;
+    const { kafkaLag, shown } = lagPlugin();
     expect(() => kafkaLag(pilot, { topic: '', groupId: 'g' })).toThrow(/topic = ""/);
     expect(() => kafkaLag(pilot, { topic: 't', groupId: 'g', intervalMs: 5 })).toThrow(
       /intervalMs = 5/
@@ -265,15 +402,11 @@ describe('Kafka consumer lag against a real Kafka pilot', () => {
     expect(() => kafkaLag('not-a-pilot', { topic: 't', groupId: 'g' })).toThrow(
       /pilot = "not-a-pilot"/
     );
+    expect(shown).toEqual([]);
   });
 
-  it('stops by itself when the pilot is canceled', async () => {
-    const { kernel, globals, shown } = recordingKernel();
-    monitoringKernelPlugin(kernel);
-    const kafkaLag = globals.get('kafkaLag') as (
-      pilot: Pilot,
-      options: { topic: string; groupId: string; intervalMs?: number }
-    ) => KafkaLagMonitor;
+  it('stops by itself when the pilot is canceled, and refuses to start on it then', async () => {
+    const { kafkaLag, shown } = lagPlugin();
     kafkaLag(pilot, { topic: 'frames-b', groupId: 'group-frames-b', intervalMs: 200 });
     const display = shown[0]!;
     await until('the first sample', () =>
@@ -288,7 +421,20 @@ describe('Kafka consumer lag against a real Kafka pilot', () => {
       () => (latestView(display.bundles).stopped ? latestView(display.bundles) : undefined),
       15_000
     );
-    expect(final.error).toBe(`pilot ${pilot.id} is Canceled`);
-    expect(final.totalLag).toBe(35);
+    expect(final).toMatchObject({ pilotEnded: 'Canceled', totalLag: 35 });
+    expect(final.error).toBeUndefined();
+    expect(display.bundles.at(-1)?.['text/plain']).toMatch(
+      new RegExp(`\\(stopped: pilot ${pilot.id} is Canceled\\)$`)
+    );
+
+    // An ended pilot has no broker: a new monitor fails at once, by Pilot and by id.
+    const options = { topic: 'frames-b', groupId: 'group-frames-b' };
+    expect(() => kafkaLag(pilot, options)).toThrow(`Pilot ${pilot.id} is Canceled: it has ended`);
+    process.env.PILOT_STREAMING_HOME = test.home;
+    process.env.PILOT_STREAMING_CACHE = test.cacheDir;
+    await expect(kafkaLag(pilot.id, options)).rejects.toThrow(
+      `Pilot ${pilot.id} is Canceled: it has ended`
+    );
+    expect(shown).toHaveLength(1);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computePartitionLags } from '../../../src/monitoring/kafka-lag.js';
+import { computePartitionLags, describeLagGroup } from '../../../src/monitoring/kafka-lag.js';
 import { lagBundle } from '../../../src/monitoring/lag-bundle.js';
 import { KAFKA_LAG_MIME_TYPE, type KafkaLagView } from '../../../src/protocol/index.js';
 
@@ -55,6 +55,42 @@ describe('computePartitionLags', () => {
   });
 });
 
+describe('describeLagGroup', () => {
+  const partitions = (...committed: number[]) =>
+    committed.map((committedOffset, partition) => ({
+      partition,
+      logEndOffset: 10,
+      committedOffset,
+      lag: 10 - Math.max(0, committedOffset)
+    }));
+
+  it('takes the state the broker gave for the group, and sees whether it committed', () => {
+    expect(
+      describeLagGroup(
+        'recon',
+        [
+          { groupId: 'other', state: 'Stable' },
+          { groupId: 'recon', state: 'Empty' }
+        ],
+        partitions(-1, 4)
+      )
+    ).toEqual({ state: 'Empty', hasCommittedOffsets: true });
+  });
+
+  it('has no committed offsets when no partition has one', () => {
+    expect(
+      describeLagGroup('recon', [{ groupId: 'recon', state: 'Stable' }], partitions(-1, -1))
+    ).toEqual({ state: 'Stable', hasCommittedOffsets: false });
+  });
+
+  it('takes a group the broker did not describe for one that does not exist', () => {
+    expect(describeLagGroup('recon', [], partitions(-1))).toEqual({
+      state: 'Dead',
+      hasCommittedOffsets: false
+    });
+  });
+});
+
 describe('lagBundle', () => {
   const view: KafkaLagView = {
     pilotId: 'pilot-0123456789ab',
@@ -84,12 +120,34 @@ describe('lagBundle', () => {
     );
   });
 
-  it('says when monitoring stopped and why', () => {
-    const bundle = lagBundle({
-      ...view,
-      stopped: true,
-      error: 'pilot pilot-0123456789ab is Canceled'
-    });
-    expect(bundle['text/plain']).toMatch(/\(stopped\) — pilot pilot-0123456789ab is Canceled$/);
+  it('says when monitoring stopped, and that the pilot ended', () => {
+    expect(lagBundle({ ...view, stopped: true })['text/plain']).toMatch(
+      /: total 11 .*\(stopped\)$/
+    );
+    const bundle = lagBundle({ ...view, stopped: true, pilotEnded: 'Canceled' });
+    expect(bundle['text/plain']).toMatch(/\(stopped: pilot pilot-0123456789ab is Canceled\)$/);
+  });
+
+  it('adds an error after the numbers', () => {
+    const bundle = lagBundle({ ...view, error: 'broker unreachable' });
+    expect(bundle['text/plain']).toMatch(/total 11 \(p0: 6, p1: 5\) — broker unreachable$/);
+  });
+
+  it('says a topic does not exist instead of a lag', () => {
+    const bundle = lagBundle({ ...view, topicExists: false, partitions: [], totalLag: 0 });
+    expect(bundle['text/plain']).toBe(
+      'Kafka lag of group "recon" on topic "frames": topic "frames" does not exist (watching for it)'
+    );
+  });
+
+  it('says when the group does not exist or has committed nothing on the topic', () => {
+    const dead = lagBundle({ ...view, group: { state: 'Dead', hasCommittedOffsets: false } });
+    expect(dead['text/plain']).toBe(
+      'Kafka lag of group "recon" on topic "frames": total 11 (p0: 6, p1: 5) — group "recon" does not exist (no committed offsets)'
+    );
+    const idle = lagBundle({ ...view, group: { state: 'Empty', hasCommittedOffsets: false } });
+    expect(idle['text/plain']).toMatch(/ — group "recon" has no committed offsets on this topic$/);
+    const fine = lagBundle({ ...view, group: { state: 'Stable', hasCommittedOffsets: true } });
+    expect(fine['text/plain']).toBe(lagBundle(view)['text/plain']);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { LagSnapshot } from '../../../src/monitoring/kafka-lag.js';
+import type { KafkaLagSample } from '../../../src/monitoring/kafka-lag.js';
 import {
   appendSample,
   LagMonitor,
@@ -7,8 +7,10 @@ import {
 } from '../../../src/monitoring/lag-monitor.js';
 import type { KafkaLagView } from '../../../src/protocol/index.js';
 
-function snapshot(lags: number[]): LagSnapshot {
+function snapshot(lags: number[]): KafkaLagSample {
   return {
+    topicExists: true,
+    group: { state: 'Stable', hasCommittedOffsets: true },
     partitions: lags.map((lag, partition) => ({
       partition,
       logEndOffset: 100,
@@ -79,7 +81,7 @@ describe('LagMonitor', () => {
   });
 
   it('shows a failing sample as an error, keeps the last numbers, and recovers', async () => {
-    const outcomes: (LagSnapshot | Error)[] = [
+    const outcomes: (KafkaLagSample | Error)[] = [
       snapshot([3]),
       new Error('broker unreachable'),
       snapshot([2])
@@ -93,7 +95,8 @@ describe('LagMonitor', () => {
       }
     });
     monitor.start();
-    await vi.advanceTimersByTimeAsync(2000);
+    // After the failure, the next sample comes at the slow interval (5 s).
+    await vi.advanceTimersByTimeAsync(1000 + 5000);
     expect(published.map(v => [v.totalLag, v.error])).toEqual([
       [3, undefined],
       [3, 'broker unreachable'],
@@ -119,19 +122,20 @@ describe('LagMonitor', () => {
     expect(released).toHaveBeenCalledTimes(1);
   });
 
-  it('stops by itself with the reason once the pilot has ended', async () => {
-    let state = 'Running';
+  it('stops by itself, saying so, once the pilot has ended', async () => {
+    let ended = false;
     const released = vi.fn();
     const { monitor, published } = monitorWith({
-      stopReason: () => (state === 'Canceled' ? 'pilot pilot-0123456789ab is Canceled' : undefined),
+      pilotEnded: () => (ended ? 'Canceled' : undefined),
       onStop: released
     });
     monitor.start();
     await vi.advanceTimersByTimeAsync(1000);
-    state = 'Canceled';
+    ended = true;
     await vi.advanceTimersByTimeAsync(3000);
     expect(published.map(v => v.stopped === true)).toEqual([false, false, true]);
-    expect(published.at(-1)?.error).toBe('pilot pilot-0123456789ab is Canceled');
+    expect(published.at(-1)).toMatchObject({ stopped: true, pilotEnded: 'Canceled', totalLag: 1 });
+    expect(published.at(-1)?.error).toBeUndefined();
     expect(released).toHaveBeenCalledTimes(1);
     expect(monitor.stopped).toBe(true);
   });
@@ -160,14 +164,16 @@ describe('LagMonitor', () => {
   });
 
   it('does not wait for a sample in flight when stopped, and drops its result', async () => {
-    let release: (snapshot: LagSnapshot) => void = () => undefined;
+    let release: (snapshot: KafkaLagSample) => void = () => undefined;
     const { monitor, published } = monitorWith({
-      sample: () => new Promise<LagSnapshot>(resolve => (release = resolve))
+      sample: () => new Promise<KafkaLagSample>(resolve => (release = resolve))
     });
     monitor.start();
     await vi.advanceTimersByTimeAsync(0);
-    await monitor.stop('pilot pilot-0123456789ab is Canceled');
-    expect(published).toEqual([expect.objectContaining({ stopped: true, totalLag: 0 })]);
+    await monitor.stop({ pilotEnded: 'Canceled' });
+    expect(published).toEqual([
+      expect.objectContaining({ stopped: true, pilotEnded: 'Canceled', totalLag: 0 })
+    ]);
     release(snapshot([9]));
     await vi.advanceTimersByTimeAsync(1000);
     expect(published).toHaveLength(1);
@@ -186,5 +192,79 @@ describe('LagMonitor', () => {
       stopped: true,
       error: 'releasing the monitor failed: disconnect timed out'
     });
+  });
+
+  it('says the topic is missing, keeps looking slowly, and shows the lag once it exists', async () => {
+    const outcomes: KafkaLagSample[] = [
+      snapshot([4]),
+      { topicExists: false },
+      { topicExists: false }
+    ];
+    let calls = 0;
+    const { monitor, published } = monitorWith({
+      slowIntervalMs: 5000,
+      sample: async () => outcomes[calls++] ?? snapshot([7])
+    });
+    monitor.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBe(2);
+    const missing = published.at(-1)!;
+    expect(missing).toMatchObject({ topicExists: false, partitions: [], totalLag: 0 });
+    expect('group' in missing).toBe(false);
+    // The lag seen before the topic went away stays in the history; nothing new is added.
+    expect(missing.history.map(s => s.totalLag)).toEqual([4]);
+    // Slowly: the next look is 5 s later, not 1 s.
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toBe(3);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(calls).toBe(4);
+    expect(published.at(-1)).toMatchObject({ topicExists: true, totalLag: 7 });
+    expect(published.at(-1)?.history.map(s => s.totalLag)).toEqual([4, 7]);
+    // Healthy again: back to the normal interval.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBe(5);
+    await monitor.stop();
+  });
+
+  it('samples slowly while sampling fails, by default at least every 5 s', async () => {
+    let calls = 0;
+    const { monitor } = monitorWith({
+      intervalMs: 200,
+      sample: async () => {
+        calls += 1;
+        throw new Error('broker unreachable');
+      }
+    });
+    monitor.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls).toBe(3);
+    await monitor.stop();
+  });
+
+  it('carries what the broker said of the group into the view', async () => {
+    const { monitor, published } = monitorWith({
+      sample: async () => ({
+        ...snapshot([5]),
+        group: { state: 'Dead', hasCommittedOffsets: false }
+      })
+    });
+    monitor.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(published.at(-1)?.group).toEqual({ state: 'Dead', hasCommittedOffsets: false });
+    await monitor.stop();
+  });
+
+  it('ends with the error when asked to stop because monitoring cannot go on', async () => {
+    const { monitor, published } = monitorWith({});
+    monitor.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await monitor.stop({ error: 'No pilot with id "pilot-0123456789ab"' });
+    expect(published.at(-1)).toMatchObject({
+      stopped: true,
+      error: 'No pilot with id "pilot-0123456789ab"'
+    });
+    expect(published.at(-1)?.pilotEnded).toBeUndefined();
   });
 });
