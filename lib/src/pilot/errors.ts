@@ -44,3 +44,38 @@ export class PilotWaitError extends Error {
     this.state = state;
   }
 }
+
+/** A registry record that cannot be used: not JSON, not a record, or not the record of its file. */
+export class DamagedRecordError extends Error {
+  readonly pilotId: string;
+  /** Where the record is (a path, possibly host:path for a resource's copy). */
+  readonly file: string;
+  /** What is wrong with it. */
+  readonly problem: string;
+
+  constructor(pilotId: string, file: string, problem: string) {
+    super(`The registry record of ${pilotId} (${file}) is damaged: ${problem}`);
+    this.name = 'DamagedRecordError';
+    this.pilotId = pilotId;
+    this.file = file;
+    this.problem = problem;
+  }
+}
+
+/** The registry could not be written (e.g. it is read-only for this user). */
+export class RegistryWriteError extends Error {
+  /** The file or directory that could not be written. */
+  readonly path: string;
+  readonly code: string | undefined;
+
+  constructor(what: string, path: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    super(
+      `Cannot ${what}: ${path} is not writable (${cause instanceof Error ? cause.message : String(cause)})`,
+      { cause }
+    );
+    this.name = 'RegistryWriteError';
+    this.path = path;
+    this.code = code;
+  }
+}

@@ -12,7 +12,9 @@ export {
   PilotNotFoundError,
   PilotStateError,
   PilotWaitError,
-  InvalidTransitionError
+  InvalidTransitionError,
+  DamagedRecordError,
+  RegistryWriteError
 } from './errors.js';
 export { defaultPilotCache, defaultPilotHome } from './environment.js';
 export type { Progress, ProgressListener } from '../frameworks/plugin.js';

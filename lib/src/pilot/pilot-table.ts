@@ -1,4 +1,5 @@
 import type { PilotRecord } from '../protocol/index.js';
+import type { DamagedRecordError } from './errors.js';
 
 export function age(since: string, now = Date.now()): string {
   const seconds = Math.max(0, Math.round((now - Date.parse(since)) / 1000));
@@ -28,6 +29,16 @@ export function formatPilotTable(records: readonly PilotRecord[], now = Date.now
         .map((cell, column) => cell.padEnd(widths[column]!))
         .join('  ')
         .trimEnd()
+    )
+    .join('\n');
+}
+
+/** One line per registry file that holds no usable record: which pilot, which file, why. */
+export function formatDamagedRecords(damaged: readonly DamagedRecordError[]): string {
+  return damaged
+    .map(
+      error =>
+        `${error.pilotId}  DAMAGED  ${error.file}: ${error.problem} (cancel ${error.pilotId} still stops it)`
     )
     .join('\n');
 }

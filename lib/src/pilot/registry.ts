@@ -3,41 +3,132 @@ import { mkdirSync, watch as watchDirectory, type FSWatcher } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { pilotIdSchema, type PilotRecord, type PilotState } from '../protocol/index.js';
-import { PilotNotFoundError } from './errors.js';
+import {
+  formatProblem,
+  pilotIdSchema,
+  pilotRecordSchema,
+  problemsFromIssues,
+  type PilotRecord,
+  type PilotState
+} from '../protocol/index.js';
+import { DamagedRecordError, PilotNotFoundError, RegistryWriteError } from './errors.js';
 import { applyTransition } from './record.js';
 
 const RECORD_SUFFIX = '.json';
 
+/** proper-lockfile's options; lock() below retries a held lock itself. */
+const LOCK_OPTIONS = { stale: 10_000, realpath: false, retries: 0 } as const;
 /** Retries long enough for many writers queueing on one record, short steps to stay fast. */
-const LOCK_OPTIONS = {
-  stale: 10_000,
-  realpath: false,
-  retries: { retries: 400, minTimeout: 5, maxTimeout: 100, randomize: true }
-} as const;
+const LOCK_RETRIES = 400;
+const LOCK_RETRY_MIN_MS = 5;
+const LOCK_RETRY_MAX_MS = 100;
+
+/** Errors that say this user may not write there (a read-only registry). */
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS']);
 
 function isErrno(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }
 
-/** A registry record read from `where` (a path, possibly on another host), checked for its format. */
+function isNotWritable(error: unknown): boolean {
+  return error instanceof Error && NOT_WRITABLE.has((error as NodeJS.ErrnoException).code ?? '');
+}
+
+/**
+ * A registry record read from `where` (a path, possibly on another host), checked against the
+ * record schema; a DamagedRecordError names the file and what is wrong.
+ */
 export function parseRecord(id: string, text: string, where: string): PilotRecord {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(
-      `The registry record of ${id} (${where}) is not valid JSON: ${(error as Error).message}`,
-      { cause: error }
+    throw new DamagedRecordError(id, where, `not valid JSON (${(error as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new DamagedRecordError(
+      id,
+      where,
+      `expected a JSON object, found ${JSON.stringify(value)?.slice(0, 40)}`
     );
   }
-  const record = value as PilotRecord;
-  if (record === null || typeof record !== 'object' || record.format !== 1 || record.id !== id) {
-    throw new Error(
-      `The registry record of ${id} (${where}) has an unknown format; expected format 1 with id ${id}`
+  const result = pilotRecordSchema.safeParse(value);
+  if (!result.success) {
+    const problems = problemsFromIssues(value, result.error.issues).map(formatProblem);
+    throw new DamagedRecordError(id, where, problems.join('; '));
+  }
+  if (result.data.id !== id) {
+    throw new DamagedRecordError(
+      id,
+      where,
+      `it holds the record of ${result.data.id}, expected ${id} (the file's name)`
     );
   }
-  return record;
+  // Checked above for what the tools rely on; the rest passes through as stored.
+  return result.data as unknown as PilotRecord;
+}
+
+/**
+ * Takes the lock of `path`, waiting while another writer holds it. Only a held lock is worth
+ * waiting for (proper-lockfile would retry any error, e.g. a read-only directory, for long).
+ */
+async function acquire(
+  path: string,
+  onCompromised: (error: Error) => void
+): Promise<() => Promise<void>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await lockfile.lock(path, { ...LOCK_OPTIONS, onCompromised });
+    } catch (error) {
+      if (!isErrno(error, 'ELOCKED') || attempt >= LOCK_RETRIES) throw error;
+      const step = Math.min(LOCK_RETRY_MAX_MS, LOCK_RETRY_MIN_MS * 1.5 ** attempt);
+      await new Promise(resolve => setTimeout(resolve, step * (1 + Math.random())));
+    }
+  }
+}
+
+/**
+ * Runs `action` holding the lock of `path` (another process or another call of this process
+ * waits). `action` gets a check to call before it commits: it throws if the lock was lost
+ * (e.g. this process stalled past the stale time and another writer took it over), so a lost
+ * lock fails this operation instead of crashing the process from proper-lockfile's timer.
+ */
+async function withLock<T>(
+  path: string,
+  what: string,
+  action: (stillHeld: () => void) => Promise<T>
+): Promise<T> {
+  let lost: Error | undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await acquire(path, error => {
+      lost = error;
+    });
+  } catch (error) {
+    if (isNotWritable(error)) throw new RegistryWriteError(what, `${path}.lock`, error);
+    if (isErrno(error, 'ELOCKED')) {
+      throw new Error(
+        `Cannot ${what}: ${path} stays locked by another writer (${path}.lock); if no pilot tool is running, remove that directory`,
+        { cause: error }
+      );
+    }
+    throw error;
+  }
+  const stillHeld = (): void => {
+    if (lost !== undefined) {
+      throw new Error(`Cannot ${what}: the lock of ${path} was lost (${lost.message})`, {
+        cause: lost
+      });
+    }
+  };
+  try {
+    const result = await action(stillHeld);
+    stillHeld();
+    return result;
+  } finally {
+    // A lost lock is no longer ours to remove (another writer may hold it now).
+    if (lost === undefined) await release();
+  }
 }
 
 /**
@@ -67,23 +158,27 @@ export class PilotRegistry {
   }
 
   async ensureDirectory(): Promise<void> {
-    await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    try {
+      await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      if (isNotWritable(error)) {
+        throw new RegistryWriteError('create the pilot registry', this.directory, error);
+      }
+      throw error;
+    }
   }
 
   /** Writes a new record; fails if one with this id exists. */
   async create(record: PilotRecord): Promise<void> {
     await this.ensureDirectory();
-    const release = await lockfile.lock(this.directory, {
-      ...LOCK_OPTIONS,
-      lockfilePath: join(this.directory, `.${record.id}.create.lock`)
-    });
-    try {
+    // The record's own lock, as update() takes it. (proper-lockfile keeps one lock per path in a
+    // process: a lock on the directory shared by concurrent creates would release the others'.)
+    const path = this.pathOf(record.id);
+    await withLock(path, `record pilot ${record.id}`, async stillHeld => {
       if (await this.exists(record.id))
         throw new Error(`A pilot with id ${record.id} exists already`);
-      await this.writeAtomically(record);
-    } finally {
-      await release();
-    }
+      await this.writeAtomically(record, stillHeld);
+    });
   }
 
   async exists(id: string): Promise<boolean> {
@@ -107,30 +202,47 @@ export class PilotRegistry {
     return this.parse(id, text);
   }
 
-  /** All records, oldest first. */
+  /** The usable records, oldest first (see survey() for the damaged ones). */
   async list(): Promise<PilotRecord[]> {
+    return (await this.survey()).records;
+  }
+
+  /**
+   * All records, oldest first, and the files that hold no usable record (each with what is
+   * wrong): one damaged file must not hide the other pilots.
+   */
+  async survey(): Promise<{ records: PilotRecord[]; damaged: DamagedRecordError[] }> {
     let names: string[];
     try {
       names = await readdir(this.directory);
     } catch (error) {
-      if (isErrno(error, 'ENOENT')) return [];
+      if (isErrno(error, 'ENOENT')) return { records: [], damaged: [] };
       throw error;
     }
     const records: PilotRecord[] = [];
-    for (const name of names) {
+    const damaged: DamagedRecordError[] = [];
+    for (const name of names.sort()) {
       if (!name.endsWith(RECORD_SUFFIX) || name.startsWith('.')) continue;
       const id = name.slice(0, -RECORD_SUFFIX.length);
+      if (!pilotIdSchema.safeParse(id).success) {
+        const file = join(this.directory, name);
+        damaged.push(new DamagedRecordError(id, file, 'its name is not a pilot id'));
+        continue;
+      }
       try {
         records.push(await this.read(id));
       } catch (error) {
         // Removed between readdir and read: it is simply no longer there.
         if (error instanceof PilotNotFoundError) continue;
+        if (error instanceof DamagedRecordError) {
+          damaged.push(error);
+          continue;
+        }
         throw error;
       }
     }
-    return records.sort(
-      (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id)
-    );
+    records.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    return { records, damaged };
   }
 
   /**
@@ -144,8 +256,7 @@ export class PilotRegistry {
     const path = this.pathOf(id);
     // The lock would be retried on a missing record; find out first that there is none.
     if (!(await this.exists(id))) throw new PilotNotFoundError(id, this.directory);
-    const release = await lockfile.lock(path, LOCK_OPTIONS);
-    try {
+    return withLock(path, `change the record of pilot ${id}`, async stillHeld => {
       const current = await this.read(id);
       const changed = change(structuredClone(current));
       if (changed === undefined) return current;
@@ -155,11 +266,9 @@ export class PilotRegistry {
         revision: current.revision + 1,
         updatedAt: new Date().toISOString()
       };
-      await this.writeAtomically(next);
+      await this.writeAtomically(next, stillHeld);
       return next;
-    } finally {
-      await release();
-    }
+    });
   }
 
   /** A validated state transition (see applyTransition), with optional extra fields. */
@@ -217,17 +326,27 @@ export class PilotRegistry {
     return parseRecord(id, text, this.pathOf(id));
   }
 
-  private async writeAtomically(record: PilotRecord): Promise<void> {
+  /** Writes a temporary file and renames it over the record once `stillHeld` passes. */
+  private async writeAtomically(record: PilotRecord, stillHeld: () => void): Promise<void> {
     const target = this.pathOf(record.id);
     const temporary = join(this.directory, `.${record.id}.${randomBytes(6).toString('hex')}.tmp`);
-    const file = await open(temporary, 'wx', 0o600);
+    let file;
     try {
-      await file.writeFile(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
-      await file.sync();
-    } finally {
-      await file.close();
+      file = await open(temporary, 'wx', 0o600);
+    } catch (error) {
+      if (isNotWritable(error)) {
+        throw new RegistryWriteError(`write the record of pilot ${record.id}`, temporary, error);
+      }
+      throw error;
     }
     try {
+      try {
+        await file.writeFile(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      stillHeld();
       await rename(temporary, target);
     } catch (error) {
       await unlink(temporary);

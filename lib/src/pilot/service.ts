@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { frameworkManager } from '../frameworks/index.js';
 import type { ProgressListener } from '../frameworks/plugin.js';
 import {
+  canTransition,
   isTerminal,
   parsePilotDescription,
   ValidationError,
@@ -13,6 +14,7 @@ import {
   type PilotDescription,
   type PilotDescriptionInput,
   type PilotRecord,
+  type PilotState,
   type ValidationProblem
 } from '../protocol/index.js';
 import {
@@ -28,6 +30,8 @@ import { ComputeUnit, UnitWaitError } from './compute-unit.js';
 import { Pilot, type PilotBackend } from './pilot.js';
 import { ResourceHome, mirrored } from './resource-home.js';
 import { UnitAccess, type AgentAccess } from './unit-access.js';
+import { DamagedRecordError, RegistryWriteError } from './errors.js';
+import { readEndNote, readJobFile, writeEndNote, writeJobFile } from './pilot-files.js';
 import { applyTransition, newPilotId, newPilotRecord } from './record.js';
 import { PilotRegistry } from './registry.js';
 
@@ -45,7 +49,18 @@ const REMOTE_CHECK_MS = 1_000;
 const MONITOR_POLL_MS = 2_000;
 
 /** Environment variables a supervisor needs; nothing else of the caller's leaks into it. */
-const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'JAVA_HOME'];
+const INHERITED_ENV = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'TMPDIR',
+  'JAVA_HOME',
+  // The JVM's own way to take options (heap dumps, trust stores, JIT limits) for the framework.
+  'JAVA_TOOL_OPTIONS'
+];
 
 /** The compiled supervisor entry, also when this module runs from source under a test runner. */
 function supervisorEntry(): string {
@@ -104,8 +119,9 @@ export class PilotComputeService {
       remote?: { home?: string; node?: string; lib?: string; cacheDir?: string };
     } = {}
   ) {
-    this.home = options.home ?? defaultPilotHome();
-    this.cacheDir = options.cacheDir ?? defaultPilotCache();
+    // Absolute once: supervisors run in the pilots' directories, not in this one.
+    this.home = resolve(options.home ?? defaultPilotHome());
+    this.cacheDir = resolve(options.cacheDir ?? defaultPilotCache());
     this.registry = new PilotRegistry(this.home);
     const remote = options.remote ?? {};
     const env = process.env;
@@ -204,6 +220,15 @@ export class PilotComputeService {
         return applyTransition({ ...current, job }, 'Pending', { now: new Date() });
       return current.job === undefined ? { ...current, job } : undefined;
     });
+    // Kept beside the record: a pilot whose record gets damaged can still be stopped.
+    await writeJobFile(this.registry.workDirOf(id), description.resource, job).catch(
+      (error: unknown) => {
+        throw new Error(
+          `Pilot ${id} is launched (job ${job.jobId}), but its job file cannot be written: ${(error as Error).message}`,
+          { cause: error }
+        );
+      }
+    );
     onProgress({ stage: 'Launched', fraction: 1 });
     return this.pilotFor(launched);
   }
@@ -213,10 +238,41 @@ export class PilotComputeService {
     return this.pilotFor(await this.observe(id));
   }
 
+  /** The pilots of the registry (see inventory() for the records that cannot be read). */
   async listPilots(): Promise<Pilot[]> {
-    const records = await this.registry.list();
+    return (await this.inventory()).pilots;
+  }
+
+  /** The pilots of the registry, and the registry files that hold no usable record. */
+  async inventory(): Promise<{ pilots: Pilot[]; damaged: DamagedRecordError[] }> {
+    const { records, damaged } = await this.registry.survey();
     const observed = await Promise.all(records.map(record => this.check(record)));
-    return observed.map(record => this.pilotFor(record));
+    return { pilots: observed.map(record => this.pilotFor(record)), damaged };
+  }
+
+  /**
+   * Cancels a pilot by id and returns its record. A pilot whose record is damaged is stopped
+   * from its job file (see pilot-files.ts); its record stays as it is, and the result says so.
+   */
+  async cancelPilot(id: string): Promise<{
+    id: string;
+    state: PilotState;
+    /** The pilot had ended before (nothing was stopped). */
+    alreadyEnded: boolean;
+    record?: PilotRecord;
+    damaged?: DamagedRecordError;
+  }> {
+    let pilot: Pilot;
+    try {
+      pilot = await this.getPilot(id);
+    } catch (error) {
+      if (!(error instanceof DamagedRecordError)) throw error;
+      await this.cancelDamaged(error);
+      return { id, state: 'Canceled', alreadyEnded: false, damaged: error };
+    }
+    const alreadyEnded = isTerminal(pilot.state);
+    await pilot.cancel();
+    return { id, state: pilot.state, alreadyEnded, record: pilot.record };
   }
 
   /** Calls `listener` with all records soon after any change by any process. */
@@ -428,7 +484,7 @@ export class PilotComputeService {
     const job = record.job;
     if (job === undefined) {
       if (Date.now() - Date.parse(record.createdAt) < LAUNCH_TIMEOUT_MS) return record;
-      return this.registry.update(record.id, current =>
+      return this.recordObserved(record, current =>
         !isTerminal(current.state) && current.job === undefined
           ? applyTransition(current, 'Failed', {
               reason: `never launched within ${LAUNCH_TIMEOUT_MS / 1000} s (its creating process ended?)`,
@@ -450,14 +506,22 @@ export class PilotComputeService {
     // The supervisor may have recorded its end on the resource just before its job ended.
     record = await this.mirror(record);
     if (isTerminal(record.state)) return record;
-    const state = status?.state === 'Canceled' ? 'Canceled' : 'Failed';
+    // An end its supervisor (or a cancel) could not record, noted beside the registry.
+    const note = await readEndNote(this.registry.workDirOf(record.id));
+    const state = note?.state ?? (status?.state === 'Canceled' ? 'Canceled' : 'Failed');
     const reason =
-      status !== undefined && isTerminal(status.state)
-        ? `${status.reason ?? status.nativeState} (the pilot's supervisor recorded no end; see ${posix.join(record.workDir ?? '', 'supervisor.log')})`
-        : `the pilot's supervisor (job ${job.jobId} on ${job.host}) is gone without recording an end; see ${posix.join(record.workDir ?? this.registry.workDirOf(record.id), 'supervisor.log')}`;
-    const updated = await this.registry.update(record.id, current =>
+      note !== undefined
+        ? note.reason
+        : status !== undefined && isTerminal(status.state)
+          ? `${status.reason ?? status.nativeState} (the pilot's supervisor recorded no end; see ${posix.join(record.workDir ?? '', 'supervisor.log')})`
+          : `the pilot's supervisor (job ${job.jobId} on ${job.host}) is gone without recording an end; see ${posix.join(record.workDir ?? this.registry.workDirOf(record.id), 'supervisor.log')}`;
+    const updated = await this.recordObserved(record, current =>
       !isTerminal(current.state) && sameJob(current.job, job)
-        ? applyTransition(current, state, { reason, now: new Date() })
+        ? // A noted Done (walltime) before Running is a failure to start in time.
+          applyTransition(current, canTransition(current.state, state) ? state : 'Failed', {
+            reason,
+            now: new Date()
+          })
         : undefined
     );
     // Whatever the supervisor started (the broker) must not outlive it.
@@ -477,7 +541,7 @@ export class PilotComputeService {
     if (record.progress !== undefined && !record.progress.stage.startsWith(QUEUED)) return record;
     const stage = `${QUEUED}: ${status.reason ?? status.nativeState}`;
     if (record.progress?.stage === stage) return record;
-    return this.registry.update(record.id, current =>
+    return this.recordObserved(record, current =>
       current.state === 'Pending' &&
       (current.progress === undefined || current.progress.stage.startsWith(QUEUED))
         ? { ...current, progress: { stage } }
@@ -492,7 +556,7 @@ export class PilotComputeService {
     if (connection === undefined) return record;
     const remote = await ResourceHome.at(connection, record.resourceHome).read(record.id);
     if (mirrored(record, remote) === undefined) return record;
-    return this.registry.update(record.id, current =>
+    return this.recordObserved(record, current =>
       isTerminal(current.state) ? undefined : mirrored(current, remote)
     );
   }
@@ -513,17 +577,71 @@ export class PilotComputeService {
       // What the supervisor recorded as it stopped (on the resource) is the better reason.
       record = await this.mirror(record);
     }
-    return this.registry.update(record.id, current =>
-      isTerminal(current.state)
-        ? undefined
-        : applyTransition(current, 'Canceled', {
-            reason:
-              current.job === undefined
-                ? 'canceled before it was launched'
-                : 'canceled; its supervisor was stopped before it recorded the end',
-            now: new Date()
-          })
+    try {
+      return await this.registry.update(record.id, current =>
+        isTerminal(current.state)
+          ? undefined
+          : applyTransition(current, 'Canceled', {
+              reason:
+                current.job === undefined
+                  ? 'canceled before it was launched'
+                  : 'canceled; its supervisor was stopped before it recorded the end',
+              now: new Date()
+            })
+      );
+    } catch (error) {
+      if (!(error instanceof RegistryWriteError)) throw error;
+      // The processes are stopped: keep that truth where the next writable check finds it.
+      const noted = await writeEndNote(
+        this.registry.workDirOf(record.id),
+        'Canceled',
+        'canceled while the registry was not writable'
+      ).then(
+        path => `it will show Canceled once the registry is writable again (noted in ${path})`,
+        (noteError: unknown) => `nor could it be noted: ${(noteError as Error).message}`
+      );
+      throw new RegistryWriteError(
+        `record that pilot ${record.id} is Canceled (its processes are stopped; ${noted})`,
+        error.path,
+        error.cause
+      );
+    }
+  }
+
+  /** Stops a pilot whose record is damaged, from its job file in its work directory. */
+  private async cancelDamaged(damaged: DamagedRecordError): Promise<void> {
+    const workDir = this.registry.workDirOf(damaged.pilotId);
+    const launched = await readJobFile(workDir);
+    if (launched === undefined) {
+      throw new Error(
+        `${damaged.message}; and there is no job file in ${workDir} to find its processes from`,
+        { cause: damaged }
+      );
+    }
+    await adaptorFor(launched.resource, { pool: this.pool }).terminate(
+      launched.job,
+      CANCEL_GRACE_MS
     );
+    await writeEndNote(workDir, 'Canceled', 'canceled while its record was damaged');
+  }
+
+  /**
+   * Writes what a read found out (a dead supervisor, a queued job, a resource's news). In a
+   * registry this user cannot write, the read still shows it, marked as not recorded.
+   */
+  private async recordObserved(
+    record: PilotRecord,
+    change: (current: PilotRecord) => PilotRecord | undefined
+  ): Promise<PilotRecord> {
+    try {
+      return await this.registry.update(record.id, change);
+    } catch (error) {
+      if (!(error instanceof RegistryWriteError)) throw error;
+      const seen = change(structuredClone(record));
+      if (seen === undefined) return record;
+      const note = `not recorded: ${error.message}`;
+      return { ...seen, reason: seen.reason !== undefined ? `${seen.reason} (${note})` : note };
+    }
   }
 
   private async createContext(record: PilotRecord): Promise<Kafka> {

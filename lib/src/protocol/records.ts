@@ -1,5 +1,6 @@
-import type { PilotDescription } from './description.js';
-import type { PilotState } from './states.js';
+import { z } from 'zod';
+import { PILOT_TYPES, pilotIdSchema, type PilotDescription } from './description.js';
+import { PILOT_STATES, type PilotState } from './states.js';
 import type { AgentEndpoint } from './units.js';
 
 /** One transition in a pilot's life. */
@@ -97,3 +98,34 @@ export function summarize(record: PilotRecord): PilotSummary {
     ...(record.progress !== undefined ? { progress: record.progress } : {})
   };
 }
+
+const stateSchema = z.enum(PILOT_STATES);
+
+/**
+ * What every stored pilot record must have for the tools to work with it. Loose: fields added
+ * later pass through, and the description is not checked against today's input rules (a record
+ * written under older rules stays readable).
+ */
+export const pilotRecordSchema = z.looseObject({
+  format: z.literal(1),
+  id: pilotIdSchema,
+  description: z.looseObject({
+    type: z.enum(PILOT_TYPES),
+    resource: z.string(),
+    numberOfNodes: z.number().int().min(1),
+    walltimeMinutes: z.number().positive()
+  }),
+  state: stateSchema,
+  history: z.array(z.looseObject({ state: stateSchema, at: z.string() })),
+  revision: z.number().int().min(1),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  job: z
+    .looseObject({
+      jobId: z.string(),
+      host: z.string(),
+      pid: z.number().int().positive().optional(),
+      pidStartTime: z.string().optional()
+    })
+    .optional()
+});

@@ -15,6 +15,7 @@ import {
   type PilotState
 } from '../../protocol/index.js';
 import { readProcessStat, sessionMembers, signalProcess } from '../../resource/fork/processes.js';
+import { writeEndNote } from '../pilot-files.js';
 import { applyTransition } from '../record.js';
 import { PilotRegistry } from '../registry.js';
 
@@ -84,14 +85,27 @@ export async function runSupervisor(options: {
     });
   }
 
+  // Set when the end could not be recorded: the supervisor still stops everything, then fails.
+  let unrecorded = false;
   const finish = async (request: StopRequest): Promise<void> => {
-    const record = await registry.update(pilotId, current => {
-      if (isTerminal(current.state)) return undefined;
-      // Walltime before Running is a failure to start in time, not a normal end.
-      const state = canTransition(current.state, request.state) ? request.state : 'Failed';
-      return applyTransition(current, state, { reason: request.reason, now: new Date() });
-    });
-    log(`pilot ${pilotId} is ${record.state}: ${record.reason ?? ''}`);
+    try {
+      const record = await registry.update(pilotId, current => {
+        if (isTerminal(current.state)) return undefined;
+        // Walltime before Running is a failure to start in time, not a normal end.
+        const state = canTransition(current.state, request.state) ? request.state : 'Failed';
+        return applyTransition(current, state, { reason: request.reason, now: new Date() });
+      });
+      log(`pilot ${pilotId} is ${record.state}: ${record.reason ?? ''}`);
+    } catch (error) {
+      // A read-only or damaged registry must not keep the framework running, nor turn this
+      // end into "supervisor gone" later: the note in the work directory keeps it.
+      unrecorded = true;
+      log(`cannot record ${request.state} (${request.reason}): ${(error as Error).message}`);
+      await writeEndNote(registry.workDirOf(pilotId), request.state, request.reason).then(
+        path => log(`noted ${request.state} in ${path} instead`),
+        (noteError: unknown) => log(`cannot note the end either: ${(noteError as Error).message}`)
+      );
+    }
   };
 
   const self = await readProcessStat(process.pid);
@@ -177,7 +191,7 @@ export async function runSupervisor(options: {
     const message = error instanceof Error ? error.message : String(error);
     log(`agent start-up failed: ${message}`);
     await finish(stop ?? { state: 'Failed', reason: `the pilot agents did not start: ${message}` });
-    return stop !== undefined ? 0 : 1;
+    return stop !== undefined && !unrecorded ? 0 : 1;
   }
   const stopAgents = (): Promise<void> =>
     Promise.all(agents.map(agent => agent.stop(AGENT_STOP_GRACE_MS))).then(() => undefined);
@@ -210,27 +224,39 @@ export async function runSupervisor(options: {
     log(`start-up ended: ${message}`);
     await stopAgents();
     await finish(stop ?? { state: 'Failed', reason: `start-up failed: ${message}` });
-    return stop !== undefined ? 0 : 1;
+    return stop !== undefined && !unrecorded ? 0 : 1;
   }
   await progressChain;
 
   if (stop === undefined) {
-    record = await registry.update(pilotId, current =>
-      current.state === 'Pending'
-        ? applyTransition(
-            { ...current, details: framework.details, agents: agents.map(agent => agent.endpoint) },
-            'Running',
-            {
-              now: new Date()
-            }
-          )
-        : undefined
-    );
-    if (record.state !== 'Running') {
-      requestStop({ state: 'Failed', reason: `record became ${record.state} during start-up` });
-    } else {
+    let running: PilotState | undefined;
+    try {
+      record = await registry.update(pilotId, current =>
+        current.state === 'Pending'
+          ? applyTransition(
+              {
+                ...current,
+                details: framework.details,
+                agents: agents.map(agent => agent.endpoint)
+              },
+              'Running',
+              { now: new Date() }
+            )
+          : undefined
+      );
+      running = record.state;
+    } catch (error) {
+      // Nobody would find a framework whose Running is not recorded: stop it.
+      requestStop({
+        state: 'Failed',
+        reason: `cannot record Running: ${(error as Error).message}`
+      });
+    }
+    if (running === 'Running') {
       log(`pilot ${pilotId} is Running: ${JSON.stringify(framework.details)}`);
       if (parent !== undefined) await showInParent(registry, parent.pilotId, framework.details);
+    } else if (running !== undefined) {
+      requestStop({ state: 'Failed', reason: `record became ${running} during start-up` });
     }
   }
 
@@ -250,7 +276,7 @@ export async function runSupervisor(options: {
     await Promise.all([stopAgents(), framework.stop(BROKEN_FRAMEWORK_STOP_GRACE_MS)]);
     if (parent !== undefined) await removeFromParent(registry, parent.pilotId, pilotId);
     await endLeftovers();
-    return stop !== undefined ? 0 : 1;
+    return stop !== undefined && !unrecorded ? 0 : 1;
   }
   log(`stopping the framework: ${outcome.request.reason}`);
   // A failure (e.g. a hung agent) or a cancel is recorded at once: it cannot be undone, and a
@@ -261,7 +287,7 @@ export async function runSupervisor(options: {
   if (parent !== undefined) await removeFromParent(registry, parent.pilotId, pilotId);
   await finish(outcome.request);
   await endLeftovers();
-  return 0;
+  return unrecorded ? 1 : 0;
 }
 
 /** Time kept before a batch job's limit for a graceful stop: a tenth of it, at most 30 s. */
