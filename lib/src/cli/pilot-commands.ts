@@ -1,56 +1,16 @@
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { frameworkManager } from '../frameworks/index.js';
-import type { Progress } from '../frameworks/plugin.js';
-import { PilotComputeService, type Pilot } from '../pilot/index.js';
-import { formatPilotTable } from '../pilot/pilot-table.js';
+import { PilotComputeService } from '../pilot/index.js';
+import { formatDamagedRecords, formatPilotTable } from '../pilot/pilot-table.js';
 import {
   PILOT_TYPES,
   ValidationError,
-  isTerminal,
+  numberOrText,
   type PilotDescriptionInput,
   type PilotType
 } from '../protocol/index.js';
-
-/** Shows progress: a bar on a terminal, one line per new stage otherwise (logs, CI). */
-class ProgressDisplay {
-  private bar: SingleBar | undefined;
-  private lastStage = '';
-  private lastPrinted = 0;
-
-  constructor() {
-    if (process.stderr.isTTY) {
-      this.bar = new SingleBar({
-        format: '{bar} {percentage}% | {stage}',
-        stream: process.stderr,
-        hideCursor: true,
-        clearOnComplete: false
-      });
-      this.bar.start(100, 0, { stage: 'Starting' });
-    }
-  }
-
-  update(progress: Progress): void {
-    if (this.bar !== undefined) {
-      const value =
-        progress.fraction !== undefined ? Math.round(progress.fraction * 100) : undefined;
-      if (value !== undefined) this.bar.update(value, { stage: progress.stage });
-      else this.bar.update({ stage: progress.stage });
-    } else if (progress.stage !== this.lastStage) {
-      // In a log, a stage's running details (e.g. files fetched) at most every 2 s.
-      const head = progress.stage.split(':')[0];
-      if (head !== this.lastStage.split(':')[0] || Date.now() - this.lastPrinted >= 2000) {
-        process.stderr.write(`${progress.stage}\n`);
-        this.lastPrinted = Date.now();
-      }
-    }
-    this.lastStage = progress.stage;
-  }
-
-  stop(): void {
-    this.bar?.stop();
-  }
-}
+import { CreateInterrupts, followStart, keepsRunning } from './pilot-start.js';
+import { ProgressDisplay } from './progress-display.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -71,30 +31,6 @@ export function parseConfigPairs(pairs: readonly string[]): Record<string, strin
   return configuration;
 }
 
-/** A number when the text is one, else the text (the schema then names what is wrong). */
-function numberOrText(text: string): number | string {
-  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
-}
-
-/** Follows a starting pilot's progress until it is Running (or ends, or time runs out). */
-async function followStart(
-  pilot: Pilot,
-  display: ProgressDisplay,
-  timeoutMs: number
-): Promise<void> {
-  const poll = setInterval(() => {
-    const progress = pilot.record.progress;
-    if (progress !== undefined) display.update(progress);
-  }, 200);
-  try {
-    await pilot.wait('Running', { timeoutMs });
-    display.update({ stage: 'Running', fraction: 1 });
-  } finally {
-    clearInterval(poll);
-    display.stop();
-  }
-}
-
 interface CreateOptions {
   type?: string;
   resource?: string;
@@ -108,14 +44,16 @@ interface CreateOptions {
 export function addPilotCommands(program: Command): void {
   program
     .command('create')
-    .description('Create a pilot and (by default) wait until it is Running')
+    .description(
+      'Create a pilot and (by default) wait until it is Running; Ctrl-C stops waiting and leaves it running, a second Ctrl-C cancels it'
+    )
     .option('--type <type>', `framework to bring up (${PILOT_TYPES.join(', ')})`)
     .option('--resource <url>', 'where to run it, e.g. fork://localhost')
     .option('--name <name>', 'a name to recognise it by')
     .option('--config <key=value>', 'framework configuration (repeatable)', collect, [])
     .option('--walltime <minutes>', 'stop the pilot after this many minutes')
     .option('--no-wait', 'return once launched instead of waiting for Running')
-    .option('--timeout <seconds>', 'how long to wait for Running', '300')
+    .option('--timeout <seconds>', 'how long to wait for Running (the pilot keeps running)', '300')
     .action(async (options: CreateOptions) => {
       const timeoutSeconds = Number(options.timeout);
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
@@ -132,19 +70,47 @@ export function addPilotCommands(program: Command): void {
       if (options.walltime !== undefined) input.walltimeMinutes = numberOrText(options.walltime);
       const service = new PilotComputeService();
       const display = new ProgressDisplay();
+      // Installed before the launch, so a Ctrl-C during it still learns the pilot's id.
+      const interrupts = new CreateInterrupts();
       try {
         const pilot = await service.createPilot(input as PilotDescriptionInput, {
           onProgress: progress => display.update(progress)
         });
+        interrupts.launched(pilot);
+        // The id comes first, on stderr (stdout keeps the one result line): never a lost pilot.
+        display.note(
+          `${pilot.id} launched on ${pilot.description.resource}` +
+            (options.wait ? '; waiting until it is Running (Ctrl-C stops waiting)' : '')
+        );
         if (!options.wait) {
           display.stop();
           process.stdout.write(`${pilot.id} ${pilot.state}\n`);
+          if (interrupts.interrupted) process.exitCode = 130;
           return;
         }
-        await followStart(pilot, display, timeoutSeconds * 1000);
+        const outcome = interrupts.interrupted
+          ? 'interrupted'
+          : await followStart(pilot, display, {
+              timeoutMs: timeoutSeconds * 1000,
+              signal: interrupts.signal
+            });
+        if (outcome === 'interrupted') {
+          display.stop();
+          const state = await interrupts.leaveOrCancel(pilot);
+          process.stdout.write(`${pilot.id} ${state}\n`);
+          process.exitCode = 130;
+          return;
+        }
+        if (outcome === 'timed out') {
+          process.stderr.write(`${keepsRunning(pilot)}\n`);
+          process.stdout.write(`${pilot.id} ${pilot.state}\n`);
+          process.exitCode = 1;
+          return;
+        }
         const details = await pilot.details();
         process.stdout.write(`${pilot.id} Running ${details.bootstrapServers.join(',')}\n`);
       } finally {
+        interrupts.dispose();
         display.stop();
         await service.close();
       }
@@ -156,8 +122,10 @@ export function addPilotCommands(program: Command): void {
     .action(async () => {
       const service = new PilotComputeService();
       try {
-        const pilots = await service.listPilots();
+        const { pilots, damaged } = await service.inventory();
         process.stdout.write(`${formatPilotTable(pilots.map(pilot => pilot.record))}\n`);
+        // The table stays parseable; the files that cannot be read are flagged on stderr.
+        if (damaged.length > 0) process.stderr.write(`${formatDamagedRecords(damaged)}\n`);
       } finally {
         await service.close();
       }
@@ -182,11 +150,13 @@ export function addPilotCommands(program: Command): void {
     .action(async (id: string) => {
       const service = new PilotComputeService();
       try {
-        const pilot = await service.getPilot(id);
-        const wasEnded = isTerminal(pilot.state);
-        await pilot.cancel();
-        const note = wasEnded ? ' (it had already ended)' : '';
-        process.stdout.write(`${pilot.id} ${pilot.state}${note}\n`);
+        const canceled = await service.cancelPilot(id);
+        const note = canceled.alreadyEnded
+          ? ' (it had already ended)'
+          : canceled.damaged !== undefined
+            ? ` (its processes are stopped; its record stays damaged: ${canceled.damaged.file}: ${canceled.damaged.problem})`
+            : '';
+        process.stdout.write(`${canceled.id} ${canceled.state}${note}\n`);
       } finally {
         await service.close();
       }

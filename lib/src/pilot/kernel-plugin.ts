@@ -1,9 +1,10 @@
 import type { KernelPlugin, KernelServices } from '../kernel/api.js';
-import { summarize, type PilotRecord } from '../protocol/index.js';
+import { isTerminal, summarize, type PilotRecord } from '../protocol/index.js';
 import { cuMagic } from './cu-magic.js';
 import { getDefaultPilotService } from './index.js';
-import { parsePilotMagic, PILOT_MAGIC_USAGE } from './magic-arguments.js';
-import { age, formatPilotTable } from './pilot-table.js';
+import { parsePilotMagic, PILOT_MAGIC_USAGE, type PilotMagicCommand } from './magic-arguments.js';
+import type { Pilot } from './pilot.js';
+import { age, formatDamagedRecords, formatPilotTable } from './pilot-table.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, char => `&#${char.charCodeAt(0)};`);
@@ -47,48 +48,95 @@ async function pilotMagic(args: string, kernel: KernelServices): Promise<undefin
       kernel.display({ 'text/plain': PILOT_MAGIC_USAGE });
       return undefined;
     case 'list': {
-      const records = (await service.listPilots()).map(pilot => pilot.record);
-      kernel.display({ 'text/plain': formatPilotTable(records), 'text/html': htmlTable(records) });
+      const { pilots, damaged } = await service.inventory();
+      const records = pilots.map(pilot => pilot.record);
+      const notes = formatDamagedRecords(damaged);
+      kernel.display({
+        'text/plain': `${formatPilotTable(records)}${notes !== '' ? `\n${notes}` : ''}`,
+        'text/html': `${htmlTable(records)}${notes !== '' ? `<pre>${escapeHtml(notes)}</pre>` : ''}`
+      });
       return undefined;
     }
     case 'show':
       kernel.display(recordBundle((await service.getPilot(command.id)).record));
       return undefined;
     case 'cancel': {
-      const pilot = await service.getPilot(command.id);
-      await pilot.cancel();
-      kernel.display({ 'text/plain': `${pilot.id} ${pilot.state}` });
+      const canceled = await service.cancelPilot(command.id);
+      const note =
+        canceled.damaged !== undefined
+          ? ` (its processes are stopped; its record stays damaged: ${canceled.damaged.file}: ${canceled.damaged.problem})`
+          : '';
+      kernel.display({ 'text/plain': `${canceled.id} ${canceled.state}${note}` });
       return undefined;
     }
-    case 'create': {
-      const pilot = await service.createPilot(command.input);
-      const line = (text: string) => ({ 'text/plain': `${pilot.id} ${text}` });
-      const status = kernel.display(line(`${pilot.state} on ${pilot.description.resource}`));
-      if (!command.wait) return undefined;
-      // The cell's line follows the start-up stages until the pilot is Running.
-      const poll = setInterval(() => {
-        const progress = pilot.record.progress;
-        if (progress !== undefined) status.update(line(`${pilot.state}: ${progress.stage}`));
-      }, 300);
-      try {
-        await pilot.wait(
-          'Running',
-          command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {}
-        );
-      } catch (error) {
-        status.update(
-          line(
-            `${pilot.state}${pilot.record.reason !== undefined ? `: ${pilot.record.reason}` : ''}`
-          )
-        );
-        throw error;
-      } finally {
-        clearInterval(poll);
-      }
-      const details = await pilot.details();
-      status.update(line(`Running, bootstrap servers ${details.bootstrapServers.join(',')}`));
+    case 'create':
+      return createInCell(command, kernel);
+  }
+}
+
+/** What an interrupted or timed-out wait leaves in the cell: the pilot is not lost. */
+function keepsRunningNote(pilot: Pilot): string {
+  const stage = pilot.record.progress !== undefined ? `: ${pilot.record.progress.stage}` : '';
+  return (
+    `${pilot.id} keeps running (${pilot.state}${stage}) until it is canceled or its walltime of ` +
+    `${pilot.description.walltimeMinutes} min ends; cancel it with %pilot cancel ${pilot.id}`
+  );
+}
+
+/**
+ * `%pilot create`: one display line names the pilot and, with --wait, follows its start-up
+ * until it is Running. Interrupting the kernel stops the cell at once but not this magic's
+ * own work, so it listens for the interrupt itself: the line stops changing and says that the
+ * pilot keeps running and how to cancel it.
+ */
+async function createInCell(
+  command: Extract<PilotMagicCommand, { kind: 'create' }>,
+  kernel: KernelServices
+): Promise<undefined> {
+  const interrupted = new AbortController();
+  const stopListening = kernel.onInterrupt(() => interrupted.abort(new Error('interrupted')));
+  try {
+    const pilot = await getDefaultPilotService().createPilot(command.input);
+    const line = (text: string) => ({ 'text/plain': `${pilot.id} ${text}` });
+    if (interrupted.signal.aborted) {
+      // Interrupted during the launch: the cell has ended, the pilot still needs its id shown.
+      kernel.display({ 'text/plain': keepsRunningNote(pilot) });
       return undefined;
     }
+    const status = kernel.display(line(`${pilot.state} on ${pilot.description.resource}`));
+    if (!command.wait) return undefined;
+    // The cell's line follows the start-up stages until the pilot is Running.
+    const poll = setInterval(() => {
+      const progress = pilot.record.progress;
+      if (progress !== undefined) status.update(line(`${pilot.state}: ${progress.stage}`));
+    }, 300);
+    // Synchronously in the interrupt, so the note reaches the cell before the kernel is idle.
+    interrupted.signal.addEventListener('abort', () => {
+      clearInterval(poll);
+      status.update({ 'text/plain': keepsRunningNote(pilot) });
+    });
+    try {
+      await pilot.wait('Running', {
+        signal: interrupted.signal,
+        ...(command.timeoutMs !== undefined ? { timeoutMs: command.timeoutMs } : {})
+      });
+    } catch (error) {
+      // The kernel reports the interrupt (KeyboardInterrupt) in the cell; nothing to add.
+      if (interrupted.signal.aborted) return undefined;
+      const ended = isTerminal(pilot.state);
+      const reason = pilot.record.reason !== undefined ? `: ${pilot.record.reason}` : '';
+      status.update(
+        ended ? line(`${pilot.state}${reason}`) : { 'text/plain': keepsRunningNote(pilot) }
+      );
+      throw error;
+    } finally {
+      clearInterval(poll);
+    }
+    const details = await pilot.details();
+    status.update(line(`Running, bootstrap servers ${details.bootstrapServers.join(',')}`));
+    return undefined;
+  } finally {
+    stopListening();
   }
 }
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ValidationError, type PilotDescriptionInput } from '../protocol/index.js';
+import { numberOrText, ValidationError, type PilotDescriptionInput } from '../protocol/index.js';
 
 export const PILOT_MAGIC_USAGE = `Usage:
   %pilot create <type> --resource <url> [--name <name>] [--config key=value ...] [--walltime <minutes>] [--wait] [--timeout <seconds>]
@@ -61,10 +61,6 @@ export function splitArguments(text: string): string[] {
   if (quote !== undefined) throw new PilotMagicUsageError(`unclosed ${quote} quote`);
   if (inWord) words.push(word);
   return words;
-}
-
-function numberOrText(text: string): number | string {
-  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
 }
 
 function oneId(command: string, positionals: string[]): string {

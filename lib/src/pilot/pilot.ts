@@ -19,6 +19,25 @@ const WAIT_POLL_MS = 200;
 
 export type StateListener = (change: StateChange, record: PilotRecord) => void;
 
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it is aborted. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** What a Pilot needs from its service (reads that see the true state, cancel, contexts). */
 export interface PilotBackend {
   /** The record as it is now, with a dead supervisor already turned into Failed. */
@@ -89,15 +108,18 @@ export class Pilot {
 
   /**
    * Resolves once the pilot has reached `state` (or passed it on the way to Running); rejects if
-   * it ends elsewhere or `timeoutMs` passes.
+   * it ends elsewhere or `timeoutMs` passes, or with `signal`'s reason once it is aborted (the
+   * pilot is left as it is: stopping to wait stops nothing).
    */
   async wait(
     state: PilotState = 'Running',
-    options: { timeoutMs?: number } = {}
+    options: { timeoutMs?: number; signal?: AbortSignal } = {}
   ): Promise<PilotState> {
+    const { signal } = options;
     const timeoutMs = options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      signal?.throwIfAborted();
       const record = await this.refresh();
       if (record.state === state) return state;
       const ended = isTerminal(record.state);
@@ -121,7 +143,7 @@ export class Pilot {
           `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for pilot ${this.id} to reach ${state}; it is ${record.state}${stage}`
         );
       }
-      await new Promise(resolve => setTimeout(resolve, Math.min(WAIT_POLL_MS, left)));
+      await pause(Math.min(WAIT_POLL_MS, left), signal);
     }
   }
 

@@ -19,9 +19,25 @@ export class ValidationError extends Error {
   }
 }
 
+/** Longer values are cut in messages: a pasted file as a name must not fill the screen. */
+const SHOWN_VALUE_LENGTH = 60;
+
+/** A value as a message shows it: JSON, a long string cut with its length named. */
+export function shownValue(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (typeof value === 'string' && value.length > SHOWN_VALUE_LENGTH) {
+    // Cut by code points, so no surrogate pair is split.
+    const start = Array.from(value).slice(0, SHOWN_VALUE_LENGTH).join('');
+    return `${JSON.stringify(`${start}…`)} (${value.length} characters)`;
+  }
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > SHOWN_VALUE_LENGTH * 2
+    ? `${json.slice(0, SHOWN_VALUE_LENGTH)}… (${json.length} characters of JSON)`
+    : json;
+}
+
 export function formatProblem(problem: ValidationProblem): string {
-  const shown = problem.value === undefined ? 'missing' : JSON.stringify(problem.value);
-  return `${problem.key} = ${shown}, expected ${problem.expected}`;
+  return `${problem.key} = ${shownValue(problem.value)}, expected ${problem.expected}`;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
@@ -83,6 +99,15 @@ export function problemsFromIssues(
     });
   }
   return problems;
+}
+
+/**
+ * A command-line value as a description takes it: a number when the text is one in decimal or
+ * exponent notation ("90", "1.5", "1e9"), else the text itself, whose type the schema then names.
+ */
+export function numberOrText(text: string): number | string {
+  const trimmed = text.trim();
+  return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(trimmed) ? Number(trimmed) : text;
 }
 
 /** Validates a pilot description, filling in defaults, or throws a ValidationError. */

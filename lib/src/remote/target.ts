@@ -38,6 +38,19 @@ export function parseSshTarget(resource: string): SshTarget {
       `resource ${JSON.stringify(resource)} holds a password: use a key or an ssh-agent instead`
     );
   }
+  // WHATWG URLs keep port 0, which ssh2 would read as "no port" and dial 22.
+  if (url.port === '0') {
+    throw new Error(
+      `resource ${JSON.stringify(resource)} names port 0: expected a port from 1 to 65535 (or none for 22)`
+    );
+  }
+  // The pilot home on the resource (PILOT_STREAMING_REMOTE_HOME) holds the pilot's files; a
+  // path here would be ignored without a word.
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '') {
+    throw new Error(
+      `resource ${JSON.stringify(resource)} has a path ${JSON.stringify(url.pathname + url.search + url.hash)}: expected ${url.protocol}//[user@]host[:port] (set PILOT_STREAMING_REMOTE_HOME for where pilot files go)`
+    );
+  }
   return {
     user: url.username !== '' ? decodeURIComponent(url.username) : userInfo().username,
     host,

@@ -1,4 +1,5 @@
 import type { ValidationProblem } from '../../protocol/index.js';
+import { brokerSettingProblem, namesPlugin } from './broker-config-check.js';
 
 /** Keys the pilot sets itself: overriding them would break the broker's listeners or storage. */
 const RESERVED_KEYS = new Set([
@@ -24,9 +25,13 @@ const HEAP_PATTERN = /^[1-9]\d*[kmg]$/i;
 
 type Configuration = Record<string, string | number | boolean>;
 
-/** Problems with the Kafka part of a description's configuration (empty when fine). */
+/**
+ * Problems with the Kafka part of a description's configuration (empty when fine), found before
+ * anything is launched: keys and values are checked against Kafka's own list of broker settings.
+ */
 export function kafkaConfigurationProblems(configuration: Configuration): ValidationProblem[] {
   const problems: ValidationProblem[] = [];
+  const plugin = namesPlugin(configuration);
   for (const [key, value] of Object.entries(configuration)) {
     const where = `configuration.${key}`;
     if (RESERVED_KEYS.has(key)) {
@@ -48,6 +53,9 @@ export function kafkaConfigurationProblems(configuration: Configuration): Valida
       });
     } else if (typeof value === 'string' && /[\r\n]/.test(value)) {
       problems.push({ key: where, value, expected: 'a single-line value' });
+    } else if (key !== HEAP_KEY) {
+      const expected = brokerSettingProblem(key, value, plugin);
+      if (expected !== undefined) problems.push({ key: where, value, expected });
     }
   }
   return problems;

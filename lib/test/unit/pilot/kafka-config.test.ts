@@ -129,6 +129,76 @@ describe('Kafka server configuration', () => {
     ]);
   });
 
+  it('suggests the Kafka key a misspelt one was meant to be', () => {
+    const cases: [string, string][] = [
+      ['num.partitons', 'num.partitions'],
+      ['log.retention.hour', 'log.retention.hours'],
+      ['auto.create.topic.enable', 'auto.create.topics.enable'],
+      ['Num.Partitions', 'num.partitions']
+    ];
+    for (const [typo, meant] of cases) {
+      const [problem] = kafkaConfigurationProblems({ [typo]: '1' });
+      expect(problem, typo).toMatchObject({ key: `configuration.${typo}` });
+      expect(problem!.expected, typo).toContain(`did you mean "${meant}"`);
+    }
+  });
+
+  it("checks values against the type and range of Kafka's broker setting", () => {
+    expect(
+      kafkaConfigurationProblems({
+        'num.partitions': ' 12 ',
+        'log.retention.ms': '-1',
+        'log.segment.bytes': 1073741824,
+        'auto.create.topics.enable': 'TRUE',
+        'log.cleanup.policy': 'compact,delete',
+        'compression.type': 'zstd',
+        'log.cleaner.min.cleanable.ratio': '0.25',
+        'sasl.oauthbearer.jwks.endpoint.url': 'https://issuer.example.org/jwks'
+      })
+    ).toEqual([]);
+    const expected = (configuration: Record<string, string | number | boolean>) =>
+      kafkaConfigurationProblems(configuration).map(problem => problem.expected);
+    expect(expected({ 'num.partitions': '3.5' })).toEqual([expect.stringMatching(/an integer/)]);
+    expect(expected({ 'num.partitions': '2147483648' })).toEqual([
+      expect.stringMatching(/an integer/)
+    ]);
+    expect(expected({ 'log.segment.bytes': '1k' })).toEqual([expect.stringMatching(/an integer/)]);
+    expect(expected({ 'log.cleaner.min.cleanable.ratio': '2' })).toEqual([
+      expect.stringMatching(/at most 1/)
+    ]);
+    expect(expected({ 'compression.type': 'ZSTD' })).toEqual([
+      expect.stringMatching(/one of uncompressed, zstd/)
+    ]);
+    expect(expected({ 'log.cleanup.policy': 'compact,shred' })).toEqual([
+      expect.stringMatching(/compact, delete/)
+    ]);
+  });
+
+  it('lets unknown keys through to a plug-in the configuration names, as Kafka hands them on', () => {
+    expect(kafkaConfigurationProblems({ 'super.users': 'User:admin' })).toEqual([
+      expect.objectContaining({ key: 'configuration.super.users' })
+    ]);
+    expect(
+      kafkaConfigurationProblems({
+        'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+        'super.users': 'User:admin'
+      })
+    ).toEqual([]);
+    // Even then a near miss of a broker key is a typo, not a plug-in's setting.
+    expect(
+      kafkaConfigurationProblems({ 'metric.reporters': 'com.example.Reporter', 'num.partitons': 2 })
+    ).toEqual([expect.objectContaining({ key: 'configuration.num.partitons' })]);
+  });
+
+  it('accepts per-listener overrides of known keys', () => {
+    expect(kafkaConfigurationProblems({ 'listener.name.plaintext.max.connections': 100 })).toEqual(
+      []
+    );
+    expect(kafkaConfigurationProblems({ 'listener.name.plaintext.max.conections': 100 })).toEqual([
+      expect.objectContaining({ key: 'configuration.listener.name.plaintext.max.conections' })
+    ]);
+  });
+
   it('makes Kafka-style cluster ids', () => {
     for (let i = 0; i < 100; i++) {
       const id = newClusterId();

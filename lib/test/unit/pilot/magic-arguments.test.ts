@@ -52,6 +52,18 @@ describe('%pilot argument parsing', () => {
     });
   });
 
+  it('reads any decimal or exponent notation as a number, so the schema checks its range', () => {
+    expect(parsePilotMagic('create kafka --walltime 1e9')).toMatchObject({
+      input: { walltimeMinutes: 1e9 }
+    });
+    expect(parsePilotMagic('create kafka --walltime 90.5')).toMatchObject({
+      input: { walltimeMinutes: 90.5 }
+    });
+    expect(parsePilotMagic("create kafka --walltime ' '")).toMatchObject({
+      input: { walltimeMinutes: ' ' }
+    });
+  });
+
   it('parses list, show, cancel and help', () => {
     expect(parsePilotMagic('list')).toEqual({ kind: 'list' });
     expect(parsePilotMagic('  show pilot-0123456789ab ')).toEqual({

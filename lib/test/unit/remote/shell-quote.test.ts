@@ -68,4 +68,11 @@ describe('ssh targets', () => {
     expect(() => parseSshTarget('ssh://')).toThrow(/names no host|not a URL/);
     expect(() => parseSshTarget('ssh://u:secret@host')).toThrow(/holds a password/);
   });
+
+  it('refuses port 0 rather than dialling port 22, and a path it would ignore', () => {
+    expect(() => parseSshTarget('ssh://localhost:0')).toThrow(/port 0.*from 1 to 65535/);
+    expect(() => parseSshTarget('ssh://localhost:70000')).toThrow(/not a URL/);
+    expect(() => parseSshTarget('ssh://login/scratch/me')).toThrow(/path "\/scratch\/me"/);
+    expect(parseSshTarget('ssh://login/').host).toBe('login');
+  });
 });
