@@ -31,13 +31,24 @@ export type CommTargetHandler = (comm: KernelComm, openData: unknown) => void;
 export type LineMagicHandler = (args: string, kernel: KernelServices) => Promise<unknown>;
 
 /**
+ * Where a cell magic's body is: the cell's name in tracebacks (`<cell-3>`) and the cell line its
+ * body starts on. A magic that reports errors in the body (a syntax error, frames of code it ran)
+ * at these positions gets them shown like those of any cell, with the cell's lines.
+ */
+export interface CellMagicBody {
+  file: string;
+  line: number;
+}
+
+/**
  * Cell magic handler: a cell starting with `%%name args` is handed over whole; `body` is the rest
  * of the cell. The returned value is the cell's result.
  */
 export type CellMagicHandler = (
   args: string,
   body: string,
-  kernel: KernelServices
+  kernel: KernelServices,
+  where: CellMagicBody
 ) => Promise<unknown>;
 
 export interface KernelServices {
@@ -55,6 +66,12 @@ export interface KernelServices {
   defineGlobal(name: string, value: unknown): void;
   /** Registers cleanup run on shutdown (stop timers, close clients); never blocks > 5 s. */
   onShutdown(cleanup: () => Promise<void> | void): void;
+  /**
+   * Calls `listener` when the user interrupts the kernel (SIGINT or interrupt_request), before
+   * the running cell is stopped; returns a function that removes it. A magic that awaits
+   * something long (a pilot's start) uses it to stop its own updates and say what goes on.
+   */
+  onInterrupt(listener: () => void): () => void;
 }
 
 /** A part of the library that plugs itself into the kernel at start-up. */

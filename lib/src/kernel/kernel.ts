@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import vm from 'node:vm';
 import { version as esbuildVersion } from 'esbuild';
 import type {
+  CellMagicBody,
   CellMagicHandler,
   CommTargetHandler,
   DisplayHandle,
@@ -95,6 +96,7 @@ export class Kernel {
   private readonly magics = new Map<string, LineMagicHandler>();
   private readonly cellMagics = new Map<string, CellMagicHandler>();
   private readonly shutdownHooks: (() => Promise<void> | void)[] = [];
+  private readonly interruptListeners = new Set<() => void>();
   private readonly history: HistoryEntry[] = [];
   private readonly shellQueue: JupyterMessage[] = [];
   private readonly aborted = new WeakSet<JupyterMessage>();
@@ -120,7 +122,7 @@ export class Kernel {
     this.executor = new Executor({
       cwd: options.cwd ?? process.cwd(),
       runMagic: (name, args) => this.runMagic(name, args),
-      runCellMagic: (name, args, body) => this.runCellMagic(name, args, body),
+      runCellMagic: (name, args, body, where) => this.runCellMagic(name, args, body, where),
       onLateError: error => this.reportLateError(error)
     });
     this.comms = new CommManager(
@@ -328,6 +330,12 @@ export class Kernel {
       defineGlobal: (name: string, value: unknown) => this.executor.defineGlobal(name, value),
       onShutdown: cleanup => {
         this.shutdownHooks.push(cleanup);
+      },
+      onInterrupt: listener => {
+        // A fresh function per registration, so the same listener can be added twice.
+        const entry = () => listener();
+        this.interruptListeners.add(entry);
+        return () => this.interruptListeners.delete(entry);
       }
     };
   }
@@ -432,14 +440,27 @@ export class Kernel {
     return handler(args, this.services);
   }
 
-  private async runCellMagic(name: string, args: string, body: string): Promise<unknown> {
+  private async runCellMagic(
+    name: string,
+    args: string,
+    body: string,
+    where: CellMagicBody
+  ): Promise<unknown> {
     const handler = this.cellMagics.get(name);
     if (handler === undefined) throw unknownMagic(`%%${name}`, this.cellMagics, '%%');
-    return handler(args, body, this.services);
+    return handler(args, body, this.services, where);
   }
 
   /** SIGINT or interrupt_request: cancel what the running cell awaits, input included. */
   private interrupt(): void {
+    // Listeners first: what they display still belongs to the cell being interrupted.
+    for (const listener of [...this.interruptListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        logKernel('an interrupt listener failed', error);
+      }
+    }
     this.pendingInput = undefined;
     // Nothing awaiting means nothing to do (a synchronous loop is stopped by vm's breakOnSigint).
     this.executor.interrupt();

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** Kernel entry point, as a kernelspec's argv runs it: `node main.js <connection_file>`. */
+import v8 from 'node:v8';
 import { readConnectionFile } from './connection.js';
 import { Kernel } from './kernel.js';
 import { logKernel } from './log.js';
@@ -9,6 +10,10 @@ if (connectionFile === undefined) {
   logKernel('usage: main.js <connection_file>');
   process.exit(2);
 }
+// Every cell is compiled once from a new source; V8's compilation cache (meant for sources that
+// are compiled again and again) would keep each of them for the life of the kernel, about 1 KB
+// per cell. The flag is read at each compilation, so setting it here takes effect.
+v8.setFlagsFromString('--no-compilation-cache');
 try {
   const kernel = new Kernel(await readConnectionFile(connectionFile), {
     onExit: code => process.exit(code)

@@ -12,7 +12,17 @@ const run = promisify(execFile);
 export interface CellResult {
   status: string;
   outputs: { type: string; content: Record<string, unknown> }[];
+  /** Outputs of earlier cells that arrived while this one ran. */
+  late?: { type: string; content: Record<string, unknown> }[];
+  /** The reply's content, for a ShellRequest. */
+  reply?: Record<string, unknown>;
 }
+
+/** Instead of a cell: a complete, inspect or is_complete request (cursor_pos: end of code). */
+export type ShellRequest =
+  | { complete: string; cursor_pos?: number }
+  | { inspect: string; cursor_pos?: number }
+  | { is_complete: string };
 
 /** The text of each output: stream text, "ename: evalue", or the text/plain of rich output. */
 export function texts(cell: CellResult): string[] {
@@ -24,13 +34,20 @@ export function texts(cell: CellResult): string[] {
   });
 }
 
+/** A cell whose run is interrupted (SIGINT, as Jupyter does) once one of its outputs matches. */
+export interface InterruptedCell {
+  code: string;
+  /** A regular expression (Python's syntax) tried on the JSON of each output's content. */
+  interrupt_when: string;
+}
+
 /**
  * Runs cells in a real kernel through jupyter_client (kernel_session.py beside this file), with
  * the test's registry; a cell "RESTART_KERNEL" starts a new kernel process.
  */
 export async function runCells(
   test: Pick<PilotTestHome, 'home' | 'cacheDir'>,
-  cells: string[]
+  cells: (string | InterruptedCell | ShellRequest)[]
 ): Promise<CellResult[]> {
   const python = join(repoDir, '.venv', 'bin', 'python');
   if (!existsSync(python))

@@ -4,12 +4,17 @@ usage: python kernel_session.py <kernel main.js> <cells.json>
 Each cell's text may use {pilot_id}: the first pilot id seen in any earlier output.
 A cell that is exactly RESTART_KERNEL is no cell: the kernel process is shut down and a new one
 started (a new process, as a kernel restart does); its result is {"status": "restarted"}.
+A cell may be {"code": ..., "interrupt_when": <regex>}: once an output of that cell matches the
+regex, the kernel is interrupted as Jupyter interrupts it (SIGINT, its interrupt_mode "signal").
+A cell may be {"complete" | "inspect" | "is_complete": code, "cursor_pos": n (default: the end)}:
+that shell request is sent instead; its result is {"status", "outputs": [], "reply": <content>}.
 Prints one JSON list: per cell, the execute_reply status and the iopub messages of that cell.
 """
 
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,12 +26,16 @@ PILOT_ID = re.compile(r"pilot-[a-z0-9]{12}")
 RESTART_KERNEL = "RESTART_KERNEL"
 
 
-def run_cell(client, code, timeout=240):
+def run_cell(client, code, timeout=240, interrupt_when=None, interrupt=None):
     msg_id = client.execute(code)
     outputs = []
+    # Outputs of earlier cells that arrive while this one runs (e.g. a display still updated).
+    late = []
     while True:
         message = client.get_iopub_msg(timeout=timeout)
         if message["parent_header"].get("msg_id") != msg_id:
+            if message["msg_type"] in ("stream", "display_data", "update_display_data", "error"):
+                late.append({"type": message["msg_type"], "content": message["content"]})
             continue
         kind = message["msg_type"]
         if kind == "status":
@@ -35,8 +44,31 @@ def run_cell(client, code, timeout=240):
             continue
         if kind in ("stream", "display_data", "update_display_data", "execute_result", "error"):
             outputs.append({"type": kind, "content": message["content"]})
+            shown = json.dumps(message["content"])
+            if interrupt_when is not None and re.search(interrupt_when, shown):
+                interrupt_when = None
+                interrupt()
+    # Skip replies to other requests (wait_for_ready may have sent several kernel_info requests).
     reply = client.get_shell_msg(timeout=timeout)
-    return {"status": reply["content"]["status"], "outputs": outputs}
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = client.get_shell_msg(timeout=timeout)
+    return {"status": reply["content"]["status"], "outputs": outputs, "late": late}
+
+
+def run_request(client, request, timeout=60):
+    """A complete, inspect or is_complete request and its reply."""
+    kind = next(key for key in ("complete", "inspect", "is_complete") if key in request)
+    code = request[kind]
+    if kind == "is_complete":
+        msg_id = client.is_complete(code)
+    else:
+        method = client.complete if kind == "complete" else client.inspect
+        msg_id = method(code, request.get("cursor_pos", len(code)))
+    while True:
+        reply = client.get_shell_msg(timeout=timeout)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            content = reply["content"]
+            return {"status": content.get("status"), "outputs": [], "reply": content}
 
 
 class KernelProcess:
@@ -88,8 +120,18 @@ def main():
                 kernel = KernelProcess(main_js, directory, len(results) + 1)
                 results.append({"status": "restarted", "outputs": []})
                 continue
-            code = cell.replace("{pilot_id}", pilot_id or "{pilot_id}")
-            result = run_cell(kernel.client, code)
+            if isinstance(cell, dict) and "code" not in cell:
+                results.append(run_request(kernel.client, cell))
+                continue
+            spec = cell if isinstance(cell, dict) else {"code": cell}
+            code = spec["code"].replace("{pilot_id}", pilot_id or "{pilot_id}")
+            process = kernel.process
+            result = run_cell(
+                kernel.client,
+                code,
+                interrupt_when=spec.get("interrupt_when"),
+                interrupt=lambda: process.send_signal(signal.SIGINT),
+            )
             results.append(result)
             if pilot_id is None:
                 match = PILOT_ID.search(json.dumps(result["outputs"]))

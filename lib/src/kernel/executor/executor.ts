@@ -1,10 +1,11 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
+import type { CellMagicBody } from '../api.js';
 import { replaceMagics } from './magics.js';
 import { ModuleLoader, defaultExport, namedExport } from './modules.js';
-import { KERNEL_HELPER, rewriteCell } from './rewrite.js';
+import { KERNEL_HELPER, cellHelpers, rewriteCell } from './rewrite.js';
 import { CellSources, cellFileName, reportError, type ErrorReport } from './stack.js';
-import { CellSyntaxError, transpileCell } from './transpile.js';
+import { CellSyntaxError, transpileCell, untranspiled } from './transpile.js';
 
 /** Raised into a running cell by an interrupt (SIGINT or interrupt_request), like Python's. */
 export class KeyboardInterrupt extends Error {
@@ -28,7 +29,12 @@ export interface ExecutorOptions {
   /** Runs a `%name args` line; rejects for unknown magics. */
   runMagic: (name: string, args: string) => Promise<unknown>;
   /** Runs a cell that starts with `%%name args`; rejects for unknown magics. */
-  runCellMagic: (name: string, args: string, body: string) => Promise<unknown>;
+  runCellMagic: (
+    name: string,
+    args: string,
+    body: string,
+    where: CellMagicBody
+  ) => Promise<unknown>;
   /** Receives what an interrupted cell throws after the interrupt let the kernel move on. */
   onLateError: (error: unknown) => void;
 }
@@ -64,7 +70,8 @@ export class Executor {
       namedExport,
       importMeta: { url: pathToFileURL(`${options.cwd}/`).href },
       magic: options.runMagic,
-      cellMagic: options.runCellMagic
+      cellMagic: options.runCellMagic,
+      ...cellHelpers(this.global)
     });
     this.defineGlobal('require', this.modules.require);
     this.defineGlobal('global', this.global);
@@ -169,15 +176,21 @@ export class Executor {
   }
 
   private async compile(source: string, label: string): Promise<vm.Script> {
-    const { code: withMagics } = replaceMagics(source, {
+    const { code: withMagics, magics } = replaceMagics(source, {
       line: `${KERNEL_HELPER}.magic`,
-      cell: `${KERNEL_HELPER}.cellMagic`
+      cell: `${KERNEL_HELPER}.cellMagic`,
+      file: cellFileName(label)
     });
-    const transpiled = await transpileCell(withMagics, cellFileName(label));
+    // A cell magic's cell is one call with the body as data; the magic reports errors in the
+    // body at cell positions, so the cell maps to itself.
+    const transpiled =
+      magics[0]?.kind === 'cell'
+        ? untranspiled(withMagics, source, cellFileName(label))
+        : await transpileCell(withMagics, cellFileName(label));
     this.sources.add(label, transpiled.map, source, transpiled.code.split('\n').length);
     let rewritten;
     try {
-      rewritten = rewriteCell(transpiled.code);
+      rewritten = rewriteCell(transpiled.code, { source: withMagics, map: transpiled.map });
     } catch (error) {
       throw this.mapParseError(error, label, source);
     }

@@ -1,3 +1,5 @@
+import { LineScanner } from './scanner.js';
+
 /** A magic found in a cell. */
 export interface MagicLine {
   kind: 'line' | 'cell';
@@ -22,13 +24,16 @@ const CELL_MAGIC = /^\s*%%([A-Za-z_][\w.-]*)(?:[ \t]+(.*?))?\s*$/;
 /**
  * Finds magics and replaces each by a call on the same line, so magics run in order with the code
  * around them and every other line keeps its number (stack traces and syntax errors stay mapped
- * to the cell). `%name args` at the start of a line becomes `await callees.line(name, args)`; a
- * cell whose first code line is `%%name args` becomes one `await callees.cell(name, args, body)`,
- * whose value is the cell's result. Arguments expand `{expression}` (see magicArguments).
+ * to the cell). `%name args` at the start of a line that begins in code (not inside a string,
+ * template literal, comment or regex) becomes `await callees.line(name, args)`; a
+ * cell whose first code line is `%%name args` becomes one `await callees.cell(name, args, body,
+ * { file, line })`, whose value is the cell's result; `file` (the cell's name in tracebacks) and
+ * `line` (the cell line the body starts on) let the magic report errors at cell positions.
+ * Arguments expand `{expression}` (see magicArguments).
  */
 export function replaceMagics(
   source: string,
-  callees: { line: string; cell: string }
+  callees: { line: string; cell: string; file?: string }
 ): { code: string; magics: MagicLine[] } {
   const lines = source.split('\n');
   const first = lines.findIndex(line => line.trim() !== '');
@@ -39,7 +44,8 @@ export function replaceMagics(
     }
     const [, name, args = ''] = match;
     const body = lines.slice(first + 1).join('\n');
-    const call = `await ${callees.cell}(${JSON.stringify(name)}, ${magicArguments(args)}, ${JSON.stringify(body)});`;
+    const where = JSON.stringify({ file: callees.file ?? '<cell>', line: first + 2 });
+    const call = `await ${callees.cell}(${JSON.stringify(name)}, ${magicArguments(args)}, ${JSON.stringify(body)}, ${where});`;
     const code = [
       ...lines.slice(0, first).map(() => ''),
       call,
@@ -51,10 +57,16 @@ export function replaceMagics(
     };
   }
   const magics: MagicLine[] = [];
+  // A `%` line inside a string, template literal, comment or regex is data, not a magic.
+  const scanner = new LineScanner();
   const code = lines
     .map((text, index) => {
-      const match = LINE_MAGIC.exec(text);
-      if (match === null) return text;
+      const match = scanner.inCode ? LINE_MAGIC.exec(text) : null;
+      if (match === null) {
+        scanner.scanLine(text);
+        return text;
+      }
+      scanner.skipLine();
       const [, indent, name, args = ''] = match;
       magics.push({ kind: 'line', line: index + 1, name: name!, args });
       return `${indent}await ${callees.line}(${JSON.stringify(name)}, ${magicArguments(args)});`;

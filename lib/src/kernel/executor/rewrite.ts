@@ -1,4 +1,6 @@
 import { parse, type Node } from 'acorn';
+import { SourceMap } from 'node:module';
+import { docCommentBefore, documentValue, type Declaration } from './declarations.js';
 
 /** The global through which rewritten cells reach the kernel (imports, magics). */
 export const KERNEL_HELPER = '__pilotStreamingKernel';
@@ -12,6 +14,60 @@ export interface RewrittenCell {
   script: string;
   /** Top-level names the cell binds (they become globals of the context). */
   declared: string[];
+}
+
+/** The TypeScript a cell was transpiled from, and esbuild's source map back to it. */
+export interface OriginalSource {
+  source: string;
+  map: string;
+}
+
+/** Declarations as the cell wrote them: TypeScript text found through the source map. */
+class DeclarationTexts {
+  // Parsed on first use: most cells declare no function or class.
+  private parsed: { map: SourceMap; lineStarts: number[] } | undefined;
+
+  constructor(private readonly original: OriginalSource) {}
+
+  private get map(): { map: SourceMap; lineStarts: number[] } {
+    if (this.parsed === undefined) {
+      const lineStarts = [0];
+      const { source } = this.original;
+      for (let i = 0; i < source.length; i++) if (source[i] === '\n') lineStarts.push(i + 1);
+      this.parsed = { map: new SourceMap(JSON.parse(this.original.map) as never), lineStarts };
+    }
+    return this.parsed;
+  }
+
+  /** Offset in the TypeScript source of a transpiled node's start. */
+  private offsetOf(node: AnyNode): number | undefined {
+    const { line, column } = (node.loc as { start: { line: number; column: number } }).start;
+    const { map, lineStarts } = this.map;
+    const entry = map.findEntry(line - 1, column) as {
+      originalLine?: number;
+      originalColumn?: number;
+    };
+    if (entry.originalLine === undefined || entry.originalColumn === undefined) return undefined;
+    return (lineStarts[entry.originalLine] ?? 0) + entry.originalColumn;
+  }
+
+  /** The TypeScript text from `from` up to `body` (the signature), and the doc comment. */
+  of(statement: AnyNode, from: AnyNode, body: AnyNode, prefix: string): Declaration | undefined {
+    const start = this.offsetOf(from);
+    const end = this.offsetOf(body);
+    if (start === undefined || end === undefined || end <= start) return undefined;
+    const signature = this.original.source
+      .slice(start, end)
+      .trim()
+      .replace(/\s*=>$/, '')
+      .replace(/^export\s+(default\s+)?/, '');
+    const statementStart = this.offsetOf(statement);
+    const doc =
+      statementStart === undefined
+        ? undefined
+        : docCommentBefore(this.original.source, statementStart);
+    return { signature: `${prefix}${signature}`, doc };
+  }
 }
 
 interface Edit {
@@ -69,10 +125,13 @@ function visit(node: unknown, callback: (node: AnyNode) => void): void {
  * function) while its top-level declarations outlive it: `const`/`let`/`var`/`class` become
  * assignments to globals declared with `var` in the header, functions are copied to the global
  * object, static imports become dynamic ones, and a trailing expression is returned as the
- * cell's value. Edits never add or remove line breaks, so line numbers survive.
+ * cell's value. Constants (`const`, imports) are then made read-only and every name the cell
+ * declares is made assignable again first (see bindingHelpers). Edits never add or remove line
+ * breaks, so line numbers survive.
  */
-export function rewriteCell(code: string): RewrittenCell {
+export function rewriteCell(code: string, original?: OriginalSource): RewrittenCell {
   const program = parse(code, {
+    locations: original !== undefined,
     ecmaVersion: 'latest',
     sourceType: 'module',
     allowAwaitOutsideFunction: true,
@@ -85,19 +144,46 @@ export function rewriteCell(code: string): RewrittenCell {
     edit(start, end, code.slice(start, end).replace(/[^\n]/g, ''));
   const hoisted = new Set<string>();
   const functions: string[] = [];
+  const constant = (names: string[]) => `${KERNEL_HELPER}.constant(${JSON.stringify(names)})`;
+  const declarations = original && new DeclarationTexts(original);
+  /** Records a function's or class's TypeScript declaration for inspection (see introspection). */
+  const document = (
+    name: string,
+    statement: AnyNode,
+    from: AnyNode,
+    body: AnyNode,
+    prefix = ''
+  ) => {
+    const declared = declarations?.of(statement, from, body, prefix);
+    return declared ? `${KERNEL_HELPER}.document(${name}, ${JSON.stringify(declared)})` : '';
+  };
+  const documentFunctions: string[] = [];
   let importCount = 0;
 
   const body = program.body as AnyNode[];
-  const declaration = (statement: AnyNode): void => {
+  // `outer` is the statement as written (`export ...`): the doc comment stands before it.
+  const declaration = (statement: AnyNode, outer = statement): void => {
     switch (statement.type) {
       case 'VariableDeclaration': {
         const declarators = statement.declarations as AnyNode[];
         edit(statement.start, declarators[0]!.start, '');
         for (const declarator of declarators) {
-          for (const name of patternNames(declarator.id as Pattern)) hoisted.add(name);
-          if (declarator.init) {
+          const names = patternNames(declarator.id as Pattern);
+          for (const name of names) hoisted.add(name);
+          const init = declarator.init as AnyNode | null;
+          if (init) {
+            const isFunction = /^(Arrow)?Function(Expression)$|^ClassExpression$/.test(init.type);
+            const documented =
+              isFunction && names.length === 1
+                ? document(names[0]!, outer, declarator, init.body as AnyNode, `${statement.kind} `)
+                : '';
             edit(declarator.start, declarator.start, '(');
-            edit(declarator.end, declarator.end, ')');
+            edit(
+              declarator.end,
+              declarator.end,
+              (documented ? `, ${documented}` : '') +
+                (statement.kind === 'const' ? `, ${constant(names)})` : ')')
+            );
           } else if (statement.kind === 'var') {
             edit(declarator.start, declarator.end, 'void 0');
           } else {
@@ -111,12 +197,17 @@ export function rewriteCell(code: string): RewrittenCell {
         const name = (statement.id as Pattern).name!;
         hoisted.add(name);
         edit(statement.start, statement.start, `${name} = `);
-        edit(statement.end, statement.end, ';');
+        const documented = document(name, outer, statement, statement.body as AnyNode);
+        edit(statement.end, statement.end, documented ? `; ${documented};` : ';');
         break;
       }
-      case 'FunctionDeclaration':
-        functions.push((statement.id as Pattern).name!);
+      case 'FunctionDeclaration': {
+        const name = (statement.id as Pattern).name!;
+        functions.push(name);
+        const documented = document(name, outer, statement, statement.body as AnyNode);
+        if (documented) documentFunctions.push(`${documented}; `);
         break;
+      }
       default:
         break;
     }
@@ -128,9 +219,11 @@ export function rewriteCell(code: string): RewrittenCell {
         const module = `${KERNEL_HELPER}_m${importCount++}`;
         const source = JSON.stringify((statement.source as AnyNode).value);
         const parts = [`const ${module} = await ${KERNEL_HELPER}.importModule(${source});`];
+        const locals: string[] = [];
         for (const specifier of statement.specifiers as AnyNode[]) {
           const local = (specifier.local as Pattern).name!;
           hoisted.add(local);
+          locals.push(local);
           if (specifier.type === 'ImportDefaultSpecifier') {
             parts.push(`${local} = ${KERNEL_HELPER}.defaultExport(${module});`);
           } else if (specifier.type === 'ImportNamespaceSpecifier') {
@@ -143,6 +236,8 @@ export function rewriteCell(code: string): RewrittenCell {
             );
           }
         }
+        // Imported bindings are constant, as in a module.
+        if (locals.length > 0) parts.push(`${constant(locals)};`);
         const newlines = code.slice(statement.start, statement.end).replace(/[^\n]/g, '');
         edit(statement.start, statement.end, parts.join(' ') + newlines);
         break;
@@ -154,7 +249,7 @@ export function rewriteCell(code: string): RewrittenCell {
           blank(statement.start, statement.end);
         } else {
           edit(statement.start, inner.start, '');
-          if (inner.type === 'VariableDeclaration' || inner.id) declaration(inner);
+          if (inner.type === 'VariableDeclaration' || inner.id) declaration(inner, statement);
         }
         break;
       }
@@ -199,6 +294,59 @@ export function rewriteCell(code: string): RewrittenCell {
   const header =
     (hoisted.size > 0 ? `var ${[...hoisted].join(', ')}; ` : '') +
     `(async (${KERNEL_HELPER}_global) => { ` +
-    functions.map(name => `${KERNEL_HELPER}_global.${name} = ${name}; `).join('');
+    (declared.length > 0 ? `${KERNEL_HELPER}.redeclare(${JSON.stringify(declared)}); ` : '') +
+    functions.map(name => `${KERNEL_HELPER}_global.${name} = ${name}; `).join('') +
+    documentFunctions.join('');
   return { script: `${header}\n${rewritten}\n})(globalThis);`, declared };
+}
+
+/** What rewritten cells call through the kernel helper. */
+export interface CellHelpers {
+  /** Before a cell declares `names`: constants among them become ordinary globals again. */
+  redeclare(names: readonly string[]): void;
+  /** After a `const` (or import) is initialised: assigning to it throws, as for a real const. */
+  constant(names: readonly string[]): void;
+  /** Keeps a function's or class's TypeScript declaration for inspection. */
+  document(value: unknown, declaration: Declaration): void;
+}
+
+/**
+ * Top-level `const`s live on as properties of the cells' global object. A non-writable property
+ * would not do: cells run in sloppy mode, where assigning to one fails silently. So a constant is
+ * an accessor whose setter throws JavaScript's own TypeError (of the cells' realm, so that
+ * `instanceof TypeError` holds in a cell). It stays configurable so that declaring the name again
+ * in a later cell, as re-running a cell does, works as in the Chrome DevTools and Deno consoles.
+ */
+export function cellHelpers(global: object): CellHelpers {
+  const target = global as Record<string, unknown>;
+  const CellTypeError = target.TypeError as ErrorConstructor;
+  const assignToConstant = (): never => {
+    throw new CellTypeError('Assignment to constant variable.');
+  };
+  return {
+    document: documentValue,
+    redeclare(names) {
+      for (const name of names) {
+        const property = Object.getOwnPropertyDescriptor(global, name);
+        if (property?.set !== assignToConstant) continue;
+        Object.defineProperty(global, name, {
+          value: property.get!(),
+          writable: true,
+          enumerable: true,
+          configurable: true
+        });
+      }
+    },
+    constant(names) {
+      for (const name of names) {
+        const value = target[name];
+        Object.defineProperty(global, name, {
+          get: () => value,
+          set: assignToConstant,
+          enumerable: true,
+          configurable: true
+        });
+      }
+    }
+  };
 }

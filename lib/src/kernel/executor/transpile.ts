@@ -1,4 +1,5 @@
 import { stop, transform, type Message, type TransformOptions } from 'esbuild';
+import { LineScanner } from './scanner.js';
 
 export interface Transpiled {
   code: string;
@@ -66,6 +67,49 @@ export async function transpileCell(source: string, sourcefile: string): Promise
   }
 }
 
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** A source-map number: base64 VLQ, sign in the lowest bit. */
+function vlq(value: number): string {
+  let rest = value < 0 ? (-value << 1) | 1 : value << 1;
+  let text = '';
+  do {
+    let digit = rest & 31;
+    rest >>>= 5;
+    if (rest > 0) digit |= 32;
+    text += BASE64[digit];
+  } while (rest > 0);
+  return text;
+}
+
+/**
+ * Code that needs no transpiling (a cell magic's call, whose body is data), with a source map
+ * from every position to the same one in `source` (the cell): the magic reports errors in its
+ * body at cell positions, on lines that are blank in `code`, so every column of the longer of
+ * the two lines is mapped.
+ */
+export function untranspiled(code: string, source: string, sourcefile: string): Transpiled {
+  const sourceLines = source.split('\n');
+  let previousLine = 0;
+  let previousColumn = 0;
+  const lines = code.split('\n').map((text, line) => {
+    const width = Math.max(text.length, sourceLines[line]?.length ?? 0);
+    const segments: string[] = [];
+    for (let column = 0; column < width; column++) {
+      // [generated column, source, original line, original column], each relative.
+      const generated = column === 0 ? 0 : 1;
+      segments.push(
+        vlq(generated) + vlq(0) + vlq(line - previousLine) + vlq(column - previousColumn)
+      );
+      previousLine = line;
+      previousColumn = column;
+    }
+    return segments.join(',');
+  });
+  const map = { version: 3, sources: [sourcefile], names: [], mappings: lines.join(';') };
+  return { code, map: JSON.stringify(map) };
+}
+
 export type Completeness = 'complete' | 'incomplete' | 'invalid';
 
 /** For is_complete_request: does the code parse, or does it just end too early? */
@@ -74,15 +118,17 @@ export async function checkCompleteness(source: string): Promise<Completeness> {
     await transformWithRestart(source, { loader: 'ts', target: 'node20' });
     return 'complete';
   } catch (error) {
-    const errors = (error as { errors?: Message[] }).errors ?? [];
-    // esbuild names an open template literal "Unterminated string literal", as it does an open
-    // '...' string; only the template may continue on the next line.
-    const openTemplate = (source.match(/`/g)?.length ?? 0) % 2 === 1;
-    const unfinished = errors.some(
-      message =>
-        /Unexpected end of file|Expected ".*" but found end of file/.test(message.text) ||
-        (openTemplate && message.text === 'Unterminated string literal')
-    );
+    const errors = (error as { errors?: Message[] }).errors;
+    if (errors === undefined) throw error;
+    // esbuild says "Unexpected end of file" or "Expected ... but found end of file" where more
+    // code would do. An open template literal or comment it names otherwise ("Unterminated
+    // string literal", as for an open '...' string, which may not continue on the next line).
+    const scanner = new LineScanner();
+    for (const line of source.split('\n')) scanner.scanLine(line);
+    const unfinished =
+      errors.some(message => /end of file/.test(message.text)) ||
+      scanner.openLiteral === 'template' ||
+      scanner.openLiteral === 'block-comment';
     return unfinished ? 'incomplete' : 'invalid';
   }
 }

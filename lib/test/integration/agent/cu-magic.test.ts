@@ -42,4 +42,41 @@ describe('%%cu in the real kernel', () => {
     expect(cancel!.status).toBe('ok');
     expect((await test.service.getPilot(id)).state).toBe('Canceled');
   });
+
+  it('shows errors of a %%cu body at their cell lines, like those of any cell', async () => {
+    const [create, , syntax, runtime, cancel] = await runCells(test, [
+      '%pilot create kafka --resource fork://localhost --wait',
+      "const pilot = await pilots.getPilot('{pilot_id}');",
+      ['', '%%cu --pilot {pilot.id}', 'const a: number = 1;', 'const b = ;', 'return a;'].join(
+        '\n'
+      ),
+      [
+        '%%cu --pilot {pilot.id}',
+        'const a: number = 1;',
+        'function inner(x: number): never {',
+        '  throw new RangeError(`bad ${x}`);',
+        '}',
+        'return inner(a);'
+      ].join('\n'),
+      '%pilot cancel {pilot_id}'
+    ]);
+    expect(create!.status).toBe('ok');
+
+    expect(syntax!.status).toBe('error');
+    const syntaxError = syntax!.outputs.find(output => output.type === 'error')!.content;
+    expect(syntaxError).toMatchObject({ ename: 'SyntaxError', evalue: 'Unexpected ";" (4:11)' });
+    expect((syntaxError.traceback as string[]).join('\n')).toMatch(/<cell-3>:4:11\n\s+const b = ;/);
+
+    expect(runtime!.status).toBe('error');
+    const runtimeError = runtime!.outputs.find(output => output.type === 'error')!.content;
+    expect(runtimeError).toMatchObject({ ename: 'RangeError', evalue: 'bad 1' });
+    const traceback = (runtimeError.traceback as string[]).join('\n');
+    expect(traceback).toContain('at inner (<cell-4>:4:9)');
+    expect(traceback).toContain('at <cell-4>:6:8');
+    // The excerpt of the cell, as for an error in any cell.
+    expect(traceback).toMatch(/-->.*4.*throw new RangeError/);
+    expect(traceback).not.toMatch(/unit-[a-z0-9]{10}\.js|function-worker/);
+
+    expect(cancel!.status).toBe('ok');
+  });
 });

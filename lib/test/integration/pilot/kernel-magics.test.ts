@@ -89,4 +89,39 @@ describe('pilots and %pilot in the real kernel', () => {
     expect(texts(use!)).toContain("'3'");
     expect((await test.service.getPilot(id)).state).toBe('Running');
   });
+
+  it('an interrupted %pilot create --wait stops its line and says the pilot keeps running and how to cancel it', async () => {
+    const [create, later, show] = await runCells(test, [
+      {
+        code: '%pilot create kafka --resource fork://localhost --walltime 20 --wait',
+        // Interrupted once the line names the pilot, long before it is Running.
+        interrupt_when: 'pilot-[a-z0-9]{12} Pending'
+      },
+      'await new Promise(resolve => setTimeout(resolve, 3000));',
+      '%pilot show {pilot_id}'
+    ]);
+    expect(create!.status).toBe('error');
+    const shown = texts(create!);
+    expect(shown.at(-1)).toBe('KeyboardInterrupt: Interrupted');
+    const id = /pilot-[a-z0-9]{12}/.exec(shown.join('\n'))![0];
+    // The line's last state is the note; the cell's error comes after it.
+    const note = shown.at(-2)!;
+    expect(note).toMatch(
+      new RegExp(
+        `^${id} keeps running \\((Pending|Running)[^)]*\\) until it is canceled or its walltime of 20 min ends; cancel it with %pilot cancel ${id}$`
+      )
+    );
+    // Nothing updates the line after the interrupt.
+    expect(later!.status).toBe('ok');
+    expect(later!.late ?? []).toEqual([]);
+
+    expect(show!.status).toBe('ok');
+    const record = (show!.outputs[0]!.content.data as Record<string, { state: string }>)[
+      'application/json'
+    ];
+    expect(['Pending', 'Running']).toContain(record.state);
+    const pilot = await test.service.getPilot(id);
+    await pilot.cancel();
+    expect(pilot.state).toBe('Canceled');
+  });
 });

@@ -54,10 +54,46 @@ describe('replaceMagics', () => {
     expect(magics).toEqual([{ kind: 'cell', line: 2, name: 'sql', args: '--db x' }]);
     expect(code.split('\n')).toEqual([
       '',
-      'await k.cell("sql", "--db x", "select 1\\n  from t;");',
+      'await k.cell("sql", "--db x", "select 1\\n  from t;", {"file":"<cell>","line":3});',
       '',
       ''
     ]);
     expect(() => replaceMagics('%%\nbody', CALLEES)).toThrow(UsageError);
+  });
+});
+
+describe('replaceMagics leaves % lines inside literals and comments alone', () => {
+  const unchanged = (source: string) =>
+    expect(replaceMagics(source, CALLEES)).toEqual({ code: source, magics: [] });
+
+  it('inside a template literal, also after a ${} with braces and a nested template', () => {
+    unchanged('const s = `a\n%pilot list\n`;');
+    unchanged('const s = `${{ a: 1 }.a} and ${`inner ${"}"}`}\n%pilot list\n`;');
+    unchanged('const s = `a${\n  `\n%time\n`\n}`;');
+  });
+
+  it('inside block comments and strings continued with a backslash', () => {
+    unchanged('/* note:\n%pilot cancel all\n*/\nconst a = 1;');
+    unchanged("const s = 'a\\\n%pilot list';");
+  });
+
+  it('after a regular expression holding quotes or backticks', () => {
+    const source = "const r = /['`]/g;\n%pilot list";
+    expect(replaceMagics(source, CALLEES).code.split('\n')[1]).toBe(
+      'await k.magic("pilot", "list");'
+    );
+    unchanged('const r = /`/;\nconst s = `\n%time\n`;');
+  });
+
+  it('after division, a comment or a string with a backtick, magics are still found', () => {
+    const source =
+      "const a = 4 / 2, b = a / 1; // don't `\nconst q = '`';\n%time\nconst t = `x`;\n  %pilot list";
+    const { magics } = replaceMagics(source, CALLEES);
+    expect(magics.map(magic => magic.line)).toEqual([3, 5]);
+  });
+
+  it('a magic whose arguments hold an unbalanced quote or backtick does not open a literal', () => {
+    const { magics } = replaceMagics('%say "it\'s `odd\n%time', CALLEES);
+    expect(magics.map(magic => magic.name)).toEqual(['say', 'time']);
   });
 });

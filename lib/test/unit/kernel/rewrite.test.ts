@@ -1,6 +1,11 @@
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { KERNEL_HELPER, patternNames, rewriteCell } from '../../../src/kernel/executor/rewrite.js';
+import {
+  KERNEL_HELPER,
+  cellHelpers,
+  patternNames,
+  rewriteCell
+} from '../../../src/kernel/executor/rewrite.js';
 
 /** Runs rewritten cells one after another in one context, as the kernel does. */
 function cells() {
@@ -12,7 +17,8 @@ function cells() {
       return { default: `default of ${specifier}`, named: `named of ${specifier}` };
     },
     defaultExport: (ns: Record<string, unknown>) => ns.default,
-    namedExport: (ns: Record<string, unknown>, name: string) => ns[name]
+    namedExport: (ns: Record<string, unknown>, name: string) => ns[name],
+    ...cellHelpers(vm.runInContext('globalThis', context) as object)
   };
   return {
     context,
@@ -96,5 +102,48 @@ describe('rewriteCell', () => {
       "import d from 'm';\nconst { a, b: [c] } = o;\nlet e;\nclass K {}\nfunction f() {}"
     );
     expect(declared.sort()).toEqual(['K', 'a', 'c', 'd', 'e', 'f']);
+  });
+});
+
+describe('top-level const', () => {
+  it('cannot be reassigned, in its cell or in a later one, with the TypeError JavaScript throws', async () => {
+    const { run } = cells();
+    await expect(run('const zc = 1;\nzc = 2;')).rejects.toThrow('Assignment to constant variable.');
+    expect(await run('zc')).toEqual({ value: 1 });
+    await expect(run('zc = 3')).rejects.toThrow('Assignment to constant variable.');
+    await expect(run('zc++')).rejects.toThrow('Assignment to constant variable.');
+    await expect(run('[zc] = [4]')).rejects.toThrow('Assignment to constant variable.');
+    // The error is the cells' own TypeError, as a real const's would be.
+    const caught = '(() => { try { zc = 5; } catch (e) { return e instanceof TypeError; } })()';
+    expect(await run(caught)).toEqual({ value: true });
+    expect(await run('zc')).toEqual({ value: 1 });
+  });
+
+  it('can be declared again by re-running a cell, also as let or var', async () => {
+    const { run } = cells();
+    await run('const { a, b: [b] } = { a: 1, b: [2] }, c = 3;');
+    await expect(run('b = 0')).rejects.toThrow('Assignment to constant variable.');
+    await run('const { a, b: [b] } = { a: 10, b: [20] }, c = 30;');
+    expect(await run('[a, b, c]')).toEqual({ value: [10, 20, 30] });
+    await run('let a = 100;\nvar b;\nfunction c() { return 3; }');
+    await run('a = 101; b = 21;');
+    expect(await run('[a, b, c()]')).toEqual({ value: [101, 21, 3] });
+    await run('class a {}\na = 1;');
+    expect(await run('a')).toEqual({ value: 1 });
+  });
+
+  it('makes imports constant too, as in a module', async () => {
+    const { run } = cells();
+    await run("import d, * as ns from 'pkg';");
+    await expect(run('d = 1')).rejects.toThrow('Assignment to constant variable.');
+    await run("import d from 'pkg';");
+    expect(await run('d')).toEqual({ value: 'default of pkg' });
+  });
+
+  it('leaves let, var and class bindings assignable', async () => {
+    const { run } = cells();
+    await run('let l = 1;\nvar v = 1;\nclass K {}');
+    await run('l = 2; v = 2; K = 2;');
+    expect(await run('[l, v, K]')).toEqual({ value: [2, 2, 2] });
   });
 });

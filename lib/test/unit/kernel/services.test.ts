@@ -103,7 +103,7 @@ describe('introspection', () => {
     expect(complete('x = myV', 7, globals)).toEqual({ matches: ['myValue'], start: 4, end: 7 });
     expect(complete('myValue.beta.g', 14, globals).matches).toEqual(['gamma']);
     expect(complete('awa', 3, globals).matches).toContain('await');
-    expect(complete('"abc".toUpp', 11, globals).matches).toEqual([]);
+    expect(complete('"abc".toUpp', 11, globals).matches).toEqual(['toUpperCase']);
   });
   it('describes the name under the cursor', () => {
     expect(describeAt('myValue.beta', 9, globals)).toContain('gamma: 2');

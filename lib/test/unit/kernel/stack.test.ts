@@ -1,12 +1,19 @@
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { rewriteCell } from '../../../src/kernel/executor/rewrite.js';
+import { KERNEL_HELPER, cellHelpers, rewriteCell } from '../../../src/kernel/executor/rewrite.js';
 import { CellSources, cellFileName, reportError } from '../../../src/kernel/executor/stack.js';
 import {
   transpileCell,
   CellSyntaxError,
   checkCompleteness
 } from '../../../src/kernel/executor/transpile.js';
+
+/** A context with what rewritten cells call, as the executor provides it. */
+function cellContext(): vm.Context {
+  const context = vm.createContext({});
+  context[KERNEL_HELPER] = cellHelpers(vm.runInContext('globalThis', context) as object);
+  return context;
+}
 
 /** Compiles a cell the way the executor does and returns what it throws. */
 async function failingCell(
@@ -31,7 +38,7 @@ async function failingCell(
 describe('stack mapping', () => {
   it('maps frames to lines of the TypeScript cell, across cells', async () => {
     const sources = new CellSources();
-    const context = vm.createContext({});
+    const context = cellContext();
     const define = [
       'interface Options {',
       '  strict: boolean;',
@@ -63,6 +70,77 @@ describe('stack mapping', () => {
     expect(text).toMatch(/<cell-2>:3:\d+/);
     expect(text).toContain("throw new TypeError('strict mode');");
     expect(text).not.toContain('node:');
+  });
+
+  /**
+   * Runs a cell's transpiled code (not rewritten: its functions become globals of the context
+   * as they are) with its map recorded in `sources`; returns what it throws.
+   */
+  async function runCell(sources: CellSources, label: string, source: string, context: vm.Context) {
+    const transpiled = await transpileCell(source, cellFileName(label));
+    sources.add(label, transpiled.map, source, transpiled.code.split('\n').length);
+    try {
+      new vm.Script(transpiled.code, { filename: cellFileName(label) }).runInContext(context);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  }
+
+  const THROWER = [
+    '// defined early, called much later',
+    'function boom(): never {',
+    "  throw new RangeError('old cell');",
+    '}'
+  ].join('\n');
+
+  it('keeps a bounded number of parsed maps, and still maps frames of an old cell', async () => {
+    const sources = new CellSources();
+    const context = cellContext();
+    await runCell(sources, 'cell-1', THROWER, context);
+    const filler = await transpileCell('const n: number = 1;\nn + 1;', cellFileName('x'));
+    for (let count = 2; count <= 2000; count++) {
+      sources.add(`cell-${count}`, filler.map, 'const n: number = 1;\nn + 1;', 2);
+      // Errors in recent cells parse their maps.
+      sources.map(`cell-${count}`, 1, 1);
+    }
+    expect(sources.retained.parsedMaps).toBeLessThanOrEqual(32);
+    expect(sources.retained.cells).toBe(2000);
+
+    const error = await runCell(sources, 'cell-2001', 'boom();', context);
+    const text = reportError(error, sources, ['node:']).traceback.join('\n');
+    expect(text).toMatch(/at boom \(<cell-1>:3:\d+\)/);
+    expect(text).toContain("throw new RangeError('old cell');");
+  });
+
+  it('drops the least recently used cells beyond its byte budget, and says so in frames', async () => {
+    const sources = new CellSources({ maxBytes: 2000 });
+    const context = cellContext();
+    await runCell(sources, 'cell-1', THROWER, context);
+    await runCell(sources, 'cell-2', THROWER.replace(/boom/g, 'bang'), context);
+    const filler = 'const n: number = 1;\nn + 1;';
+    const fillerMap = (await transpileCell(filler, cellFileName('x'))).map;
+    for (let count = 3; count <= 60; count++) {
+      sources.add(`cell-${count}`, fillerMap, filler, 2);
+      // cell-2's function keeps failing: its record stays; cell-1's is dropped.
+      if (count % 10 === 0) {
+        const error = await runCell(sources, `silent-${count}`, 'bang();', context);
+        expect(reportError(error, sources).traceback.join('\n')).toMatch(/<cell-2>:3:\d+\)/);
+      }
+    }
+    expect(sources.retained.bytes).toBeLessThanOrEqual(2000);
+    expect(sources.retained.cells).toBeLessThan(60);
+
+    const error = await runCell(sources, 'cell-61', 'boom();', context);
+    const text = reportError(error, sources, ['node:']).traceback.join('\n');
+    expect(text).toMatch(
+      /at boom \(<cell-1>:\d+:\d+ \(compiled JavaScript: its source map is no longer kept\)\)/
+    );
+    expect(text).toMatch(/<cell-61>:1:1/);
+    // A frame that is no cell of the kernel's is left alone.
+    expect(sources.mapFrame('    at eval (<anonymous>:1:5)')).toEqual({
+      text: '    at eval (<anonymous>:1:5)'
+    });
   });
 
   it('shows an excerpt with an arrow at the failing line', () => {
