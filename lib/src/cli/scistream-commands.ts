@@ -1,13 +1,13 @@
 import { Command, type ParseOptionsResult } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   IntrospectionTokenVerifier,
   JwksTokenVerifier,
   type TokenVerifier
 } from '../scistream/auth/token-verifier.js';
+import { defaultPilotHome } from '../pilot/environment.js';
 import { ControlServer } from '../scistream/s2cs/control-server.js';
 import { ListenError } from '../scistream/s2cs/listen-address.js';
 import { parsePortRange } from '../scistream/s2cs/port-pool.js';
@@ -232,7 +232,7 @@ export function s2csCommand(): Command {
       const tls = { certFile: options.serverCrt, keyFile: options.serverKey };
       await readServerIdentity(tls, { cert: '--server-crt', key: '--server-key' });
       if (options.peerCa !== undefined) await readCertificate(options.peerCa, '--peer-ca');
-      const home = resolve(process.env.PILOT_STREAMING_HOME ?? join(homedir(), '.pilot-streaming'));
+      const home = defaultPilotHome();
       const server = new ControlServer({
         bindHost: options.bind,
         port,

@@ -32,17 +32,23 @@ function toSyntaxError(message: Message): CellSyntaxError {
 
 /**
  * esbuild transforms in a child process of the kernel. Jupyter interrupts the kernel by sending
- * SIGINT to its process group, which ends that child too: start a new one and try again.
+ * SIGINT to its process group, which ends that child too: start a new one and try again. Quick
+ * interrupts can end the new one as well, so try a few times; the executor then turns the
+ * interrupt it kept into the cell's KeyboardInterrupt.
  */
+const TRANSFORM_ATTEMPTS = 5;
+
 async function transformWithRestart(source: string, options: TransformOptions) {
-  try {
-    return await transform(source, options);
-  } catch (error) {
-    if (!/service is no longer running|service was stopped/.test((error as Error).message)) {
-      throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transform(source, options);
+    } catch (error) {
+      const serviceEnded = /service is no longer running|service was stopped/.test(
+        (error as Error).message
+      );
+      if (!serviceEnded || attempt === TRANSFORM_ATTEMPTS) throw error;
+      await stop();
     }
-    await stop();
-    return transform(source, options);
   }
 }
 
