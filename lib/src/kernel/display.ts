@@ -1,4 +1,4 @@
-import { inspect } from 'node:util';
+import { inspect, types } from 'node:util';
 import { TO_MIME_BUNDLE, type MimeBundle } from './api.js';
 
 const MIME_TYPE = /^[a-z]+\/[\w.+-]+$/i;
@@ -13,7 +13,30 @@ export function isMimeBundle(value: unknown): value is MimeBundle {
   return keys.length > 0 && keys.every(key => MIME_TYPE.test(key));
 }
 
+/**
+ * Node's async hooks keep their ids and AsyncLocalStorage its store on each promise under
+ * enumerable symbols, so an un-awaited promise would print the kernel's request (identities,
+ * header) beside its state. Made non-enumerable they still work, and the promise prints as
+ * `Promise { <pending> }`.
+ */
+const ASYNC_CONTEXT_SYMBOLS = new Set([
+  'kResourceStore',
+  'async_id_symbol',
+  'trigger_async_id_symbol'
+]);
+
+function hideAsyncContext(promise: object): void {
+  for (const symbol of Object.getOwnPropertySymbols(promise)) {
+    if (!ASYNC_CONTEXT_SYMBOLS.has(symbol.description ?? '')) continue;
+    const property = Object.getOwnPropertyDescriptor(promise, symbol);
+    if (property?.enumerable && property.configurable) {
+      Object.defineProperty(promise, symbol, { ...property, enumerable: false });
+    }
+  }
+}
+
 export function plainText(value: unknown): string {
+  if (types.isPromise(value)) hideAsyncContext(value);
   return inspect(value, { depth: 4, colors: false, maxArrayLength: 100, breakLength: 100 });
 }
 
