@@ -678,7 +678,13 @@ export class ControlServer {
    * with the old process, so its session is closed. Orphaned proxy subprocesses are stopped.
    */
   private async restore(): Promise<void> {
-    for (const record of await this.sessionStore.loadAll()) {
+    const { records, damaged } = await this.sessionStore.loadAll();
+    for (const { path, keptAs, problem } of damaged) {
+      this.log(
+        `WARNING: session file ${path} is damaged (${problem}); kept as ${keptAs}, not restored`
+      );
+    }
+    for (const record of records) {
       for (const pid of record.pids) await this.stopOrphan(pid, record.uid);
       record.pids = [];
       const session: LiveSession = { record, queue: Promise.resolve() };

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackendName, GatewaySide } from '../s2ds/data-plane.js';
+import { z } from 'zod';
+import { BACKENDS, type BackendName, type GatewaySide } from '../s2ds/data-plane.js';
 
 export type SessionState = 'waiting-hello' | 'reserved' | 'streaming';
 
@@ -28,6 +29,32 @@ export interface SessionRecord {
 }
 
 const UID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+const port = z.number().int().min(1).max(65535);
+const sessionRecordSchema = z.object({
+  version: z.literal(1),
+  uid: z.string().regex(UID_PATTERN),
+  role: z.enum(['PROD', 'CONS']),
+  side: z.enum(['producer', 'consumer']),
+  owner: z.string(),
+  numConn: z.number().int().min(1),
+  rate: z.number().min(0),
+  backend: z.enum(BACKENDS),
+  state: z.enum(['waiting-hello', 'reserved', 'streaming']),
+  ports: z.array(port),
+  targets: z.array(z.string()),
+  prodListeners: z.array(z.string()),
+  psk: z.string().regex(/^[0-9a-f]+$/),
+  pids: z.array(z.number().int().min(1)),
+  createdMs: z.number()
+}) satisfies z.ZodType<SessionRecord>;
+
+/** A session file that could not be read back; it was moved aside to `keptAs`. */
+export interface DamagedSession {
+  path: string;
+  keptAs: string;
+  problem: string;
+}
 
 export function validateUid(uid: string): string {
   if (!UID_PATTERN.test(uid)) {
@@ -74,8 +101,14 @@ export class SessionStore {
     await rm(this.file(uid), { force: true });
   }
 
-  async loadAll(): Promise<SessionRecord[]> {
+  /**
+   * Every session on disk. A file that cannot be read back as a session (truncated, edited, of
+   * another version) must not keep the gateway from serving the others: it is moved aside to
+   * `<file>.damaged`, kept for inspection, and reported.
+   */
+  async loadAll(): Promise<{ records: SessionRecord[]; damaged: DamagedSession[] }> {
     const records: SessionRecord[] = [];
+    const damaged: DamagedSession[] = [];
     for (const name of await readdir(this.dir)) {
       const path = join(this.dir, name);
       // Leftover temporary files are from a write interrupted before its rename.
@@ -84,12 +117,32 @@ export class SessionStore {
         continue;
       }
       if (!name.endsWith('.json')) continue;
-      const record = JSON.parse(await readFile(path, 'utf8')) as SessionRecord;
-      if (record.version !== 1) {
-        throw new Error(`session file ${path}: version ${String(record.version)}, expected 1`);
+      const problem = sessionProblem(await readFile(path, 'utf8'), name.slice(0, -'.json'.length));
+      if (typeof problem === 'string') {
+        const keptAs = `${path}.damaged`;
+        await rename(path, keptAs);
+        damaged.push({ path, keptAs, problem });
+        continue;
       }
-      records.push(record);
+      records.push(problem.record);
     }
-    return records;
+    return { records, damaged };
   }
+}
+
+/** The record in a session file's text, or what is wrong with it. */
+function sessionProblem(text: string, uid: string): string | { record: SessionRecord } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return `not JSON (${(error as Error).message})`;
+  }
+  const result = sessionRecordSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    return `${issue.path.join('.') || 'the record'}: ${issue.message}`;
+  }
+  if (result.data.uid !== uid) return `uid "${result.data.uid}" does not match the file name`;
+  return { record: result.data };
 }
