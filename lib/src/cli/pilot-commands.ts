@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { frameworkManager } from '../frameworks/index.js';
 import { PilotComputeService } from '../pilot/index.js';
-import { formatDamagedRecords, formatPilotTable } from '../pilot/pilot-table.js';
+import {
+  formatDamagedRecords,
+  formatPilotTable,
+  formatUncheckedPilots
+} from '../pilot/pilot-table.js';
 import {
   PILOT_TYPES,
   ValidationError,
@@ -122,10 +126,11 @@ export function addPilotCommands(program: Command): void {
     .action(async () => {
       const service = new PilotComputeService();
       try {
-        const { pilots, damaged } = await service.inventory();
+        const { pilots, damaged, unchecked } = await service.inventory();
         process.stdout.write(`${formatPilotTable(pilots.map(pilot => pilot.record))}\n`);
-        // The table stays parseable; the files that cannot be read are flagged on stderr.
+        // The table stays parseable; what could not be read or checked is flagged on stderr.
         if (damaged.length > 0) process.stderr.write(`${formatDamagedRecords(damaged)}\n`);
+        if (unchecked.length > 0) process.stderr.write(`${formatUncheckedPilots(unchecked)}\n`);
       } finally {
         await service.close();
       }

@@ -4,7 +4,12 @@ import { cuMagic } from './cu-magic.js';
 import { getDefaultPilotService } from './index.js';
 import { parsePilotMagic, PILOT_MAGIC_USAGE, type PilotMagicCommand } from './magic-arguments.js';
 import type { Pilot } from './pilot.js';
-import { age, formatDamagedRecords, formatPilotTable } from './pilot-table.js';
+import {
+  age,
+  formatDamagedRecords,
+  formatPilotTable,
+  formatUncheckedPilots
+} from './pilot-table.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, char => `&#${char.charCodeAt(0)};`);
@@ -48,9 +53,11 @@ async function pilotMagic(args: string, kernel: KernelServices): Promise<undefin
       kernel.display({ 'text/plain': PILOT_MAGIC_USAGE });
       return undefined;
     case 'list': {
-      const { pilots, damaged } = await service.inventory();
+      const { pilots, damaged, unchecked } = await service.inventory();
       const records = pilots.map(pilot => pilot.record);
-      const notes = formatDamagedRecords(damaged);
+      const notes = [formatDamagedRecords(damaged), formatUncheckedPilots(unchecked)]
+        .filter(text => text !== '')
+        .join('\n');
       kernel.display({
         'text/plain': `${formatPilotTable(records)}${notes !== '' ? `\n${notes}` : ''}`,
         'text/html': `${htmlTable(records)}${notes !== '' ? `<pre>${escapeHtml(notes)}</pre>` : ''}`

@@ -42,3 +42,12 @@ export function formatDamagedRecords(damaged: readonly DamagedRecordError[]): st
     )
     .join('\n');
 }
+
+/** One line per pilot that could not be checked now (see PilotComputeService.inventory). */
+export function formatUncheckedPilots(
+  unchecked: readonly { pilotId: string; reason: string }[]
+): string {
+  return unchecked
+    .map(entry => `${entry.pilotId}  NOT CHECKED  (state as last recorded): ${entry.reason}`)
+    .join('\n');
+}

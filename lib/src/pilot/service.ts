@@ -84,6 +84,12 @@ function sameJob(a: JobHandle | undefined, b: JobHandle | undefined): boolean {
   );
 }
 
+/** A pilot listed as last recorded, because its resource could not be asked now. */
+export interface UncheckedPilot {
+  pilotId: string;
+  reason: string;
+}
+
 /** Creates pilots, and finds those any process created, through the durable registry. */
 export class PilotComputeService {
   readonly home: string;
@@ -243,11 +249,30 @@ export class PilotComputeService {
     return (await this.inventory()).pilots;
   }
 
-  /** The pilots of the registry, and the registry files that hold no usable record. */
-  async inventory(): Promise<{ pilots: Pilot[]; damaged: DamagedRecordError[] }> {
+  /**
+   * The pilots of the registry, the registry files that hold no usable record, and the pilots
+   * that could not be checked now (their resource did not answer): those are listed as last
+   * recorded, so one unreachable host does not hide every other pilot.
+   */
+  async inventory(): Promise<{
+    pilots: Pilot[];
+    damaged: DamagedRecordError[];
+    unchecked: UncheckedPilot[];
+  }> {
     const { records, damaged } = await this.registry.survey();
-    const observed = await Promise.all(records.map(record => this.check(record)));
-    return { pilots: observed.map(record => this.pilotFor(record)), damaged };
+    const unchecked: UncheckedPilot[] = [];
+    const observed = await Promise.all(
+      records.map(record =>
+        this.check(record).catch((error: unknown) => {
+          unchecked.push({
+            pilotId: record.id,
+            reason: error instanceof Error ? error.message : String(error)
+          });
+          return record;
+        })
+      )
+    );
+    return { pilots: observed.map(record => this.pilotFor(record)), damaged, unchecked };
   }
 
   /**

@@ -86,7 +86,8 @@ export async function killAllPilots(home: string): Promise<void> {
   const registry = new PilotRegistry(home);
   const adaptor = new ForkAdaptor();
   for (const record of await registry.list()) {
-    if (record.job !== undefined) await adaptor.terminate(record.job, 2_000);
+    // Only local (fork) jobs have a process here to stop.
+    if (record.job?.pid !== undefined) await adaptor.terminate(record.job, 2_000);
   }
 }
 

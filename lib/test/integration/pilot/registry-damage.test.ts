@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -106,5 +107,53 @@ describe('a registry with damaged records', () => {
     expect(texts(cancel!).join('\n')).toContain(
       `no job file in ${join(test.home, 'pilots', 'pilot-000000000002')}`
     );
+  });
+
+  it('lists a pilot whose resource does not answer as last recorded, and the others', async () => {
+    const registry = new PilotRegistry(test.home);
+    const good = newPilotRecord(
+      'pilot-000000000001',
+      parsePilotDescription(smallKafkaPilot),
+      new Date()
+    );
+    await registry.create(good);
+    await registry.transition(good.id, 'Canceled', { reason: 'a good record' });
+    // A pilot on an ssh host whose port nothing listens on any more.
+    const closedPort = await new Promise<number>((resolve, reject) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(error => (error ? reject(error) : resolve(port)));
+      });
+    });
+    const remote = newPilotRecord(
+      'pilot-000000000003',
+      parsePilotDescription({ ...smallKafkaPilot, resource: `ssh://127.0.0.1:${closedPort}` }),
+      new Date()
+    );
+    await registry.create({
+      ...remote,
+      resourceHome: '/nonexistent/pilot-home',
+      mirroredRevision: 1
+    });
+    await registry.transition(remote.id, 'Pending', {
+      patch: { job: { jobId: '4242', host: '127.0.0.1' } }
+    });
+
+    try {
+      const listed = await cli(['list'], {
+        ...process.env,
+        PILOT_STREAMING_HOME: test.home,
+        PILOT_STREAMING_CACHE: test.cacheDir
+      });
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(new RegExp(`^${good.id}\\s+Canceled\\s+kafka`, 'm'));
+      expect(listed.stdout).toMatch(new RegExp(`^${remote.id}\\s+Pending\\s+kafka`, 'm'));
+      expect(listed.stderr).toMatch(
+        new RegExp(`^${remote.id}  NOT CHECKED  \\(state as last recorded\\): .+`, 'm')
+      );
+    } finally {
+      // Nothing runs for it; the test home's clean-up would otherwise try to stop it.
+      await registry.transition(remote.id, 'Canceled', { reason: 'test over' });
+    }
   });
 });
