@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, readdir } from 'node:fs/promises';
+import { chmod, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +10,16 @@ import { usePilotTestHome } from '../../support/pilot-home.js';
 import { smallKafkaCliOptions } from '../../support/small-kafka.js';
 
 const run = promisify(execFile);
-/** The tools run as an unprivileged user: root may write anywhere, read-only or not. */
-const NOBODY = 65534;
+/**
+ * Root may write anywhere, read-only or not: the tools run without the capabilities that let
+ * it (setpriv drops them from the bounding set), so a 0500 registry is read-only to them. Kept
+ * as root otherwise, they reach the checkout and the test's home wherever those are.
+ */
+const WITHOUT_OVERRIDE = [
+  'setpriv',
+  '--bounding-set=-dac_override,-dac_read_search,-fowner',
+  '--'
+] as const;
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -28,7 +36,6 @@ describe('a read-only registry', () => {
   it.skipIf(process.getuid?.() !== 0)(
     'lists, refuses writes with the path, and keeps a cancel recorded as Canceled',
     async () => {
-      await chown(test.home, NOBODY, NOBODY);
       const env = {
         ...process.env,
         HOME: test.home,
@@ -36,12 +43,14 @@ describe('a read-only registry', () => {
         PILOT_STREAMING_CACHE: test.cacheDir
       };
       const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-        run(process.execPath, [distModule('cli/main.js'), ...args], {
-          env,
-          uid: NOBODY,
-          gid: NOBODY,
-          timeout: 90_000
-        }).then(
+        run(
+          WITHOUT_OVERRIDE[0],
+          [...WITHOUT_OVERRIDE.slice(1), process.execPath, distModule('cli/main.js'), ...args],
+          {
+            env,
+            timeout: 90_000
+          }
+        ).then(
           ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
           (error: { code: number; stdout: string; stderr: string }) => error
         );
