@@ -16,18 +16,10 @@ import {
 import { summarize, ValidationError } from '../../../src/protocol/index.js';
 import { distModule } from '../../support/paths.js';
 import { processesMentioning, usePilotTestHome } from '../../support/pilot-home.js';
+import { until } from '../../support/until.js';
 
 const run = promisify(execFile);
 const description = { type: 'kafka', resource: 'fork://localhost' } as const;
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise(resolve => setTimeout(resolve, 50));
-  }
-  return condition();
-}
 
 describe('compute units on a fork:// Kafka pilot', () => {
   const test = usePilotTestHome('file');

@@ -13,6 +13,7 @@ import {
   processesMentioning,
   usePilotTestHome
 } from '../../support/pilot-home.js';
+import { until } from '../../support/until.js';
 
 const run = promisify(execFile);
 const description = { type: 'kafka', resource: 'fork://localhost' } as const;
@@ -24,15 +25,6 @@ async function brokerPid(pilot: Pilot): Promise<number> {
     if (commandLine.includes('kafka.Kafka')) return pid;
   }
   throw new Error(`no broker process found for ${pilot.id}`);
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return true;
-    await new Promise(resolve => setTimeout(resolve, 100));
-  }
-  return condition();
 }
 
 describe('Kafka pilot failures', () => {

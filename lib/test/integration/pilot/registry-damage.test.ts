@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { newPilotRecord } from '../../../src/pilot/record.js';
 import { PilotRegistry } from '../../../src/pilot/registry.js';
-import { parsePilotDescription } from '../../../src/protocol/index.js';
+import { parsePilotDescription, type PilotRecord } from '../../../src/protocol/index.js';
 import { ForkAdaptor } from '../../../src/resource/fork/adaptor.js';
 import { runCells, texts } from '../../support/kernel-cells.js';
 import { distModule } from '../../support/paths.js';
@@ -26,6 +26,17 @@ async function cli(
   );
 }
 
+/** A good record beside the damaged ones: a pilot that ended. */
+async function addEndedRecord(registry: PilotRegistry): Promise<PilotRecord> {
+  const good = newPilotRecord(
+    'pilot-000000000001',
+    parsePilotDescription(smallKafkaPilot),
+    new Date()
+  );
+  await registry.create(good);
+  return registry.transition(good.id, 'Canceled', { reason: 'a good record' });
+}
+
 describe('a registry with damaged records', () => {
   const test = usePilotTestHome('test');
 
@@ -41,13 +52,7 @@ describe('a registry with damaged records', () => {
     try {
       await running.wait('Running', { timeoutMs: 170_000 });
       // A good record beside it (ended), and a file that is no record at all.
-      const good = newPilotRecord(
-        'pilot-000000000001',
-        parsePilotDescription(smallKafkaPilot),
-        new Date()
-      );
-      await registry.create(good);
-      await registry.transition(good.id, 'Canceled', { reason: 'a good record' });
+      const good = await addEndedRecord(registry);
       const notJson = join(registry.directory, 'pilot-000000000002.json');
       await writeFile(notJson, '{not json');
       // The Running pilot's record gets a state no version of the tools knows.
@@ -84,13 +89,7 @@ describe('a registry with damaged records', () => {
 
   it('%pilot list in the kernel shows the good pilots and flags a damaged record', async () => {
     const registry = new PilotRegistry(test.home);
-    const good = newPilotRecord(
-      'pilot-000000000001',
-      parsePilotDescription(smallKafkaPilot),
-      new Date()
-    );
-    await registry.create(good);
-    await registry.transition(good.id, 'Canceled', { reason: 'a good record' });
+    const good = await addEndedRecord(registry);
     const damaged = join(registry.directory, 'pilot-000000000002.json');
     await writeFile(damaged, '[]');
 
@@ -111,13 +110,7 @@ describe('a registry with damaged records', () => {
 
   it('lists a pilot whose resource does not answer as last recorded, and the others', async () => {
     const registry = new PilotRegistry(test.home);
-    const good = newPilotRecord(
-      'pilot-000000000001',
-      parsePilotDescription(smallKafkaPilot),
-      new Date()
-    );
-    await registry.create(good);
-    await registry.transition(good.id, 'Canceled', { reason: 'a good record' });
+    const good = await addEndedRecord(registry);
     // A pilot on an ssh host whose port nothing listens on any more.
     const closedPort = await new Promise<number>((resolve, reject) => {
       const server = createServer().listen(0, '127.0.0.1', () => {

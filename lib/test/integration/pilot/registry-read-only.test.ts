@@ -8,6 +8,7 @@ import { ForkAdaptor } from '../../../src/resource/fork/adaptor.js';
 import { distModule } from '../../support/paths.js';
 import { usePilotTestHome } from '../../support/pilot-home.js';
 import { smallKafkaCliOptions } from '../../support/small-kafka.js';
+import { until } from '../../support/until.js';
 
 const run = promisify(execFile);
 /**
@@ -20,15 +21,6 @@ const WITHOUT_OVERRIDE = [
   '--bounding-set=-dac_override,-dac_read_search,-fowner',
   '--'
 ] as const;
-
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise(resolve => setTimeout(resolve, 500));
-  }
-  return check();
-}
 
 describe('a read-only registry', () => {
   const test = usePilotTestHome('test');
