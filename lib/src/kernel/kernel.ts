@@ -138,7 +138,11 @@ export class Kernel {
     plugins: readonly KernelPlugin[] | (() => Promise<readonly KernelPlugin[]>)
   ): Promise<void> {
     const onSendError = (error: unknown) => logKernel('send failed', error);
-    this.channels = await KernelChannels.bind(this.info, onSendError);
+    this.channels = await KernelChannels.bind(
+      this.info,
+      this.executor.interrupts.flag,
+      onSendError
+    );
     this.iopub = new SerialSender(this.channels.iopub, onSendError);
     this.shell = new SerialSender(this.channels.shell, onSendError);
     this.control = new SerialSender(this.channels.control, onSendError);
@@ -147,7 +151,7 @@ export class Kernel {
     loadPlugins(loaded, this.services, (name, error) =>
       logKernel(`plugin ${name} failed to load`, error)
     );
-    process.on('SIGINT', () => this.interrupt());
+    process.on('SIGINT', () => this.interrupt('signal'));
     process.on('SIGTERM', () => void this.shutdown(false));
     process.on('uncaughtException', error => this.reportLateError(error));
     process.on('unhandledRejection', reason => this.reportLateError(reason));
@@ -452,7 +456,7 @@ export class Kernel {
   }
 
   /** SIGINT or interrupt_request: cancel what the running cell awaits, input included. */
-  private interrupt(): void {
+  private interrupt(source: 'signal' | 'request'): void {
     // Listeners first: what they display still belongs to the cell being interrupted.
     for (const listener of [...this.interruptListeners]) {
       try {
@@ -462,8 +466,9 @@ export class Kernel {
       }
     }
     this.pendingInput = undefined;
-    // Nothing awaiting means nothing to do (a synchronous loop is stopped by vm's breakOnSigint).
-    this.executor.interrupt();
+    // Nothing awaiting means nothing to do: a synchronous loop was stopped by vm's breakOnSigint
+    // (SIGINT) or by its own check of the interrupt flag (interrupt_request).
+    this.executor.interrupt(source);
   }
 
   private reportLateError(error: unknown): void {
@@ -563,7 +568,7 @@ export class Kernel {
       this.shuttingDown = true;
     },
     interrupt_request: async (message, socket) => {
-      this.interrupt();
+      this.interrupt('request');
       await this.reply(socket, message, 'interrupt_reply', { status: 'ok' });
     }
   };

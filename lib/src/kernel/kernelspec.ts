@@ -65,7 +65,9 @@ export function kernelJson(env: Record<string, string>): Record<string, unknown>
     argv: [process.execPath, kernelMainPath(), '{connection_file}'],
     display_name: KERNEL_DISPLAY_NAME,
     language: 'typescript',
-    interrupt_mode: 'signal',
+    // An interrupt_request reaches a cell's loops even after its first await (socket-thread.ts);
+    // SIGINT reaches only the synchronous part before it.
+    interrupt_mode: 'message',
     env,
     metadata: { debugger: false }
   };

@@ -12,6 +12,7 @@ from queue import Empty
 import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.session import Session
 
 LIB = Path(__file__).resolve().parents[2]
 CLI = LIB / "dist" / "cli" / "main.js"
@@ -44,7 +45,11 @@ def start_kernel(kernelspec_dir):
     spec_manager = KernelSpecManager(kernel_dirs=[str(kernelspec_dir.parent)])
     manager = KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=spec_manager)
     manager.start_kernel(cwd=str(LIB))
-    client = manager.client()
+    # A session of its own: message ids are "<session>_<pid>_<count>", so the manager's
+    # interrupt_requests (interrupt_mode "message") would otherwise reuse the client's ids.
+    client = manager.client(
+        session=Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
+    )
     client.start_channels()
     client.wait_for_ready(timeout=60)
     return manager, client

@@ -71,7 +71,7 @@ def test_kernelspec_written_by_cli(kernelspec_dir):
     assert connection == "{connection_file}"
     assert spec["display_name"] == "TypeScript (Pilot-Streaming)"
     assert spec["language"] == "typescript"
-    assert spec["interrupt_mode"] == "signal"
+    assert spec["interrupt_mode"] == "message"
     assert spec["env"] == {"PS_KERNEL_TEST": "from-kernelspec"}
 
 
@@ -166,7 +166,7 @@ def test_interrupt_awaiting_cell_by_signal_and_by_control(kernel):
     manager, kc = kernel
     msg_id = kc.execute("await new Promise(() => {});")
     time.sleep(0.5)
-    manager.interrupt_kernel()
+    manager.signal_kernel(signal.SIGINT)
     reply = shell_reply(kc, msg_id, timeout=20)["content"]
     assert reply["ename"] == "KeyboardInterrupt"
 
@@ -178,6 +178,40 @@ def test_interrupt_awaiting_cell_by_signal_and_by_control(kernel):
     reply = shell_reply(kc, msg_id, timeout=20)["content"]
     assert reply["ename"] == "KeyboardInterrupt"
     reply, messages = execute(kc, "'usable'")
+    assert result_text(messages) == "'usable'"
+
+
+def test_interrupt_loops_that_start_after_the_first_await(kernel):
+    """Jupyter's interrupt (an interrupt_request: interrupt_mode "message") stops a synchronous loop
+    wherever the cell's code runs it: after an await, in a function of an earlier cell, in a
+    timer's callback. The kernel keeps its state."""
+    manager, kc = kernel
+    reply, _ = execute(
+        kc,
+        "let turns = 0;\n"
+        "function spin() { for (;;) turns++; }\n"
+        "const later = () => new Promise(r => setTimeout(r, 100));",
+    )
+    assert reply["status"] == "ok"
+    for code in [
+        "await later();\nwhile (true) { turns++; }",
+        "await later();\nspin();",
+        "await later();\nconst items = [1, 2, 3];\nfor (;;) for (const item of items) turns += item;",
+        "await later();\ndo turns++; while (turns > 0);",
+    ]:
+        before = result_text(execute(kc, "turns")[1])
+        msg_id = kc.execute(code)
+        time.sleep(1)
+        manager.interrupt_kernel()
+        reply = shell_reply(kc, msg_id, timeout=20)["content"]
+        assert (reply["status"], reply.get("ename")) == ("error", "KeyboardInterrupt"), code
+        assert int(result_text(execute(kc, "turns")[1])) > int(before), code
+
+    # A runaway timer callback with no cell running is stopped too, and reported.
+    reply, _ = execute(kc, "setTimeout(() => { while (true) turns++; }, 100); 'armed'")
+    time.sleep(1)
+    manager.interrupt_kernel()
+    reply, messages = execute(kc, "'usable'", timeout=20)
     assert result_text(messages) == "'usable'"
 
 

@@ -34,7 +34,7 @@ export function texts(cell: CellResult): string[] {
   });
 }
 
-/** A cell whose run is interrupted (SIGINT, as Jupyter does) once one of its outputs matches. */
+/** A cell whose run is interrupted (interrupt_request, as Jupyter does) once one of its outputs matches. */
 export interface InterruptedCell {
   code: string;
   /** A regular expression (Python's syntax) tried on the JSON of each output's content. */

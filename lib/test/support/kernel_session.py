@@ -5,7 +5,8 @@ Each cell's text may use {pilot_id}: the first pilot id seen in any earlier outp
 A cell that is exactly RESTART_KERNEL is no cell: the kernel process is shut down and a new one
 started (a new process, as a kernel restart does); its result is {"status": "restarted"}.
 A cell may be {"code": ..., "interrupt_when": <regex>}: once an output of that cell matches the
-regex, the kernel is interrupted as Jupyter interrupts it (SIGINT, its interrupt_mode "signal").
+regex, the kernel is interrupted as Jupyter interrupts it (an interrupt_request on the control
+channel: its interrupt_mode is "message").
 A cell may be {"complete" | "inspect" | "is_complete": code, "cursor_pos": n (default: the end)}:
 that shell request is sent instead; its result is {"status", "outputs": [], "reply": <content>}.
 Prints one JSON list: per cell, the execute_reply status and the iopub messages of that cell.
@@ -14,7 +15,6 @@ Prints one JSON list: per cell, the execute_reply status and the iopub messages 
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -125,12 +125,13 @@ def main():
                 continue
             spec = cell if isinstance(cell, dict) else {"code": cell}
             code = spec["code"].replace("{pilot_id}", pilot_id or "{pilot_id}")
-            process = kernel.process
             result = run_cell(
                 kernel.client,
                 code,
                 interrupt_when=spec.get("interrupt_when"),
-                interrupt=lambda: process.send_signal(signal.SIGINT),
+                interrupt=lambda: kernel.client.control_channel.send(
+                    kernel.client.session.msg("interrupt_request", {})
+                ),
             )
             results.append(result)
             if pilot_id is None:

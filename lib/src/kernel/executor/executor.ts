@@ -3,17 +3,10 @@ import vm from 'node:vm';
 import type { CellMagicBody } from '../api.js';
 import { replaceMagics } from './magics.js';
 import { ModuleLoader, defaultExport, namedExport } from './modules.js';
+import { KeyboardInterrupt, type CellInterrupts } from './interrupts.js';
 import { KERNEL_HELPER, cellHelpers, rewriteCell } from './rewrite.js';
 import { CellSources, cellFileName, reportError, type ErrorReport } from './stack.js';
 import { CellSyntaxError, transpileCell, untranspiled } from './transpile.js';
-
-/** Raised into a running cell by an interrupt (SIGINT or interrupt_request), like Python's. */
-export class KeyboardInterrupt extends Error {
-  constructor(detail = 'Interrupted') {
-    super(detail);
-    this.name = 'KeyboardInterrupt';
-  }
-}
 
 /** A cell failed; `report` holds Jupyter's ename/evalue/traceback. */
 export class CellError extends Error {
@@ -58,12 +51,19 @@ export class Executor {
   /** A cell is being prepared or run; an interrupt before it awaits anything is kept here. */
   private running = false;
   private interruptRequested = false;
+  /**
+   * Raised by the kernel's socket thread for an interrupt_request, while this thread may be busy
+   * in a cell's loop; the loops check it (see rewrite.ts).
+   */
+  readonly interrupts: CellInterrupts;
 
   constructor(private readonly options: ExecutorOptions) {
     this.context = vm.createContext({}, { name: 'cells' });
     this.global = vm.runInContext('globalThis', this.context) as Record<string, unknown>;
     this.shareHostGlobals();
     this.modules = new ModuleLoader(options.cwd);
+    const helpers = cellHelpers(this.global);
+    this.interrupts = helpers.interrupts;
     this.defineHidden(KERNEL_HELPER, {
       importModule: (specifier: string) => this.modules.import(specifier),
       defaultExport,
@@ -71,7 +71,7 @@ export class Executor {
       importMeta: { url: pathToFileURL(`${options.cwd}/`).href },
       magic: options.runMagic,
       cellMagic: options.runCellMagic,
-      ...cellHelpers(this.global)
+      ...helpers
     });
     this.defineGlobal('require', this.modules.require);
     this.defineGlobal('global', this.global);
@@ -163,10 +163,13 @@ export class Executor {
   }
 
   /**
-   * Interrupts the running cell: rejects what it awaits, or stops it before it starts. (While it
-   * runs synchronously, vm's breakOnSigint stops it.) Returns false when no cell runs.
+   * Interrupts the running cell: rejects what it awaits, or stops it before it starts. While it
+   * runs synchronously, vm's breakOnSigint stops it for a SIGINT, and its loops for an
+   * interrupt_request: when one of them took this request's flag, the cell has the interrupt
+   * already. Returns false when no cell runs or it was delivered that way.
    */
-  interrupt(): boolean {
+  interrupt(source: 'signal' | 'request'): boolean {
+    if (source === 'request' && !this.interrupts.take()) return false;
     if (this.pendingInterrupt !== undefined) {
       this.pendingInterrupt(new KeyboardInterrupt());
       return true;

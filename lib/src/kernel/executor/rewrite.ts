@@ -1,9 +1,29 @@
 import { parse, type Node } from 'acorn';
 import { SourceMap } from 'node:module';
 import { docCommentBefore, documentValue, type Declaration } from './declarations.js';
+import { cellInterrupts, type CellInterrupts } from './interrupts.js';
 
 /** The global through which rewritten cells reach the kernel (imports, magics). */
 export const KERNEL_HELPER = '__pilotStreamingKernel';
+
+/**
+ * Every loop in a cell starts each turn by reading the interrupt flag (`INTERRUPT_FLAG[0]`, set
+ * by the kernel's socket thread) and calls `INTERRUPT_RAISE` when it is set. The two are
+ * parameters of the cell's function, so the check is a local read (a global one would go through
+ * the context's interceptor, hundreds of times slower). A plain read, not `Atomics.load`: the
+ * cells' realm has its own `Atomics`, again a global, and V8 does not hoist typed-array loads out
+ * of loops (the kernel test interrupting `while (true) {}` after an await would catch it if it did).
+ */
+const INTERRUPT_FLAG = `${KERNEL_HELPER}_interrupts`;
+const INTERRUPT_RAISE = `${KERNEL_HELPER}_interrupted`;
+const LOOP_GUARD = `if (${INTERRUPT_FLAG}[0] !== 0) ${INTERRUPT_RAISE}();`;
+const LOOPS = new Set([
+  'ForStatement',
+  'ForInStatement',
+  'ForOfStatement',
+  'WhileStatement',
+  'DoWhileStatement'
+]);
 
 export interface RewrittenCell {
   /**
@@ -261,9 +281,18 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
     }
   }
 
-  // import('x') and import.meta anywhere in the cell go through the kernel's module loader.
+  // import('x') and import.meta anywhere in the cell go through the kernel's module loader; every
+  // loop checks for an interrupt at the start of each turn (`continue` included).
   visit(body, node => {
-    if (node.type === 'ImportExpression') {
+    if (LOOPS.has(node.type)) {
+      const loopBody = node.body as AnyNode;
+      if (loopBody.type === 'BlockStatement') {
+        edit(loopBody.start + 1, loopBody.start + 1, ` ${LOOP_GUARD}`);
+      } else {
+        edit(loopBody.start, loopBody.start, `{ ${LOOP_GUARD} `);
+        edit(loopBody.end, loopBody.end, ' }');
+      }
+    } else if (node.type === 'ImportExpression') {
       edit(node.start, (node.source as AnyNode).start, `${KERNEL_HELPER}.importModule(`);
     } else if (node.type === 'MetaProperty' && (node.meta as Pattern).name === 'import') {
       edit(node.start, node.end, `${KERNEL_HELPER}.importMeta`);
@@ -293,11 +322,15 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
   const declared = [...hoisted, ...functions];
   const header =
     (hoisted.size > 0 ? `var ${[...hoisted].join(', ')}; ` : '') +
-    `(async (${KERNEL_HELPER}_global) => { ` +
+    `(async (${KERNEL_HELPER}_global, ${INTERRUPT_FLAG}, ${INTERRUPT_RAISE}) => { ` +
     (declared.length > 0 ? `${KERNEL_HELPER}.redeclare(${JSON.stringify(declared)}); ` : '') +
     functions.map(name => `${KERNEL_HELPER}_global.${name} = ${name}; `).join('') +
     documentFunctions.join('');
-  return { script: `${header}\n${rewritten}\n})(globalThis);`, declared };
+  const interrupts = `${KERNEL_HELPER}.interrupts`;
+  return {
+    script: `${header}\n${rewritten}\n})(globalThis, ${interrupts}.flag, ${interrupts}.raise);`,
+    declared
+  };
 }
 
 /** What rewritten cells call through the kernel helper. */
@@ -308,6 +341,8 @@ export interface CellHelpers {
   constant(names: readonly string[]): void;
   /** Keeps a function's or class's TypeScript declaration for inspection. */
   document(value: unknown, declaration: Declaration): void;
+  /** What every loop checks (see LOOP_GUARD). */
+  interrupts: CellInterrupts;
 }
 
 /**
@@ -325,6 +360,7 @@ export function cellHelpers(global: object): CellHelpers {
   };
   return {
     document: documentValue,
+    interrupts: cellInterrupts(),
     redeclare(names) {
       for (const name of names) {
         const property = Object.getOwnPropertyDescriptor(global, name);

@@ -264,7 +264,7 @@ describe('pilot-streaming kernel install/remove', () => {
     const spec = JSON.parse(await readFile(path.join(dir, 'kernel.json'), 'utf8'));
     expect(spec.argv).toEqual([process.execPath, MAIN, '{connection_file}']);
     expect(spec.env).toEqual({ A: '1', B: 'two words' });
-    expect(spec.interrupt_mode).toBe('signal');
+    expect(spec.interrupt_mode).toBe('message');
     await access(path.join(dir, 'logo-svg.svg'));
 
     await run(process.execPath, [CLI, 'kernel', 'remove', '--prefix', prefix]);

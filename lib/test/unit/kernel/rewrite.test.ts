@@ -1,8 +1,11 @@
+import { once } from 'node:events';
 import vm from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   KERNEL_HELPER,
   cellHelpers,
+  type CellHelpers,
   patternNames,
   rewriteCell
 } from '../../../src/kernel/executor/rewrite.js';
@@ -145,5 +148,80 @@ describe('top-level const', () => {
     await run('let l = 1;\nvar v = 1;\nclass K {}');
     await run('l = 2; v = 2; K = 2;');
     expect(await run('[l, v, K]')).toEqual({ value: [2, 2, 2] });
+  });
+});
+
+describe('interrupting loops', () => {
+  /** Raises the cells' interrupt flag from another thread, as the kernel's socket thread does. */
+  async function interruptAfter(flag: Int32Array, ms: number): Promise<Worker> {
+    const thread = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       setTimeout(() => Atomics.add(workerData, 0, 1), ${ms});`,
+      { eval: true, workerData: flag }
+    );
+    await once(thread, 'online');
+    return thread;
+  }
+
+  // Each loop would end by itself after 5 s, so that a loop the interrupt misses fails the test
+  // instead of hanging it.
+  const RUNAWAY_SECONDS = 5;
+  const runaways: Record<string, string> = {
+    while: 'while (more()) {}',
+    'do-while with a single statement': 'let n = 0;\ndo n++; while (more());',
+    for: 'for (; more(); ) {}',
+    'for with continue': 'for (let i = 0; more(); i++) { if (i % 2) continue; }',
+    'for-of inside a single-statement for': 'for (; more(); ) for (const x of [1, 2]) x;',
+    'for-in': 'const o = { a: 1 };\nfor (; more(); ) for (const k in o) k;',
+    'for await': 'async function* g() { while (more()) yield 1; }\nfor await (const v of g()) v;',
+    'a labelled loop': 'outer: for (; more(); ) { for (;;) continue outer; }',
+    'a function of an earlier cell': 'spin();',
+    'a class method': 'new (class { m() { while (more()); } })().m();'
+  };
+  const setup =
+    `const until = Date.now() + ${RUNAWAY_SECONDS * 1000};\n` +
+    'function more() { return Date.now() < until; }\nfunction spin() { while (more()) {} }';
+
+  for (const [kind, loop] of Object.entries(runaways)) {
+    it(`stops ${kind} that starts after an await`, async () => {
+      const { run, context } = cells();
+      await run(setup);
+      const { flag } = (context[KERNEL_HELPER] as CellHelpers).interrupts;
+      const thread = await interruptAfter(flag, 100);
+      try {
+        await expect(run(`await null;\n${loop}`)).rejects.toMatchObject({
+          name: 'KeyboardInterrupt'
+        });
+        expect(Atomics.load(flag, 0)).toBe(0);
+      } finally {
+        await thread.terminate();
+      }
+    });
+  }
+
+  it('delivers one interrupt once: a loop after catching it runs to its end', async () => {
+    const { run, context } = cells();
+    await run(setup);
+    const { flag } = (context[KERNEL_HELPER] as CellHelpers).interrupts;
+    const thread = await interruptAfter(flag, 100);
+    try {
+      const cell =
+        'let caught = "";\ntry { while (more()) {} } catch (error) { caught = error.name; }\n' +
+        'let sum = 0;\nfor (let i = 0; i < 1e6; i++) sum += i;\n[caught, sum]';
+      expect(await run(cell)).toEqual({ value: ['KeyboardInterrupt', 499999500000] });
+    } finally {
+      await thread.terminate();
+    }
+  });
+
+  it('keeps line numbers and what loops compute', async () => {
+    const { run } = cells();
+    const cell =
+      'let total = 0;\nfor (const x of [1, 2, 3]) total += x;\nlet i = 0;\nwhile (i < 4) i++;\n' +
+      'do { total += 10; } while (total < 30);\nfor (const k in { a: 1, b: 2 }) { if (k === "a") continue; total += 100; }\n' +
+      'const line = new Error().stack.match(/<anonymous>:(\\d+)/)[1];\n[total, i, line]';
+    const { script } = rewriteCell(cell);
+    expect(script.split('\n').length).toBe(cell.split('\n').length + 2);
+    expect(await run(cell)).toEqual({ value: [136, 4, '8'] });
   });
 });

@@ -125,7 +125,7 @@ describe('kernelspec', () => {
     expect(spec).toMatchObject({
       display_name: 'TypeScript (Pilot-Streaming)',
       language: 'typescript',
-      interrupt_mode: 'signal',
+      interrupt_mode: 'message',
       env: { A: 'b' }
     });
   });
