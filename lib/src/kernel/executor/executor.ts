@@ -4,7 +4,7 @@ import type { CellMagicBody } from '../api.js';
 import { replaceMagics } from './magics.js';
 import { ModuleLoader, defaultExport, namedExport } from './modules.js';
 import { KeyboardInterrupt, type CellInterrupts } from './interrupts.js';
-import { KERNEL_HELPER, cellHelpers, rewriteCell } from './rewrite.js';
+import { KERNEL_HELPER, cellHelpers, declareInterruptBindings, rewriteCell } from './rewrite.js';
 import { CellSources, cellFileName, reportError, type ErrorReport } from './stack.js';
 import { CellSyntaxError, transpileCell, untranspiled } from './transpile.js';
 
@@ -73,6 +73,7 @@ export class Executor {
       cellMagic: options.runCellMagic,
       ...helpers
     });
+    declareInterruptBindings(this.context);
     this.defineGlobal('require', this.modules.require);
     this.defineGlobal('global', this.global);
   }

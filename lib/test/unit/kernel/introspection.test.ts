@@ -5,7 +5,12 @@ import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibraryDeclarations } from '../../../src/kernel/executor/declarations.js';
 import { complete, describeAt } from '../../../src/kernel/executor/introspection.js';
-import { KERNEL_HELPER, cellHelpers, rewriteCell } from '../../../src/kernel/executor/rewrite.js';
+import {
+  KERNEL_HELPER,
+  cellHelpers,
+  declareInterruptBindings,
+  rewriteCell
+} from '../../../src/kernel/executor/rewrite.js';
 import { transpileCell } from '../../../src/kernel/executor/transpile.js';
 
 /** What tsc writes for a class with TypeScript-private members and ES private fields. */
@@ -125,6 +130,7 @@ describe('completion and inspection', () => {
 
   it('shows what a cell declared: the TypeScript signature and the doc comment', async () => {
     context[KERNEL_HELPER] = cellHelpers(globals);
+    declareInterruptBindings(context);
     const source = [
       '/**',
       ' * Scales a value.',

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   KERNEL_HELPER,
   cellHelpers,
+  declareInterruptBindings,
   type CellHelpers,
   patternNames,
   rewriteCell
@@ -23,6 +24,7 @@ function cells() {
     namedExport: (ns: Record<string, unknown>, name: string) => ns[name],
     ...cellHelpers(vm.runInContext('globalThis', context) as object)
   };
+  declareInterruptBindings(context);
   return {
     context,
     imported,

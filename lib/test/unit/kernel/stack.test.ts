@@ -1,6 +1,11 @@
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { KERNEL_HELPER, cellHelpers, rewriteCell } from '../../../src/kernel/executor/rewrite.js';
+import {
+  KERNEL_HELPER,
+  cellHelpers,
+  declareInterruptBindings,
+  rewriteCell
+} from '../../../src/kernel/executor/rewrite.js';
 import { CellSources, cellFileName, reportError } from '../../../src/kernel/executor/stack.js';
 import {
   transpileCell,
@@ -12,6 +17,7 @@ import {
 function cellContext(): vm.Context {
   const context = vm.createContext({});
   context[KERNEL_HELPER] = cellHelpers(vm.runInContext('globalThis', context) as object);
+  declareInterruptBindings(context);
   return context;
 }
 
