@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { pickFreePorts } from '../frameworks/free-ports.js';
 import { expandHostlist } from '../resource/slurm/hostlist.js';
+import { thisNodeName } from './node-name.js';
 
 /** One node of a pilot's allocation, as the supervisor sees it. */
 export interface PilotNode {
@@ -22,18 +22,19 @@ export interface PilotNode {
 
 /**
  * The nodes of the allocation this process runs in: every node of SLURM_JOB_NODELIST inside a
- * SLURM job (this node first), else just this host on loopback (fork://, ssh://).
+ * SLURM job (this node first, found by its SLURM name), else just this host on loopback
+ * (fork://, ssh://).
  */
 export async function allocationNodes(env: NodeJS.ProcessEnv = process.env): Promise<PilotNode[]> {
   const nodeList = env.SLURM_JOB_NODELIST;
   if (env.SLURM_JOB_ID === undefined || nodeList === undefined || nodeList === '') {
-    return [{ name: hostname(), address: '127.0.0.1', launcher: [] }];
+    return [{ name: thisNodeName(env), address: '127.0.0.1', launcher: [] }];
   }
-  const self = hostname();
+  const self = thisNodeName(env);
   const names = expandHostlist(nodeList);
   if (!names.includes(self)) {
     throw new Error(
-      `This host (${self}) is not in the job's node list SLURM_JOB_NODELIST=${nodeList}: expected the batch script to run on one of its nodes`
+      `This node (${self}) is not in the job's node list SLURM_JOB_NODELIST=${nodeList}: expected the batch script to run on one of its nodes`
     );
   }
   const ordered = [self, ...names.filter(name => name !== self)];

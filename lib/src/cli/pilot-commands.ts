@@ -1,5 +1,8 @@
+import { posix } from 'node:path';
 import type { Command } from 'commander';
 import { frameworkManager } from '../frameworks/index.js';
+import { plaintextWarning } from '../frameworks/kafka/server-config.js';
+import { TLS_DIR } from '../frameworks/kafka/tls.js';
 import { PilotComputeService } from '../pilot/index.js';
 import {
   formatDamagedRecords,
@@ -10,6 +13,7 @@ import {
   PILOT_TYPES,
   ValidationError,
   numberOrText,
+  type FrameworkDetails,
   type PilotDescriptionInput,
   type PilotType
 } from '../protocol/index.js';
@@ -41,6 +45,9 @@ interface CreateOptions {
   name?: string;
   config: string[];
   walltime?: string;
+  queue?: string;
+  project?: string;
+  reservation?: string;
   wait: boolean;
   timeout: string;
 }
@@ -56,6 +63,9 @@ export function addPilotCommands(program: Command): void {
     .option('--name <name>', 'a name to recognise it by')
     .option('--config <key=value>', 'framework configuration (repeatable)', collect, [])
     .option('--walltime <minutes>', 'stop the pilot after this many minutes')
+    .option('--queue <partition>', 'SLURM partition (slurm:// and slurm+ssh:// only)')
+    .option('--project <account>', 'SLURM account to charge (slurm:// and slurm+ssh:// only)')
+    .option('--reservation <name>', 'SLURM reservation (slurm:// and slurm+ssh:// only)')
     .option('--no-wait', 'return once launched instead of waiting for Running')
     .option('--timeout <seconds>', 'how long to wait for Running (the pilot keeps running)', '300')
     .action(async (options: CreateOptions) => {
@@ -72,6 +82,10 @@ export function addPilotCommands(program: Command): void {
       };
       if (options.name !== undefined) input.name = options.name;
       if (options.walltime !== undefined) input.walltimeMinutes = numberOrText(options.walltime);
+      // Passed on as given: the description says where they apply (batch schedulers only).
+      for (const key of ['queue', 'project', 'reservation'] as const) {
+        if (options[key] !== undefined) input[key] = options[key];
+      }
       const service = new PilotComputeService();
       const display = new ProgressDisplay();
       // Installed before the launch, so a Ctrl-C during it still learns the pilot's id.
@@ -112,6 +126,7 @@ export function addPilotCommands(program: Command): void {
           return;
         }
         const details = await pilot.details();
+        process.stderr.write(`${securityNote(pilot.id, details, pilot.record.workDir)}\n`);
         process.stdout.write(`${pilot.id} Running ${details.bootstrapServers.join(',')}\n`);
       } finally {
         interrupts.dispose();
@@ -188,4 +203,11 @@ export function addPilotCommands(program: Command): void {
         await service.close();
       }
     });
+}
+
+/** How clients of other programs reach a Running pilot's brokers (paths only, no secret). */
+function securityNote(id: string, details: FrameworkDetails, workDir: string | undefined): string {
+  if (details.security !== 'tls') return `Warning: ${plaintextWarning(id)}`;
+  const where = workDir !== undefined ? posix.join(workDir, TLS_DIR) : `the pilot's ${TLS_DIR}`;
+  return `Its brokers take TLS clients with its certificate only: ${where} (ca.pem, client.pem, client-key.pem)`;
 }

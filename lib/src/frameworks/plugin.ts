@@ -39,6 +39,8 @@ export interface ParentCluster {
   details: FrameworkDetails;
   /** The child's nodes get the ids firstNodeId, firstNodeId + 1, ... */
   firstNodeId: number;
+  /** The parent's work directory (same resource): a child's brokers use its TLS authority. */
+  workDir?: string;
 }
 
 export interface RunningFramework {
@@ -53,6 +55,13 @@ export interface RunningFramework {
 export interface ContextOptions {
   /** Opens the client's connections (e.g. through an ssh connection to the resource). */
   socketFactory?: ISocketFactory;
+  /**
+   * Reads a file of the pilot's work directory where it is (locally, or over the resource's
+   * connection): e.g. the client credentials of a Kafka pilot that listens TLS only.
+   */
+  readPilotFile?: (path: string) => Promise<Buffer>;
+  /** The pilot's work directory on its resource. */
+  workDir?: string;
 }
 
 /** Client side of a framework: preparation on the client and the native client ("context"). */

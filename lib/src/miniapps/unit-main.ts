@@ -5,8 +5,10 @@
  * gets SIGTERM (the unit's cancel), then sends its final report and exits 0; a failure is sent
  * as the final report too, printed to stderr (the unit's record) and exits 1.
  */
-import { hostname } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { thisNodeName } from '../allocation/node-name.js';
+import { readClientCredentials } from '../frameworks/kafka/tls.js';
 import { createProcessor } from './masa/processors.js';
 import { parseWith, unitSpecSchema } from './runs/spec.js';
 import { runConsumer } from './units/consumer.js';
@@ -22,8 +24,18 @@ async function main(): Promise<number> {
     return 2;
   }
   const spec = parseWith(unitSpecSchema, raw, 'Mini-App unit spec');
-  const node = process.env.PILOT_STREAMING_NODE ?? hostname();
-  const kafka = new Kafka({ clientId: spec.unit, brokers: spec.brokers, logLevel: logLevel.ERROR });
+  const node = process.env.PILOT_STREAMING_NODE ?? thisNodeName();
+  // A TLS pilot's client certificate, from its work directory on the shared file system.
+  const ssl =
+    spec.tlsDir !== undefined
+      ? await readClientCredentials(spec.tlsDir, path => readFile(path))
+      : undefined;
+  const kafka = new Kafka({
+    clientId: spec.unit,
+    brokers: spec.brokers,
+    ...(ssl !== undefined ? { ssl } : {}),
+    logLevel: logLevel.ERROR
+  });
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   const stop = new AbortController();
   const onSignal = () => stop.abort();

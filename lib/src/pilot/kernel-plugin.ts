@@ -1,4 +1,5 @@
 import type { KernelPlugin, KernelServices } from '../kernel/api.js';
+import { plaintextWarning } from '../frameworks/kafka/server-config.js';
 import { isTerminal, summarize, type PilotRecord } from '../protocol/index.js';
 import { cuMagic } from './cu-magic.js';
 import { getDefaultPilotService } from './index.js';
@@ -140,7 +141,12 @@ async function createInCell(
       clearInterval(poll);
     }
     const details = await pilot.details();
-    status.update(line(`Running, bootstrap servers ${details.bootstrapServers.join(',')}`));
+    // A pilot that listens PLAINTEXT (asked for explicitly) says so where it is created.
+    const plaintext =
+      details.security === 'plaintext' ? ` (Warning: ${plaintextWarning(pilot.id)})` : '';
+    status.update(
+      line(`Running, bootstrap servers ${details.bootstrapServers.join(',')}${plaintext}`)
+    );
     return undefined;
   } finally {
     stopListening();

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { numberOrText, ValidationError, type PilotDescriptionInput } from '../protocol/index.js';
 
 export const PILOT_MAGIC_USAGE = `Usage:
-  %pilot create <type> --resource <url> [--name <name>] [--config key=value ...] [--walltime <minutes>] [--wait] [--timeout <seconds>]
+  %pilot create <type> --resource <url> [--name <name>] [--config key=value ...] [--walltime <minutes>]
+                [--queue <partition>] [--project <account>] [--reservation <name>] [--wait] [--timeout <seconds>]
   %pilot list
   %pilot show <id>
   %pilot cancel <id>`;
@@ -113,6 +114,9 @@ function parseCommandLine(args: string[]) {
       name: { type: 'string' },
       config: { type: 'string', multiple: true },
       walltime: { type: 'string' },
+      queue: { type: 'string' },
+      project: { type: 'string' },
+      reservation: { type: 'string' },
       wait: { type: 'boolean' },
       timeout: { type: 'string' }
     }
@@ -142,6 +146,10 @@ function createCommand(
   if (values.resource !== undefined) input.resource = values.resource;
   if (values.name !== undefined) input.name = values.name;
   if (values.walltime !== undefined) input.walltimeMinutes = numberOrText(values.walltime);
+  // Passed on as given: the description says where they apply (batch schedulers only).
+  for (const key of ['queue', 'project', 'reservation'] as const) {
+    if (values[key] !== undefined) input[key] = values[key];
+  }
   let timeoutMs: number | undefined;
   if (values.timeout !== undefined) {
     const seconds = Number(values.timeout);

@@ -80,8 +80,8 @@ export class ResourceHome {
 
 /**
  * The local record updated with what the supervisor recorded on the resource since the last
- * mirror (state, history, progress, details, agents), or undefined when there is nothing new.
- * A supervisor that has not started yet (its copy still New) changes nothing.
+ * mirror (state, history, progress, details, agents, start time), or undefined when there is
+ * nothing new. A supervisor that has not started yet (its copy still New) changes nothing.
  */
 export function mirrored(local: PilotRecord, remote: PilotRecord): PilotRecord | undefined {
   if (remote.revision <= (local.mirroredRevision ?? 0) || remote.state === 'New') return undefined;
@@ -91,7 +91,7 @@ export function mirrored(local: PilotRecord, remote: PilotRecord): PilotRecord |
     history: remote.history,
     mirroredRevision: remote.revision
   };
-  for (const key of ['reason', 'progress', 'details', 'agents'] as const) {
+  for (const key of ['reason', 'progress', 'details', 'agents', 'startedAt'] as const) {
     if (remote[key] === undefined) delete next[key];
     else (next as unknown as Record<string, unknown>)[key] = remote[key];
   }

@@ -674,10 +674,16 @@ export class PilotComputeService {
     const manager = frameworkManager(record.description.type, { cacheDir: this.cacheDir });
     // Brokers on a resource reached over ssh are reached through that connection.
     const connection = this.connectionOf(record.description.resource);
-    return (await manager.getContext(
-      record.details,
-      connection !== undefined ? { socketFactory: tunnelSocketFactory(connection) } : {}
-    )) as Kafka;
+    // Its credentials (a TLS pilot's client certificate) are read from its work directory.
+    return (await manager.getContext(record.details, {
+      ...(record.workDir !== undefined ? { workDir: record.workDir } : {}),
+      ...(connection !== undefined
+        ? {
+            socketFactory: tunnelSocketFactory(connection),
+            readPilotFile: path => connection.readFile(path)
+          }
+        : { readPilotFile: path => readFile(path) })
+    })) as Kafka;
   }
 
   private retain(): void {

@@ -138,7 +138,9 @@ export const pilotDescriptionSchema = z
         WALLTIME_EXPECTED
       )
       .default(60),
+    /** SLURM partition (--partition); batch schemes only. */
     queue: z.string().min(1).optional(),
+    /** SLURM account (--account); batch schemes only. */
     project: z.string().min(1).optional(),
     /** SLURM reservation (--reservation); batch schemes only. */
     reservation: z.string().min(1).optional(),
@@ -168,7 +170,8 @@ export const pilotDescriptionSchema = z
             : 'exactly 1 node on ssh:// (one host); slurm:// or slurm+ssh:// allocate several'
       });
     }
-    for (const key of ['reservation', 'schedulerOptions'] as const) {
+    // A single host has no scheduler to pass them to: refused rather than silently ignored.
+    for (const key of ['queue', 'project', 'reservation', 'schedulerOptions'] as const) {
       if (description[key] !== undefined && !BATCH_SCHEMES.includes(scheme)) {
         context.addIssue({
           code: 'custom',

@@ -25,6 +25,12 @@ export interface KafkaDetails {
   nextNodeId?: number;
   clusterId: string;
   kafkaVersion: string;
+  /**
+   * How the listeners are secured: "tls" (mutual TLS; clients need the pilot's certificate,
+   * which is read from the pilot's work directory and never put in a record) or "plaintext"
+   * (only on explicit request). Records from before this field had plaintext listeners.
+   */
+  security?: 'tls' | 'plaintext';
 }
 
 export type FrameworkDetails = KafkaDetails;
@@ -53,6 +59,11 @@ export interface PilotRecord {
   revision: number;
   createdAt: string;
   updatedAt: string;
+  /**
+   * ISO-8601 time the pilot's job started running on its resource (its supervisor's start, after
+   * any time in the scheduler's queue): the walltime counts from here.
+   */
+  startedAt?: string;
   /** Directory on the resource holding the pilot's config, storage and logs. */
   workDir?: string;
   /**

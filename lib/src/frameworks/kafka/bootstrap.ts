@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { describeExit } from '../../allocation/exits.js';
@@ -20,7 +20,21 @@ import {
   unregisterOurBrokers,
   type ClusterExtension
 } from './extension.js';
-import { heapOf, LOG4J2_PROPERTIES, renderServerProperties } from './server-config.js';
+import {
+  heapOf,
+  LOG4J2_PROPERTIES,
+  plaintextWarning,
+  renderServerProperties,
+  securityOf,
+  SECURITY_KEY,
+  type KafkaSecurity
+} from './server-config.js';
+import {
+  issuePilotCredentials,
+  readClientCredentials,
+  TLS_DIR,
+  type KafkaClientCredentials
+} from './tls.js';
 
 const READY_TIMEOUT_MS = 120_000;
 /**
@@ -90,11 +104,13 @@ type Probe = 'metadata' | 'group-coordinator';
 async function probe(
   bootstrap: string[],
   what: Probe,
-  expected: number[]
+  expected: number[],
+  credentials: KafkaClientCredentials | undefined
 ): Promise<{ ready: boolean; why?: string }> {
   const admin = new Kafka({
     clientId: 'pilot-streaming-readiness',
     brokers: bootstrap,
+    ...(credentials !== undefined ? { ssl: credentials } : {}),
     connectionTimeout: 1000,
     requestTimeout: 5000,
     retry: { retries: 0 },
@@ -176,6 +192,23 @@ export class KafkaBootstrap implements FrameworkBootstrap {
     await writeFile(log4jPath, LOG4J2_PROPERTIES);
     const clusterId = parent?.details.clusterId ?? newClusterId();
     const java = { distribution, log4jPath, workDir, heap: heapOf(description.configuration) };
+    // A child's brokers join its parent's cluster: they listen as the parent's do.
+    // (Records from before `security` existed are of PLAINTEXT pilots.)
+    const security: KafkaSecurity =
+      parent !== undefined
+        ? (parent.details.security ?? 'plaintext')
+        : securityOf(description.configuration);
+    const asked = description.configuration[SECURITY_KEY];
+    if (parent !== undefined && asked !== undefined && asked !== security) {
+      throw new Error(
+        `configuration.${SECURITY_KEY} = "${String(asked)}", but parent ${parent.pilotId} listens ${security}: a child's brokers join its parent's cluster and use its security`
+      );
+    }
+    const tls = await prepareTls(security, options.pilotId, workDir, nodes, parent, onProgress);
+    if (tls === undefined) {
+      log(plaintextWarning(options.pilotId));
+      onProgress({ stage: `Warning: ${plaintextWarning(options.pilotId)}`, fraction: 0.05 });
+    }
 
     for (let attempt = 1; ; attempt++) {
       onProgress({ stage: `Choosing ports on ${nodes.length} node(s)`, fraction: 0.1 });
@@ -200,7 +233,8 @@ export class KafkaBootstrap implements FrameworkBootstrap {
               ...(plan.controllerPort !== undefined ? { controllerPort: plan.controllerPort } : {}),
               voters,
               dataDir: plan.dataDir,
-              configuration: description.configuration
+              configuration: description.configuration,
+              ...(tls !== undefined ? { tlsDir: tls.dir } : {})
             })
           );
         })
@@ -223,7 +257,8 @@ export class KafkaBootstrap implements FrameworkBootstrap {
         brokers,
         parent === undefined ? ['metadata', 'group-coordinator'] : ['metadata'],
         onProgress,
-        signal
+        signal,
+        tls?.credentials
       );
       if (outcome === 'ready') {
         const ours = plans.map(plan => ({
@@ -241,7 +276,8 @@ export class KafkaBootstrap implements FrameworkBootstrap {
             controllers: voters,
             nextNodeId: Math.max(...plans.map(plan => plan.nodeId)) + 1,
             clusterId,
-            kafkaVersion: distribution.version
+            kafkaVersion: distribution.version,
+            security
           });
         }
         const extension: ClusterExtension = {
@@ -249,7 +285,8 @@ export class KafkaBootstrap implements FrameworkBootstrap {
           distribution,
           workDir: kafkaDir,
           onProgress,
-          log
+          log,
+          ...(tls !== undefined ? { tls } : {})
         };
         try {
           await spreadOntoNewBrokers(extension);
@@ -307,6 +344,41 @@ export class KafkaBootstrap implements FrameworkBootstrap {
       );
     }
   }
+}
+
+/** A pilot's TLS files: its directory, and the client credentials read from it. */
+export interface PilotTls {
+  dir: string;
+  credentials: KafkaClientCredentials;
+}
+
+/**
+ * Issues the pilot's certificates (TLS unless plaintext was asked for): valid for the address
+ * and name of every node, from the parent's authority for a child.
+ */
+async function prepareTls(
+  security: KafkaSecurity,
+  pilotId: string,
+  workDir: string,
+  nodes: PilotNode[],
+  parent: ParentCluster | undefined,
+  onProgress: ProgressListener
+): Promise<PilotTls | undefined> {
+  if (security === 'plaintext') return undefined;
+  if (parent !== undefined && parent.workDir === undefined) {
+    throw new Error(
+      `Pilot ${pilotId} extends ${parent.pilotId}, whose work directory is not known: its certificate authority cannot be found`
+    );
+  }
+  onProgress({ stage: "Issuing the pilot's TLS certificates", fraction: 0.05 });
+  const dir = join(workDir, TLS_DIR);
+  await issuePilotCredentials({
+    pilotId,
+    tlsDir: dir,
+    hosts: nodes.flatMap(node => [node.address, node.name]),
+    ...(parent !== undefined ? { parentTlsDir: join(parent.workDir!, TLS_DIR) } : {})
+  });
+  return { dir, credentials: await readClientCredentials(dir, path => readFile(path)) };
 }
 
 /** Node ids, roles and free ports of the pilot's Kafka nodes. */
@@ -418,7 +490,8 @@ async function awaitReady(
   brokers: Broker[],
   probes: Probe[],
   onProgress: ProgressListener,
-  signal: AbortSignal
+  signal: AbortSignal,
+  credentials: KafkaClientCredentials | undefined
 ): Promise<{ outcome: 'ready' | 'exited' | 'timeout' | 'aborted'; lastFailure?: string }> {
   let exited = false;
   let lastFailure: string | undefined;
@@ -441,7 +514,7 @@ async function awaitReady(
       if (exited) return { outcome: 'exited' };
       if (signal.aborted) return { outcome: 'aborted' };
       if (Date.now() > deadline) return { outcome: 'timeout', lastFailure };
-      const result = await probe(bootstrap, what, expected);
+      const result = await probe(bootstrap, what, expected, credentials);
       if (result.ready) break;
       lastFailure = `${what} probe: ${result.why ?? 'not ready'}`;
       await new Promise(resolve => setTimeout(resolve, 300));

@@ -1,6 +1,7 @@
 import type { KafkaDetails } from '../../protocol/index.js';
 import type { ProgressListener } from '../plugin.js';
 import type { KafkaDistribution } from './distribution.js';
+import type { ClusterAccess } from './membership.js';
 import { drainBrokers, liveBrokerIds, spreadPartitions, unregisterBrokers } from './membership.js';
 
 /** A child pilot's brokers inside its parent's cluster, and what acting on the cluster needs. */
@@ -12,12 +13,19 @@ export interface ClusterExtension {
   workDir: string;
   onProgress: ProgressListener;
   log: (message: string) => void;
+  /** The child's TLS files, unless the cluster listens PLAINTEXT. */
+  tls?: ClusterAccess['tls'];
 }
 
 /** How long stopped brokers may stay listed (Kafka fences them after 9 s by default). */
 const FENCE_TIMEOUT_MS = 30_000;
 /** How long moving a child's partitions away may take before its brokers stop anyway. */
 const DRAIN_TIMEOUT_MS = 120_000;
+
+/** The `tls` of a ClusterAccess, present only when the extension has one. */
+function tlsOf(extension: ClusterExtension): Pick<ClusterAccess, 'tls'> {
+  return extension.tls !== undefined ? { tls: extension.tls } : {};
+}
 
 function bootstrapOf(brokers: KafkaDetails['brokers']): string[] {
   return brokers.map(broker => `${broker.host}:${broker.port}`);
@@ -26,10 +34,11 @@ function bootstrapOf(brokers: KafkaDetails['brokers']): string[] {
 /** Once the child's brokers have joined: spreads the existing topics over all live brokers. */
 export async function spreadOntoNewBrokers(extension: ClusterExtension): Promise<void> {
   const bootstrapServers = bootstrapOf(extension.ours);
-  const brokerIds = await liveBrokerIds({ bootstrapServers });
+  const brokerIds = await liveBrokerIds({ bootstrapServers, ...tlsOf(extension) });
   extension.onProgress({ stage: `Spreading partitions over brokers ${brokerIds.join(', ')}` });
   const { moves, durationMs } = await spreadPartitions({
     bootstrapServers,
+    ...tlsOf(extension),
     brokerIds,
     distribution: extension.distribution,
     workDir: extension.workDir,
@@ -46,7 +55,10 @@ export async function spreadOntoNewBrokers(extension: ClusterExtension): Promise
  */
 export async function drainOurBrokers(extension: ClusterExtension): Promise<void> {
   const ours = extension.ours.map(broker => broker.nodeId);
-  const live = await liveBrokerIds({ bootstrapServers: bootstrapOf(extension.ours) });
+  const live = await liveBrokerIds({
+    bootstrapServers: bootstrapOf(extension.ours),
+    ...tlsOf(extension)
+  });
   const keep = live.filter(id => !ours.includes(id));
   if (keep.length === 0) {
     throw new Error(
@@ -55,6 +67,7 @@ export async function drainOurBrokers(extension: ClusterExtension): Promise<void
   }
   const { moves, durationMs } = await drainBrokers({
     bootstrapServers: bootstrapOf(extension.ours),
+    ...tlsOf(extension),
     remove: ours,
     keep,
     distribution: extension.distribution,
@@ -77,7 +90,7 @@ export async function unregisterOurBrokers(
   // the controller times out (broker.session.timeout.ms); it can only be unregistered after.
   const deadline = Date.now() + FENCE_TIMEOUT_MS;
   for (;;) {
-    const live = await liveBrokerIds({ bootstrapServers: parentBootstrap });
+    const live = await liveBrokerIds({ bootstrapServers: parentBootstrap, ...tlsOf(extension) });
     const listed = ids.filter(id => live.includes(id));
     if (listed.length === 0) break;
     if (Date.now() > deadline) {
@@ -89,6 +102,7 @@ export async function unregisterOurBrokers(
   }
   const { unregistered } = await unregisterBrokers({
     bootstrapServers: parentBootstrap,
+    ...tlsOf(extension),
     ids,
     distribution: extension.distribution,
     workDir: extension.workDir,

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { Kafka } from 'kafkajs';
 import type {
   FrameworkDetails,
@@ -8,6 +9,26 @@ import type { ContextOptions, FrameworkManager, ProgressListener } from '../plug
 import { quietLogCreator, QUIET_LOG_LEVEL } from './client-logging.js';
 import { ensureKafkaDistribution } from './distribution.js';
 import { kafkaConfigurationProblems } from './server-config.js';
+import { readClientCredentials, TLS_DIR, type KafkaClientCredentials } from './tls.js';
+
+/**
+ * kafkajs' `ssl` for a pilot whose listeners take TLS only: its client certificate, read from its
+ * work directory (records never hold it). Empty for a PLAINTEXT pilot.
+ */
+export async function clientSecurity(
+  details: FrameworkDetails,
+  options: Pick<ContextOptions, 'readPilotFile' | 'workDir'>
+): Promise<{ ssl?: KafkaClientCredentials }> {
+  if (details.security !== 'tls') return {};
+  if (options.workDir === undefined || options.readPilotFile === undefined) {
+    throw new Error(
+      `Kafka at ${details.bootstrapServers.join(',')} takes TLS clients with the pilot's certificate only, and the pilot's work directory is not known to read it from`
+    );
+  }
+  return {
+    ssl: await readClientCredentials(posix.join(options.workDir, TLS_DIR), options.readPilotFile)
+  };
+}
 
 /** Client side of the Kafka framework: checks, download, and the kafkajs context. */
 export class KafkaManager implements FrameworkManager<Kafka> {
@@ -31,6 +52,7 @@ export class KafkaManager implements FrameworkManager<Kafka> {
     const kafka = new Kafka({
       clientId: 'pilot-streaming',
       ...(options.socketFactory !== undefined ? { socketFactory: options.socketFactory } : {}),
+      ...(await clientSecurity(details, options)),
       brokers: details.bootstrapServers,
       logLevel: QUIET_LOG_LEVEL,
       logCreator: quietLogCreator

@@ -5,6 +5,7 @@ import type { ProgressListener } from '../plugin.js';
 import { KAFKA_TOOLS, runKafkaTool } from './admin-tool.js';
 import { QUIET_LOG_LEVEL, quietLogCreator } from './client-logging.js';
 import type { KafkaDistribution } from './distribution.js';
+import { toolSecurityArgs, type KafkaClientCredentials } from './tls.js';
 import {
   isInternalTopic,
   movesBetween,
@@ -29,6 +30,11 @@ export interface ClusterAccess {
   /** A private directory; temporary files (the plans given to the tools) are removed again. */
   workDir: string;
   socketFactory?: ISocketFactory;
+  /**
+   * The pilot's TLS directory and client credentials, when its listeners take TLS only: the
+   * kafkajs client presents the credentials, Kafka's tools the files of the directory.
+   */
+  tls?: { dir: string; credentials: KafkaClientCredentials };
   onProgress?: ProgressListener;
   /** For the whole operation; 10 minutes unless given. */
   timeoutMs?: number;
@@ -64,18 +70,21 @@ interface PartitionState extends PartitionPlacement {
 
 const nameOf = (p: { topic: string; partition: number }): string => `${p.topic}-${p.partition}`;
 
-function adminFor(access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory'>): Admin {
+function adminFor(
+  access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory' | 'tls'>
+): Admin {
   return new Kafka({
     clientId: 'pilot-streaming-membership',
     brokers: access.bootstrapServers,
     socketFactory: access.socketFactory,
+    ...(access.tls !== undefined ? { ssl: access.tls.credentials } : {}),
     logCreator: quietLogCreator,
     logLevel: QUIET_LOG_LEVEL
   }).admin();
 }
 
 async function withAdmin<T>(
-  access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory'>,
+  access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory' | 'tls'>,
   use: (admin: Admin) => Promise<T>
 ): Promise<T> {
   if (access.bootstrapServers.length === 0) {
@@ -110,7 +119,7 @@ async function liveBrokers(admin: Admin): Promise<number[]> {
 
 /** The ids of the brokers the cluster's metadata lists (live, unfenced), in order. */
 export function liveBrokerIds(
-  access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory'>
+  access: Pick<ClusterAccess, 'bootstrapServers' | 'socketFactory' | 'tls'>
 ): Promise<number[]> {
   return withAdmin(access, liveBrokers);
 }
@@ -214,6 +223,7 @@ async function reassign(
         args: [
           '--bootstrap-server',
           servers,
+          ...toolSecurityArgs(access.tls?.dir),
           '--reassignment-json-file',
           planPath,
           '--execute',
@@ -250,7 +260,14 @@ async function reassign(
         await runKafkaTool({
           distribution: access.distribution,
           mainClass: KAFKA_TOOLS.reassignPartitions,
-          args: ['--bootstrap-server', servers, '--reassignment-json-file', planPath, '--verify'],
+          args: [
+            '--bootstrap-server',
+            servers,
+            ...toolSecurityArgs(access.tls?.dir),
+            '--reassignment-json-file',
+            planPath,
+            '--verify'
+          ],
           cwd: tempDir,
           timeoutMs: remaining(deadline, timeoutMs, () => 'removing the replication throttle')
         });
@@ -273,6 +290,7 @@ async function reassign(
           args: [
             '--bootstrap-server',
             servers,
+            ...toolSecurityArgs(access.tls?.dir),
             '--election-type',
             'PREFERRED',
             '--path-to-json-file',
@@ -378,6 +396,7 @@ export async function listRegisteredBrokers(
       'list-endpoints',
       '--bootstrap-server',
       options.bootstrapServers.join(','),
+      ...toolSecurityArgs(options.tls?.dir),
       '--include-fenced-brokers'
     ],
     cwd: options.workDir,
@@ -422,6 +441,7 @@ export async function unregisterBrokers(
           'unregister',
           '--bootstrap-server',
           options.bootstrapServers.join(','),
+          ...toolSecurityArgs(options.tls?.dir),
           '--id',
           String(id)
         ],

@@ -1,5 +1,6 @@
 import type { ValidationProblem } from '../../protocol/index.js';
 import { brokerSettingProblem, namesPlugin } from './broker-config-check.js';
+import { clientProperties } from './tls.js';
 
 /** Keys the pilot sets itself: overriding them would break the broker's listeners or storage. */
 const RESERVED_KEYS = new Set([
@@ -15,13 +16,34 @@ const RESERVED_KEYS = new Set([
   'listener.security.protocol.map',
   'log.dirs',
   'log.dir',
-  'metadata.log.dir'
+  'metadata.log.dir',
+  // The pilot's own TLS: its key and trust stores, and that every peer shows a certificate.
+  'security.inter.broker.protocol',
+  'ssl.client.auth',
+  'ssl.keystore.type',
+  'ssl.keystore.location',
+  'ssl.keystore.password',
+  'ssl.keystore.key',
+  'ssl.keystore.certificate.chain',
+  'ssl.key.password',
+  'ssl.truststore.type',
+  'ssl.truststore.location',
+  'ssl.truststore.password',
+  'ssl.truststore.certificates'
 ]);
 
 /** Pilot options carried in the configuration next to Kafka's own keys. */
 export const HEAP_KEY = 'pilot.heap';
 const DEFAULT_HEAP = '512m';
 const HEAP_PATTERN = /^[1-9]\d*[kmg]$/i;
+/**
+ * How the pilot's listeners are secured: "tls" (default; mutual TLS with the pilot's own
+ * certificates) or "plaintext" (anyone who reaches a broker may read and write every topic).
+ */
+export const SECURITY_KEY = 'pilot.security';
+export const SECURITY_CHOICES = ['tls', 'plaintext'] as const;
+export type KafkaSecurity = (typeof SECURITY_CHOICES)[number];
+const PILOT_OPTIONS = [HEAP_KEY, SECURITY_KEY];
 
 type Configuration = Record<string, string | number | boolean>;
 
@@ -41,10 +63,20 @@ export function kafkaConfigurationProblems(configuration: Configuration): Valida
         expected:
           'no value: the pilot sets this key itself (ports, node id and directories are per pilot)'
       });
-    } else if (key.startsWith('pilot.') && key !== HEAP_KEY) {
-      problems.push({ key: where, value, expected: `a known pilot option (${HEAP_KEY})` });
+    } else if (key.startsWith('pilot.') && !PILOT_OPTIONS.includes(key)) {
+      problems.push({
+        key: where,
+        value,
+        expected: `a known pilot option (${PILOT_OPTIONS.join(', ')})`
+      });
     } else if (key === HEAP_KEY && !HEAP_PATTERN.test(String(value))) {
       problems.push({ key: where, value, expected: 'a JVM heap size such as "512m" or "2g"' });
+    } else if (key === SECURITY_KEY && !(SECURITY_CHOICES as readonly unknown[]).includes(value)) {
+      problems.push({
+        key: where,
+        value,
+        expected: `${SECURITY_CHOICES.map(choice => `"${choice}"`).join(' or ')} (default "tls")`
+      });
     } else if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) {
       problems.push({
         key: where,
@@ -53,12 +85,22 @@ export function kafkaConfigurationProblems(configuration: Configuration): Valida
       });
     } else if (typeof value === 'string' && /[\r\n]/.test(value)) {
       problems.push({ key: where, value, expected: 'a single-line value' });
-    } else if (key !== HEAP_KEY) {
+    } else if (!PILOT_OPTIONS.includes(key)) {
       const expected = brokerSettingProblem(key, value, plugin);
       if (expected !== undefined) problems.push({ key: where, value, expected });
     }
   }
   return problems;
+}
+
+/** The listeners' security a configuration asks for (validated before: see above). */
+export function securityOf(configuration: Configuration): KafkaSecurity {
+  return configuration[SECURITY_KEY] === 'plaintext' ? 'plaintext' : 'tls';
+}
+
+/** What a pilot asking for plaintext listeners is told (the supervisor logs it too). */
+export function plaintextWarning(pilotId: string): string {
+  return `Kafka pilot ${pilotId} listens PLAINTEXT (${SECURITY_KEY}=plaintext): anyone who reaches its brokers can read and write every topic`;
 }
 
 export function heapOf(configuration: Configuration): string {
@@ -99,6 +141,12 @@ export function renderServerProperties(options: {
   voters: readonly QuorumVoter[];
   dataDir: string;
   configuration: Configuration;
+  /**
+   * The pilot's TLS directory (see tls.ts): every listener, the controller's included, then
+   * takes TLS connections only from peers with a certificate of the pilot's authority. Without
+   * it the listeners are PLAINTEXT, which a pilot gets only on explicit request.
+   */
+  tlsDir?: string;
 }): string {
   const { host, brokerPort, controllerPort, roles } = options;
   if (roles !== 'broker' && controllerPort === undefined) {
@@ -106,17 +154,25 @@ export function renderServerProperties(options: {
   }
   const controllerListener =
     roles === 'broker' ? '' : `,CONTROLLER://${host}:${String(controllerPort)}`;
+  const protocol = options.tlsDir === undefined ? 'PLAINTEXT' : 'SSL';
   const ours: Record<string, string> = {
     'process.roles': roles,
     'node.id': String(options.nodeId),
     'controller.quorum.voters': votersProperty(options.voters),
-    listeners: `PLAINTEXT://${host}:${brokerPort}${controllerListener}`,
-    'advertised.listeners': `PLAINTEXT://${host}:${brokerPort}`,
+    listeners: `${protocol}://${host}:${brokerPort}${controllerListener}`,
+    'advertised.listeners': `${protocol}://${host}:${brokerPort}`,
     'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name': protocol,
+    'listener.security.protocol.map': `${protocol}:${protocol},CONTROLLER:${protocol}`,
     'log.dirs': options.dataDir
   };
+  if (options.tlsDir !== undefined) {
+    // The broker's key store serves its listeners and is its certificate as a client of the
+    // other brokers and the controllers; security.protocol is a client setting, not the broker's.
+    const stores = clientProperties(options.tlsDir);
+    delete stores['security.protocol'];
+    Object.assign(ours, stores, { 'ssl.client.auth': 'required' });
+  }
   // Internal topics get one replica: a pilot's brokers live and die together (a lost broker
   // fails the pilot). Fewer offsets partitions than Kafka's 50 make the group coordinator ready
   // seconds sooner.

@@ -5,6 +5,7 @@
  * run record. The units do the work; nothing here touches a data message.
  */
 import { EventEmitter } from 'node:events';
+import { posix } from 'node:path';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { ComputeUnit, ProcessResult } from '../../pilot/compute-unit.js';
 import {
@@ -23,6 +24,7 @@ import type { ParsedMasa, ParsedMass } from './options.js';
 import { parseReport } from './report.js';
 import { prepareRunTopics } from './topics.js';
 import type { ConsumerSpec, ProducerSpec, UnitSpec } from './spec.js';
+import { TLS_DIR } from '../../frameworks/kafka/tls.js';
 
 /** How long a stopped run waits for its units' final reports. */
 const FINAL_REPORT_WAIT_MS = 15_000;
@@ -195,7 +197,7 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     try {
       await this.followReports(kafka);
       // Made last, so that the producers' shared start time is still ahead when they start.
-      const specs = this.unitSpecs(record.details.bootstrapServers);
+      const specs = this.unitSpecs(record.details.bootstrapServers, tlsDirOf(record));
       await this.submitUnits(this.pilot, specs);
     } catch (error) {
       await this.finish('failed', `cannot start the units: ${(error as Error).message}`);
@@ -220,7 +222,7 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     if (record.state !== 'Running')
       throw new MiniAppInputError(`pilot ${pilot.id} is ${record.state}: expected Running`);
     await this.checkCores(record, count, pilot);
-    const specs = this.unitSpecs(this.brokers, this.units.length, count);
+    const specs = this.unitSpecs(this.brokers, tlsDirOf(record), this.units.length, count);
     await this.submitUnits(pilot, specs);
   }
 
@@ -278,13 +280,19 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
     });
   }
 
-  private unitSpecs(brokers: string[], firstConsumer = 0, consumers?: number): UnitSpec[] {
+  private unitSpecs(
+    brokers: string[],
+    tlsDir: string | undefined,
+    firstConsumer = 0,
+    consumers?: number
+  ): UnitSpec[] {
     this.brokers = brokers;
     const common = {
       runId: this.runId,
       topic: this.topic,
       metricsTopic: this.metricsTopic,
       brokers,
+      ...(tlsDir !== undefined ? { tlsDir } : {}),
       reportIntervalMs: this.reportInterval()
     };
     const { plan } = this;
@@ -418,6 +426,15 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
 }
 
 /** Seconds from the first to the end of the last 1 s window with any of `field` (at least 1 ms). */
+/** Where a TLS pilot's units find its client certificate (undefined for a PLAINTEXT pilot). */
+function tlsDirOf(record: PilotRecord): string | undefined {
+  if (record.details?.security !== 'tls') return undefined;
+  if (record.workDir === undefined) {
+    throw new Error(`pilot ${record.id} listens TLS but its record names no work directory`);
+  }
+  return posix.join(record.workDir, TLS_DIR);
+}
+
 function activeSeconds(
   windows: readonly RateWindow[],
   field: 'producedMessages' | 'processedMessages'

@@ -98,6 +98,11 @@ const common = {
   topic: z.string().min(1),
   metricsTopic: z.string().min(1),
   brokers: z.array(z.string().min(1)).min(1),
+  /**
+   * The pilot's Kafka TLS directory as the nodes see it, when its brokers take TLS only: the unit
+   * reads its client certificate there (a path: no secret travels in a spec).
+   */
+  tlsDir: z.string().min(1).optional(),
   reportIntervalMs: z.number().int().min(50).max(60_000)
 };
 

@@ -18,6 +18,7 @@ import { readProcessStat, sessionMembers, signalProcess } from '../../resource/f
 import { writeEndNote } from '../pilot-files.js';
 import { applyTransition } from '../record.js';
 import { PilotRegistry } from '../registry.js';
+import { walltimeEnd } from './walltime.js';
 
 /** How long the framework gets to stop after SIGTERM before it is killed. */
 export const FRAMEWORK_STOP_GRACE_MS = 15_000;
@@ -109,36 +110,45 @@ export async function runSupervisor(options: {
   };
 
   const self = await readProcessStat(process.pid);
-  let record = await registry.update(pilotId, current =>
-    current.state === 'New'
-      ? applyTransition(
-          {
-            ...current,
-            job: current.job ?? {
-              jobId: String(process.pid),
-              pid: process.pid,
-              ...(self !== undefined ? { pidStartTime: self.startTime } : {}),
-              host: 'localhost'
-            }
-          },
-          'Pending',
-          { now: new Date() }
-        )
-      : undefined
-  );
+  // This process starts as the job starts running (the batch script execs it): the walltime
+  // counts from here, not from the record's creation, which may be long before in a queue.
+  const startedAt = Math.round(performance.timeOrigin);
+  let record = await registry.update(pilotId, current => {
+    const started = { ...current, startedAt: new Date(startedAt).toISOString() };
+    if (current.state === 'New') {
+      return applyTransition(
+        {
+          ...started,
+          job: current.job ?? {
+            jobId: String(process.pid),
+            pid: process.pid,
+            ...(self !== undefined ? { pidStartTime: self.startTime } : {}),
+            host: 'localhost'
+          }
+        },
+        'Pending',
+        { now: new Date() }
+      );
+    }
+    // A batch job is recorded Pending by its submitter: it started now.
+    return current.state === 'Pending' && current.startedAt === undefined ? started : undefined;
+  });
   if (record.state !== 'Pending') {
     log(`pilot ${pilotId} is ${record.state}, not Pending: nothing to start`);
     return 1;
   }
   const walltime = { stopped: false };
   const walltimeMinutes = record.description.walltimeMinutes;
-  // In a batch job the scheduler ends the job at the same limit: stop a little before it, so
-  // the stop is ours (graceful, recorded) rather than the scheduler's SIGTERM and SIGKILL.
-  const margin = process.env.SLURM_JOB_ID !== undefined ? walltimeMargin(walltimeMinutes) : 0;
-  void at(Date.parse(record.createdAt) + walltimeMinutes * 60_000 - margin, walltime).then(() =>
+  const end = walltimeEnd({
+    startedAt,
+    walltimeMinutes,
+    inBatchJob: process.env.SLURM_JOB_ID !== undefined
+  });
+  log(`walltime of ${walltimeMinutes} minutes: stopping at ${new Date(end.at).toISOString()}`);
+  void at(end.at, walltime).then(() =>
     requestStop({
       state: 'Done',
-      reason: `walltime of ${walltimeMinutes} minutes reached${margin > 0 ? ` (stopping ${margin / 1000} s before the scheduler's limit)` : ''}`
+      reason: `walltime of ${walltimeMinutes} minutes reached${end.marginMs > 0 ? ` (stopping ${end.marginMs / 1000} s before the scheduler's limit)` : ''}`
     })
   );
 
@@ -290,11 +300,6 @@ export async function runSupervisor(options: {
   return unrecorded ? 1 : 0;
 }
 
-/** Time kept before a batch job's limit for a graceful stop: a tenth of it, at most 30 s. */
-function walltimeMargin(walltimeMinutes: number): number {
-  return Math.min(30_000, walltimeMinutes * 6_000);
-}
-
 /** A running child's nodes join its parent's details (the parent lists every node). */
 async function showInParent(
   registry: PilotRegistry,
@@ -363,7 +368,12 @@ async function reserveParentNodes(
       `pilot ${childId} extends ${parentId}, which is ${parent.state}: expected a Running parent`
     );
   }
-  return { pilotId: parentId, details: parent.details, firstNodeId };
+  return {
+    pilotId: parentId,
+    details: parent.details,
+    firstNodeId,
+    workDir: registry.workDirOf(parentId)
+  };
 }
 
 /**

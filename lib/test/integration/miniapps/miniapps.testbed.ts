@@ -100,7 +100,9 @@ describe('Mini-Apps on the testbed cluster', () => {
         source: { kind: 'synthetic-bytes', size: 1000 },
         topic: 'elastic',
         rate: 60,
-        messages: 3_000,
+        // Enough that a backlog is left through the window measured after the child joined,
+        // however long the child takes to start (its brokers' TLS set-up and partition moves).
+        messages: 4_500,
         unitCores: 0
       },
       client.service

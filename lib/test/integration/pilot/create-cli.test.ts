@@ -127,4 +127,26 @@ describe('pilot-streaming create, interrupted or timed out', () => {
     expect(registry.filter(name => name.endsWith('.json'))).toEqual([]);
     expect(await processesMentioning(test.home)).toEqual([]);
   });
+
+  it('refuses --queue and --project on fork:// before anything is launched', async () => {
+    const run = new CreateRun(test.home, test.cacheDir, [
+      '--resource',
+      'fork://localhost',
+      '--queue',
+      'debug',
+      '--project',
+      'astro42'
+    ]);
+    expect(await run.exited).toBe(1);
+    expect(run.stderr).toContain(
+      'queue = "debug", expected no queue outside a batch scheduler: it applies to slurm:// and slurm+ssh:// resources'
+    );
+    expect(run.stderr).toContain(
+      'project = "astro42", expected no project outside a batch scheduler'
+    );
+    expect(run.stderr).not.toMatch(/launched/);
+    expect(run.stdout).toBe('');
+    const registry = await readdir(join(test.home, 'registry')).catch(() => []);
+    expect(registry.filter(name => name.endsWith('.json'))).toEqual([]);
+  });
 });

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readClientCredentials, TLS_DIR } from '../../../src/frameworks/kafka/tls.js';
 import type { Pilot } from '../../../src/pilot/index.js';
 import type { KafkaDetails } from '../../../src/protocol/index.js';
+import { RemoteConnection, tunnelSocketFactory } from '../../../src/remote/index.js';
+import { expectOnlyPilotClients } from '../../support/kafka-access.js';
 import { waitForIdleNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
 
@@ -106,14 +110,40 @@ describe('extending and shrinking a Kafka pilot on the testbed', () => {
   let client: PilotClient;
   let parent: Pilot | undefined;
   let child: Pilot | undefined;
+  /** A stranger's way to the brokers: the same ssh login, without the pilot's credentials. */
+  let connection: RemoteConnection;
 
   beforeAll(async () => {
     client = await openPilotClient(testbed, testbed.ssh);
+    const { ssh } = testbed;
+    connection = new RemoteConnection(
+      { user: ssh.user, host: ssh.host, port: ssh.port },
+      { knownHostsPath: ssh.knownHostsPath, identityFiles: [ssh.identityPath], agent: false }
+    );
   });
 
   afterAll(async () => {
+    await connection?.close();
     await client?.close([child, parent]);
   });
+
+  /** Every broker of `pilot` refuses clients without its credentials and serves its own. */
+  async function expectOnlyItsClients(pilot: Pilot): Promise<void> {
+    const record = await pilot.refresh();
+    const details = record.details!;
+    expect(details.security).toBe('tls');
+    const own = await readClientCredentials(posix.join(record.workDir!, TLS_DIR), path =>
+      connection.readFile(path)
+    );
+    await expectOnlyPilotClients({
+      servers: details.brokers
+        .filter(broker => broker.pilotId === pilot.id)
+        .map(broker => `${broker.host}:${broker.port}`),
+      own,
+      clusterId: details.clusterId,
+      socketFactory: tunnelSocketFactory(connection)
+    });
+  }
 
   it('spreads a topic over 5 brokers with a child, returns to 3 when it is cancelled, and loses nothing', async () => {
     parent = await client.service.createPilot({
@@ -123,6 +153,7 @@ describe('extending and shrinking a Kafka pilot on the testbed', () => {
       walltimeMinutes: 30
     });
     await parent.wait('Running', { timeoutMs: 180_000 });
+    await expectOnlyItsClients(parent);
     const kafka = await parent.getContext();
     const admin = kafka.admin();
     await admin.connect();
@@ -169,6 +200,8 @@ describe('extending and shrinking a Kafka pilot on the testbed', () => {
     expect(new Set(parentDetails.brokers.map(broker => broker.node)).size).toBe(5);
     const childDetails = (await child.details()) as KafkaDetails;
     expect(childDetails.brokers.map(broker => broker.nodeId).sort()).toEqual([4, 5]);
+    // The child's brokers, in the parent's cluster, take the child's certificates only.
+    await expectOnlyItsClients(child);
 
     const shrunk = Date.now();
     const sentBeforeShrink = during.count();
@@ -177,6 +210,12 @@ describe('extending and shrinking a Kafka pilot on the testbed', () => {
     expect(during.count()).toBeGreaterThan(sentBeforeShrink);
     console.log(`child canceled, partitions moved back, in ${Date.now() - shrunk} ms`);
     expect(child.state).toBe('Canceled');
+    // Kafka's tools moved and unregistered the child's brokers over TLS (with its certificate).
+    const childLog = (
+      await connection.readFile(posix.join(child.record.workDir!, 'supervisor.log'))
+    ).toString('utf8');
+    expect(childLog).toMatch(/moved \d+ partitions off brokers 4, 5 onto 1, 2, 3/);
+    expect(childLog).toMatch(/unregistered brokers 4, 5 from the cluster/);
     const duringSent = await during.stop();
     expect(await liveBrokers(kafka)).toEqual([1, 2, 3]);
     const back = await placement(kafka);

@@ -1,4 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import {
+  readClientCredentials,
+  TLS_DIR,
+  type KafkaClientCredentials
+} from '../../../src/frameworks/kafka/tls.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { KafkaDetails } from '../../../src/protocol/index.js';
 import { RemoteConnection, tunnelSocketFactory } from '../../../src/remote/index.js';
@@ -10,12 +17,17 @@ describe('a kafkajs client whose broker connections go through the ssh connectio
   let home: PilotTestHome;
   let details: KafkaDetails;
   let connection: RemoteConnection;
+  let ssl: KafkaClientCredentials;
 
   beforeAll(async () => {
     home = await createPilotTestHome();
     const pilot = await home.service.createPilot({ type: 'kafka', resource: 'fork://localhost' });
     await pilot.wait('Running', { timeoutMs: 240_000 });
     details = await pilot.details();
+    // Its brokers take TLS clients with its certificate only: through the tunnel too.
+    ssl = await readClientCredentials(join((await pilot.refresh()).workDir!, TLS_DIR), path =>
+      readFile(path)
+    );
     const { ssh } = testbed;
     connection = new RemoteConnection(
       { user: ssh.user, host: ssh.host, port: ssh.port },
@@ -34,6 +46,7 @@ describe('a kafkajs client whose broker connections go through the ssh connectio
     const kafka = new Kafka({
       clientId: 'tunnel-test',
       brokers: details.bootstrapServers,
+      ssl,
       logLevel: logLevel.NOTHING,
       socketFactory: args => {
         tunnels.push(`${args.host}:${args.port}`);

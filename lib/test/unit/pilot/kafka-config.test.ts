@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   heapOf,
   kafkaConfigurationProblems,
-  renderServerProperties
+  renderServerProperties,
+  securityOf
 } from '../../../src/frameworks/kafka/server-config.js';
 import { newClusterId } from '../../../src/frameworks/kafka/bootstrap.js';
 
@@ -105,6 +106,70 @@ describe('Kafka server configuration', () => {
       configuration: {}
     });
     expect(text).toContain('log.dirs=C:\\\\data');
+  });
+
+  it('secures every listener with mutual TLS from the pilot TLS directory', () => {
+    const properties = parseProperties(
+      renderServerProperties({
+        nodeId: 1,
+        roles: 'broker,controller',
+        host: '10.0.0.1',
+        brokerPort: 9092,
+        controllerPort: 9093,
+        voters: [{ nodeId: 1, host: '10.0.0.1', port: 9093 }],
+        dataDir: '/d',
+        configuration: {},
+        tlsDir: '/work/p/kafka/tls'
+      })
+    );
+    expect(properties.get('listeners')).toBe('SSL://10.0.0.1:9092,CONTROLLER://10.0.0.1:9093');
+    expect(properties.get('advertised.listeners')).toBe('SSL://10.0.0.1:9092');
+    expect(properties.get('inter.broker.listener.name')).toBe('SSL');
+    expect(properties.get('listener.security.protocol.map')).toBe('SSL:SSL,CONTROLLER:SSL');
+    expect(properties.get('ssl.client.auth')).toBe('required');
+    expect(properties.get('ssl.keystore.type')).toBe('PEM');
+    expect(properties.get('ssl.keystore.location')).toBe('/work/p/kafka/tls/broker.pem');
+    expect(properties.get('ssl.truststore.type')).toBe('PEM');
+    expect(properties.get('ssl.truststore.location')).toBe('/work/p/kafka/tls/ca.pem');
+    // A client setting: the broker has none, and no password of a store is written.
+    expect(properties.has('security.protocol')).toBe(false);
+    expect([...properties.keys()].filter(key => key.includes('password'))).toEqual([]);
+  });
+
+  it('takes pilot.security "tls" or "plaintext" only, and TLS when it is absent', () => {
+    expect(kafkaConfigurationProblems({ 'pilot.security': 'plaintext' })).toEqual([]);
+    expect(kafkaConfigurationProblems({ 'pilot.security': 'tls' })).toEqual([]);
+    expect(securityOf({})).toBe('tls');
+    expect(securityOf({ 'pilot.security': 'plaintext' })).toBe('plaintext');
+    expect(kafkaConfigurationProblems({ 'pilot.security': 'PLAINTEXT' })).toEqual([
+      {
+        key: 'configuration.pilot.security',
+        value: 'PLAINTEXT',
+        expected: '"tls" or "plaintext" (default "tls")'
+      }
+    ]);
+    expect(kafkaConfigurationProblems({ 'pilot.securty': 'plaintext' })).toEqual([
+      {
+        key: 'configuration.pilot.securty',
+        value: 'plaintext',
+        expected: 'a known pilot option (pilot.heap, pilot.security)'
+      }
+    ]);
+  });
+
+  it.each([
+    ['ssl.keystore.location', '/elsewhere.jks'],
+    ['ssl.truststore.location', '/elsewhere.pem'],
+    ['ssl.client.auth', 'none'],
+    ['security.inter.broker.protocol', 'PLAINTEXT']
+  ])('rejects the TLS key %s the pilot sets itself', (key, value) => {
+    expect(kafkaConfigurationProblems({ [key]: value })).toEqual([
+      {
+        key: `configuration.${key}`,
+        value,
+        expected: expect.stringMatching(/sets this key itself/) as unknown
+      }
+    ]);
   });
 
   it('accepts ordinary Kafka keys and a heap size', () => {

@@ -4,7 +4,11 @@ import {
   PilotMagicUsageError,
   splitArguments
 } from '../../../src/pilot/magic-arguments.js';
-import { ValidationError } from '../../../src/protocol/index.js';
+import {
+  parsePilotDescription,
+  ValidationError,
+  type PilotDescriptionInput
+} from '../../../src/protocol/index.js';
 
 describe('%pilot argument parsing', () => {
   it('splits words with quotes and escapes', () => {
@@ -38,6 +42,22 @@ describe('%pilot argument parsing', () => {
       wait: true,
       timeoutMs: 90_000
     });
+  });
+
+  it('passes --queue, --project and --reservation to the description, which refuses them off a batch scheduler', () => {
+    const command = parsePilotMagic(
+      'create kafka --resource slurm://localhost --queue debug --project astro42 --reservation beamtime'
+    );
+    expect(command).toMatchObject({
+      input: { queue: 'debug', project: 'astro42', reservation: 'beamtime' }
+    });
+    expect(
+      parsePilotDescription((command as { input: PilotDescriptionInput }).input)
+    ).toMatchObject({ queue: 'debug', project: 'astro42', reservation: 'beamtime' });
+    const onFork = parsePilotMagic('create kafka --resource fork://localhost --queue debug');
+    expect(() => parsePilotDescription((onFork as { input: PilotDescriptionInput }).input)).toThrow(
+      'queue = "debug", expected no queue outside a batch scheduler: it applies to slurm:// and slurm+ssh:// resources'
+    );
   });
 
   it('does not wait unless asked', () => {

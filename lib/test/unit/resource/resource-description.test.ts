@@ -52,6 +52,13 @@ describe('descriptions for ssh://, slurm:// and slurm+ssh:// resources', () => {
       'reservation',
       /slurm:\/\//
     ],
+    ['a queue on fork://', { resource: 'fork://localhost', queue: 'debug' }, 'queue', /slurm:\/\//],
+    [
+      'a project on ssh://',
+      { resource: 'ssh://login', project: 'astro42' },
+      'project',
+      /slurm:\/\//
+    ],
     [
       'scheduler options on ssh://',
       { resource: 'ssh://login', schedulerOptions: ['--qos=a'] },
@@ -79,6 +86,20 @@ describe('descriptions for ssh://, slurm:// and slurm+ssh:// resources', () => {
     const problem = problems.find(found => found.key === key);
     expect(problem, JSON.stringify(problems)).toBeDefined();
     expect(problem?.expected).toMatch(expected);
+  });
+
+  it('says which key, which value and why for a queue and a project on a single host', () => {
+    expect(() =>
+      parsePilotDescription({
+        type: 'kafka',
+        resource: 'ssh://login',
+        queue: 'debug',
+        project: 'astro42'
+      })
+    ).toThrow(
+      'Invalid pilot description: queue = "debug", expected no queue outside a batch scheduler: it applies to slurm:// and slurm+ssh:// resources; ' +
+        'project = "astro42", expected no project outside a batch scheduler: it applies to slurm:// and slurm+ssh:// resources'
+    );
   });
 
   it('has an adaptor for every scheme', () => {
