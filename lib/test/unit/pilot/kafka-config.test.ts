@@ -119,7 +119,7 @@ describe('Kafka server configuration', () => {
         voters: [{ nodeId: 1, host: '10.0.0.1', port: 9093 }],
         dataDir: '/d',
         configuration: {},
-        tlsDir: '/work/p/kafka/tls'
+        tlsDir: '/home/user/pilots/p/kafka/tls'
       })
     );
     expect(properties.get('listeners')).toBe('SSL://10.0.0.1:9092,CONTROLLER://10.0.0.1:9093');
@@ -128,9 +128,11 @@ describe('Kafka server configuration', () => {
     expect(properties.get('listener.security.protocol.map')).toBe('SSL:SSL,CONTROLLER:SSL');
     expect(properties.get('ssl.client.auth')).toBe('required');
     expect(properties.get('ssl.keystore.type')).toBe('PEM');
-    expect(properties.get('ssl.keystore.location')).toBe('/work/p/kafka/tls/broker.pem');
+    expect(properties.get('ssl.keystore.location')).toBe(
+      '/home/user/pilots/p/kafka/tls/broker.pem'
+    );
     expect(properties.get('ssl.truststore.type')).toBe('PEM');
-    expect(properties.get('ssl.truststore.location')).toBe('/work/p/kafka/tls/ca.pem');
+    expect(properties.get('ssl.truststore.location')).toBe('/home/user/pilots/p/kafka/tls/ca.pem');
     // A client setting: the broker has none, and no password of a store is written.
     expect(properties.has('security.protocol')).toBe(false);
     expect([...properties.keys()].filter(key => key.includes('password'))).toEqual([]);
