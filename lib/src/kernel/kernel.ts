@@ -506,7 +506,7 @@ export class Kernel {
     complete_request: async (message, socket) => {
       const code = String(message.content.code ?? '');
       const offset = codePointsToOffset(code, Number(message.content.cursor_pos ?? code.length));
-      const result = complete(code, offset, this.executor.global);
+      const result = complete(code, offset, this.executor.namespace);
       await this.reply(socket, message, 'complete_reply', {
         status: 'ok',
         matches: result.matches,
@@ -518,7 +518,7 @@ export class Kernel {
     inspect_request: async (message, socket) => {
       const code = String(message.content.code ?? '');
       const offset = codePointsToOffset(code, Number(message.content.cursor_pos ?? code.length));
-      const text = describeAt(code, offset, this.executor.global);
+      const text = describeAt(code, offset, this.executor.namespace);
       await this.reply(socket, message, 'inspect_reply', {
         status: 'ok',
         found: text !== undefined,

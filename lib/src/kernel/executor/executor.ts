@@ -2,9 +2,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import type { CellMagicBody } from '../api.js';
 import { replaceMagics } from './magics.js';
+import { cellNamespace } from './namespace.js';
 import { ModuleLoader, defaultExport, namedExport } from './modules.js';
 import { KeyboardInterrupt, type CellInterrupts } from './interrupts.js';
-import { KERNEL_HELPER, cellHelpers, declareInterruptBindings, rewriteCell } from './rewrite.js';
+import {
+  CellScope,
+  KERNEL_HELPER,
+  cellHelpers,
+  declareInterruptBindings,
+  rewriteCell,
+  type Binding
+} from './rewrite.js';
 import { CellSources, cellFileName, reportError, type ErrorReport } from './stack.js';
 import { CellSyntaxError, transpileCell, untranspiled } from './transpile.js';
 
@@ -47,6 +55,10 @@ export class Executor {
   readonly global: Record<string, unknown>;
   readonly modules: ModuleLoader;
   private readonly sources = new CellSources();
+  /** The names cells have declared: bindings of the context's script scope. */
+  readonly scope = new CellScope();
+  /** The names cells see, for completion and inspection (see cellNamespace). */
+  readonly namespace: Record<string, unknown>;
   private pendingInterrupt: ((error: Error) => void) | undefined;
   /** A cell is being prepared or run; an interrupt before it awaits anything is kept here. */
   private running = false;
@@ -74,6 +86,7 @@ export class Executor {
       ...helpers
     });
     declareInterruptBindings(this.context);
+    this.namespace = cellNamespace(this.global, this.scope, this.context);
     this.defineGlobal('require', this.modules.require);
     this.defineGlobal('global', this.global);
   }
@@ -132,8 +145,9 @@ export class Executor {
 
   private async run(source: string, label: string): Promise<{ value: unknown } | undefined> {
     let script: vm.Script;
+    let declared: Binding[];
     try {
-      script = await this.compile(source, label);
+      ({ script, declared } = await this.compile(source, label));
     } catch (error) {
       throw new CellError(this.report(error, label, source));
     }
@@ -146,7 +160,13 @@ export class Executor {
       completion = script.runInContext(this.context, { breakOnSigint: true }) as Promise<
         { value: unknown } | undefined
       >;
+      this.scope.record(declared);
     } catch (error) {
+      // Only a SyntaxError (a name the script scope cannot take) comes before the header's
+      // declarations exist; after them, an interrupt of the synchronous part.
+      if (!(error instanceof (this.global.SyntaxError as ErrorConstructor))) {
+        this.scope.record(declared);
+      }
       throw new CellError(this.report(error, label, source));
     }
     // While the cell awaits, an interrupt rejects the wait; the cell's own work may go on.
@@ -179,7 +199,10 @@ export class Executor {
     return this.running;
   }
 
-  private async compile(source: string, label: string): Promise<vm.Script> {
+  private async compile(
+    source: string,
+    label: string
+  ): Promise<{ script: vm.Script; declared: Binding[] }> {
     const { code: withMagics, magics } = replaceMagics(source, {
       line: `${KERNEL_HELPER}.magic`,
       cell: `${KERNEL_HELPER}.cellMagic`,
@@ -194,11 +217,19 @@ export class Executor {
     this.sources.add(label, transpiled.map, source, transpiled.code.split('\n').length);
     let rewritten;
     try {
-      rewritten = rewriteCell(transpiled.code, { source: withMagics, map: transpiled.map });
+      rewritten = rewriteCell(
+        transpiled.code,
+        { source: withMagics, map: transpiled.map },
+        this.scope
+      );
     } catch (error) {
       throw this.mapParseError(error, label, source);
     }
-    return new vm.Script(rewritten.script, { filename: cellFileName(label), lineOffset: -1 });
+    const script = new vm.Script(rewritten.script, {
+      filename: cellFileName(label),
+      lineOffset: -1
+    });
+    return { script, declared: rewritten.declared };
   }
 
   /** acorn failing on esbuild's output is rare; point at the cell line it came from. */

@@ -34,8 +34,51 @@ export interface RewrittenCell {
    * `{ value }` when the cell ends with an expression, otherwise of undefined.
    */
   script: string;
-  /** Top-level names the cell binds (they become globals of the context). */
-  declared: string[];
+  /** Top-level names the cell binds (script-scope bindings of the context, see CellScope). */
+  declared: Binding[];
+}
+
+/**
+ * How a cell binds a top-level name: `const` (also imports) and `let` (also classes and
+ * functions) in the context's script scope; `var` as a property of the global object, as a
+ * script's top-level `var` is (code may reach it as `globalThis.name`), unless the script scope
+ * holds the name already.
+ */
+export type BindingKind = 'const' | 'let' | 'var';
+
+export interface Binding {
+  name: string;
+  kind: BindingKind;
+}
+
+/**
+ * The names the cells of one context have declared so far. They are `let` bindings of the
+ * context's script scope (declared by the header of the first cell that binds them, assigned by
+ * every later one), which all cells share and V8 reaches quickly; a property of the global object
+ * would go through the context's interceptor on every access (about a microsecond). Constness is
+ * the rewrite's to keep: see rewriteCell.
+ */
+export class CellScope {
+  private readonly bindings = new Map<string, boolean>();
+
+  has(name: string): boolean {
+    return this.bindings.has(name);
+  }
+
+  isConstant(name: string): boolean {
+    return this.bindings.get(name) === true;
+  }
+
+  names(): string[] {
+    return [...this.bindings.keys()];
+  }
+
+  /** Once a cell's script has started, the names it declares exist (and are constant or not). */
+  record(declared: readonly Binding[]): void {
+    for (const { name, kind } of declared) {
+      if (kind !== 'var') this.bindings.set(name, kind === 'const');
+    }
+  }
 }
 
 /** The TypeScript a cell was transpiled from, and esbuild's source map back to it. */
@@ -130,6 +173,26 @@ export function patternNames(pattern: Pattern): string[] {
   }
 }
 
+/** Names an assignment's target assigns (`a`, `[b, { c }]`); members (`o.p`) bind no name. */
+function assignedNames(target: Pattern): string[] {
+  switch (target.type) {
+    case 'MemberExpression':
+      return [];
+    case 'ObjectPattern':
+      return target.properties!.flatMap(property =>
+        assignedNames(property.type === 'RestElement' ? property.argument! : property.value!)
+      );
+    case 'ArrayPattern':
+      return target.elements!.flatMap(element => (element ? assignedNames(element) : []));
+    case 'RestElement':
+      return assignedNames(target.argument!);
+    case 'AssignmentPattern':
+      return assignedNames(target.left!);
+    default:
+      return patternNames(target);
+  }
+}
+
 function visit(node: unknown, callback: (node: AnyNode) => void): void {
   if (Array.isArray(node)) {
     for (const child of node) visit(child, callback);
@@ -145,13 +208,20 @@ function visit(node: unknown, callback: (node: AnyNode) => void): void {
 /**
  * Rewrites a transpiled cell so that it can use top-level `await` (the body runs in an async
  * function) while its top-level declarations outlive it: `const`/`let`/`var`/`class` become
- * assignments to globals declared with `var` in the header, functions are copied to the global
- * object, static imports become dynamic ones, and a trailing expression is returned as the
- * cell's value. Constants (`const`, imports) are then made read-only and every name the cell
- * declares is made assignable again first (see bindingHelpers). Edits never add or remove line
- * breaks, so line numbers survive.
+ * assignments to `let` bindings of the context's script scope (declared in the header when
+ * `scope` does not know them yet), functions are assigned to theirs too, static imports become
+ * dynamic ones, and a trailing expression is returned as the cell's value. As `let`s the bindings
+ * can be declared again, as re-running a cell does (as in the Chrome DevTools and Deno consoles);
+ * an assignment to a constant one (a `const` or an import, of this cell or an earlier one) is
+ * rewritten into a call that throws JavaScript's TypeError, unless the cell declares the name
+ * again somewhere (it may be a different variable there). Edits never add or remove line breaks,
+ * so line numbers survive.
  */
-export function rewriteCell(code: string, original?: OriginalSource): RewrittenCell {
+export function rewriteCell(
+  code: string,
+  original?: OriginalSource,
+  scope: CellScope = new CellScope()
+): RewrittenCell {
   const program = parse(code, {
     locations: original !== undefined,
     ecmaVersion: 'latest',
@@ -164,9 +234,13 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
     edits.push({ start, end, text, order: edits.length });
   const blank = (start: number, end: number) =>
     edit(start, end, code.slice(start, end).replace(/[^\n]/g, ''));
-  const hoisted = new Set<string>();
+  /** The cell's top-level bindings, in order, and whether each is constant. */
+  const bound = new Map<string, BindingKind>();
+  const bind = (names: readonly string[], kind: BindingKind) => {
+    // A name the cells already hold in the script scope stays there, whatever declares it.
+    for (const name of names) bound.set(name, kind === 'var' && scope.has(name) ? 'let' : kind);
+  };
   const functions: string[] = [];
-  const constant = (names: string[]) => `${KERNEL_HELPER}.constant(${JSON.stringify(names)})`;
   const declarations = original && new DeclarationTexts(original);
   /** Records a function's or class's TypeScript declaration for inspection (see introspection). */
   const document = (
@@ -191,7 +265,7 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
         edit(statement.start, declarators[0]!.start, '');
         for (const declarator of declarators) {
           const names = patternNames(declarator.id as Pattern);
-          for (const name of names) hoisted.add(name);
+          bind(names, statement.kind as BindingKind);
           const init = declarator.init as AnyNode | null;
           if (init) {
             const isFunction = /^(Arrow)?Function(Expression)$|^ClassExpression$/.test(init.type);
@@ -200,12 +274,7 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
                 ? document(names[0]!, outer, declarator, init.body as AnyNode, `${statement.kind} `)
                 : '';
             edit(declarator.start, declarator.start, '(');
-            edit(
-              declarator.end,
-              declarator.end,
-              (documented ? `, ${documented}` : '') +
-                (statement.kind === 'const' ? `, ${constant(names)})` : ')')
-            );
+            edit(declarator.end, declarator.end, (documented ? `, ${documented}` : '') + ')');
           } else if (statement.kind === 'var') {
             edit(declarator.start, declarator.end, 'void 0');
           } else {
@@ -217,7 +286,7 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
       }
       case 'ClassDeclaration': {
         const name = (statement.id as Pattern).name!;
-        hoisted.add(name);
+        bind([name], 'let');
         edit(statement.start, statement.start, `${name} = `);
         const documented = document(name, outer, statement, statement.body as AnyNode);
         edit(statement.end, statement.end, documented ? `; ${documented};` : ';');
@@ -225,6 +294,9 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
       }
       case 'FunctionDeclaration': {
         const name = (statement.id as Pattern).name!;
+        // In the script scope like `let`, not on the global object as a script's would be: a
+        // call from a loop then costs nothing extra (see CellScope).
+        bind([name], 'let');
         functions.push(name);
         const documented = document(name, outer, statement, statement.body as AnyNode);
         if (documented) documentFunctions.push(`${documented}; `);
@@ -244,7 +316,6 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
         const locals: string[] = [];
         for (const specifier of statement.specifiers as AnyNode[]) {
           const local = (specifier.local as Pattern).name!;
-          hoisted.add(local);
           locals.push(local);
           if (specifier.type === 'ImportDefaultSpecifier') {
             parts.push(`${local} = ${KERNEL_HELPER}.defaultExport(${module});`);
@@ -259,7 +330,7 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
           }
         }
         // Imported bindings are constant, as in a module.
-        if (locals.length > 0) parts.push(`${constant(locals)};`);
+        bind(locals, 'const');
         const newlines = code.slice(statement.start, statement.end).replace(/[^\n]/g, '');
         edit(statement.start, statement.end, parts.join(' ') + newlines);
         break;
@@ -301,6 +372,27 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
     }
   });
 
+  // Assignments to a constant binding throw, as they would to a real `const` (see rewriteCell).
+  const constant = (name: string) =>
+    bound.has(name) ? bound.get(name) === 'const' : scope.isConstant(name);
+  const redeclared = namesDeclaredInside(body);
+  const assignedConstant = (target: Pattern): string | undefined =>
+    assignedNames(target).find(name => constant(name) && !redeclared.has(name));
+  visit(body, node => {
+    if (node.type === 'AssignmentExpression') {
+      const name = assignedConstant(node.left as Pattern);
+      if (name === undefined) return;
+      const right = node.right as AnyNode;
+      edit(node.start, right.start, `${KERNEL_HELPER}.assignToConstant(${JSON.stringify(name)}, `);
+      edit(node.end, node.end, ')');
+    } else if (node.type === 'UpdateExpression') {
+      const name = assignedConstant(node.argument as Pattern);
+      if (name !== undefined) {
+        edit(node.start, node.end, `${KERNEL_HELPER}.assignToConstant(${JSON.stringify(name)})`);
+      }
+    }
+  });
+
   const last = body.at(-1);
   if (last?.type === 'ExpressionStatement') {
     // The statement's range, not the expression's: acorn leaves enclosing parentheses outside it.
@@ -321,14 +413,65 @@ export function rewriteCell(code: string, original?: OriginalSource): RewrittenC
     rewritten = rewritten.slice(0, start) + text + rewritten.slice(end);
   }
 
-  const declared = [...hoisted, ...functions];
+  const named = (kind: (kind: BindingKind) => boolean) =>
+    [...bound].flatMap(([name, bindingKind]) => (kind(bindingKind) ? [name] : []));
+  const fresh = named(kind => kind !== 'var').filter(name => !scope.has(name));
+  const globals = named(kind => kind === 'var');
+  // Functions are declared (hoisted) inside the cell's function; the header hands each to its
+  // script-scope binding through a setter made outside, where the name means that binding.
+  const value = `${KERNEL_HELPER}_value`;
+  const setters = functions.map(name => `${name}: (${value}) => { ${name} = ${value}; }`);
   const header =
-    (hoisted.size > 0 ? `var ${[...hoisted].join(', ')}; ` : '') +
-    `(async (${KERNEL_HELPER}_global) => { ` +
-    (declared.length > 0 ? `${KERNEL_HELPER}.redeclare(${JSON.stringify(declared)}); ` : '') +
-    functions.map(name => `${KERNEL_HELPER}_global.${name} = ${name}; `).join('') +
+    (fresh.length > 0 ? `let ${fresh.join(', ')}; ` : '') +
+    `(async (${KERNEL_HELPER}_global, ${KERNEL_HELPER}_functions) => { ` +
+    (globals.length > 0
+      ? `${KERNEL_HELPER}.declareGlobals(${KERNEL_HELPER}_global, ${JSON.stringify(globals)}); `
+      : '') +
+    functions.map(name => `${KERNEL_HELPER}_functions.${name}(${name}); `).join('') +
     documentFunctions.join('');
-  return { script: `${header}\n${rewritten}\n})(globalThis);`, declared };
+  return {
+    script: `${header}\n${rewritten}\n})(globalThis, { ${setters.join(', ')} });`,
+    declared: [...bound].map(([name, kind]) => ({ name, kind }))
+  };
+}
+
+/**
+ * Names the cell declares below its top level (in functions, blocks, parameters, catch clauses):
+ * there the name may be another variable than the top-level one.
+ */
+function namesDeclaredInside(body: AnyNode[]): Set<string> {
+  const names = new Set<string>();
+  const topLevel = new Set<unknown>();
+  for (const statement of body) {
+    const declaration = (statement.declaration as AnyNode | null | undefined) ?? statement;
+    topLevel.add(declaration);
+  }
+  const add = (pattern: unknown) => {
+    if (pattern) for (const name of patternNames(pattern as Pattern)) names.add(name);
+  };
+  visit(body, node => {
+    switch (node.type) {
+      case 'VariableDeclaration':
+        if (!topLevel.has(node)) for (const d of node.declarations as AnyNode[]) add(d.id);
+        break;
+      case 'FunctionDeclaration':
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression':
+        if (node.type !== 'FunctionDeclaration' || !topLevel.has(node)) add(node.id);
+        for (const parameter of node.params as AnyNode[]) add(parameter);
+        break;
+      case 'ClassDeclaration':
+      case 'ClassExpression':
+        if (node.type !== 'ClassDeclaration' || !topLevel.has(node)) add(node.id);
+        break;
+      case 'CatchClause':
+        add(node.param);
+        break;
+      default:
+        break;
+    }
+  });
+  return names;
 }
 
 /**
@@ -345,53 +488,36 @@ export function declareInterruptBindings(context: vm.Context): void {
 
 /** What rewritten cells call through the kernel helper. */
 export interface CellHelpers {
-  /** Before a cell declares `names`: constants among them become ordinary globals again. */
-  redeclare(names: readonly string[]): void;
-  /** After a `const` (or import) is initialised: assigning to it throws, as for a real const. */
-  constant(names: readonly string[]): void;
+  /** An assignment to a constant binding: throws JavaScript's TypeError, of the cells' realm. */
+  assignToConstant(name: string, value?: unknown): never;
+  /** Before a cell's `var`s are assigned: each is a property of the global object. */
+  declareGlobals(global: object, names: readonly string[]): void;
   /** Keeps a function's or class's TypeScript declaration for inspection. */
   document(value: unknown, declaration: Declaration): void;
   /** What every loop checks (see LOOP_GUARD). */
   interrupts: CellInterrupts;
 }
 
-/**
- * Top-level `const`s live on as properties of the cells' global object. A non-writable property
- * would not do: cells run in sloppy mode, where assigning to one fails silently. So a constant is
- * an accessor whose setter throws JavaScript's own TypeError (of the cells' realm, so that
- * `instanceof TypeError` holds in a cell). It stays configurable so that declaring the name again
- * in a later cell, as re-running a cell does, works as in the Chrome DevTools and Deno consoles.
- */
+/** `global` is the cells' global object: the TypeError is theirs, so `instanceof` holds in a cell. */
 export function cellHelpers(global: object): CellHelpers {
-  const target = global as Record<string, unknown>;
-  const CellTypeError = target.TypeError as ErrorConstructor;
-  const assignToConstant = (): never => {
-    throw new CellTypeError('Assignment to constant variable.');
-  };
+  const CellTypeError = (global as Record<string, unknown>).TypeError as ErrorConstructor;
   return {
     document: documentValue,
     interrupts: cellInterrupts(),
-    redeclare(names) {
-      for (const name of names) {
-        const property = Object.getOwnPropertyDescriptor(global, name);
-        if (property?.set !== assignToConstant) continue;
-        Object.defineProperty(global, name, {
-          value: property.get!(),
-          writable: true,
-          enumerable: true,
-          configurable: true
-        });
-      }
+    assignToConstant() {
+      throw new CellTypeError('Assignment to constant variable.');
     },
-    constant(names) {
+    declareGlobals(global, names) {
+      // Configurable, unlike a script's own `var`: a later cell may declare the name with `let`.
       for (const name of names) {
-        const value = target[name];
-        Object.defineProperty(global, name, {
-          get: () => value,
-          set: assignToConstant,
-          enumerable: true,
-          configurable: true
-        });
+        if (!Object.hasOwn(global, name)) {
+          Object.defineProperty(global, name, {
+            value: undefined,
+            writable: true,
+            enumerable: true,
+            configurable: true
+          });
+        }
       }
     }
   };

@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LibraryDeclarations } from '../../../src/kernel/executor/declarations.js';
 import { complete, describeAt } from '../../../src/kernel/executor/introspection.js';
 import {
+  CellScope,
   KERNEL_HELPER,
   cellHelpers,
   declareInterruptBindings,
   rewriteCell
 } from '../../../src/kernel/executor/rewrite.js';
+import { cellNamespace } from '../../../src/kernel/executor/namespace.js';
 import { transpileCell } from '../../../src/kernel/executor/transpile.js';
 
 /** What tsc writes for a class with TypeScript-private members and ES private fields. */
@@ -144,18 +146,26 @@ describe('completion and inspection', () => {
       'class Box<T> implements Iterable<T> { constructor(readonly items: T[]) {} *[Symbol.iterator]() {} }'
     ].join('\n');
     const transpiled = await transpileCell(source, '<cell-1>');
-    const { script } = rewriteCell(transpiled.code, { source, map: transpiled.map });
+    const scope = new CellScope();
+    const { script, declared } = rewriteCell(
+      transpiled.code,
+      { source, map: transpiled.map },
+      scope
+    );
     await vm.runInContext(script, context);
-    const scale = describeAt('scale', 5, globals, library)!;
+    scope.record(declared);
+    // The cells' bindings live in the context's script scope, where the kernel's namespace finds them.
+    const names = cellNamespace(globals, scope, context);
+    const scale = describeAt('scale', 5, names, library)!;
     expect(scale).toBe(
       'scale: function\n' +
         'function scale<T extends { v: number }>(item: T, factor = 2): T\n\n' +
         'Scales a value.\n@param factor how much'
     );
-    expect(describeAt('add', 1, globals, library)).toBe(
+    expect(describeAt('add', 1, names, library)).toBe(
       'add: function\nconst add = (a: number, b: number): number\n\nAdds.'
     );
-    expect(describeAt('Box', 1, globals, library)).toBe(
+    expect(describeAt('Box', 1, names, library)).toBe(
       'Box: function\nclass Box<T> implements Iterable<T>'
     );
   });

@@ -3,6 +3,7 @@ import vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
+  CellScope,
   KERNEL_HELPER,
   cellHelpers,
   declareInterruptBindings,
@@ -25,12 +26,17 @@ function cells() {
     ...cellHelpers(vm.runInContext('globalThis', context) as object)
   };
   declareInterruptBindings(context);
+  const scope = new CellScope();
   return {
     context,
     imported,
     run: async (code: string) => {
-      const { script } = rewriteCell(code);
-      return (await vm.runInContext(script, context)) as { value: unknown } | undefined;
+      const { script, declared } = rewriteCell(code, undefined, scope);
+      const completion = vm.runInContext(script, context) as Promise<
+        { value: unknown } | undefined
+      >;
+      scope.record(declared);
+      return await completion;
     }
   };
 }
@@ -104,9 +110,47 @@ describe('rewriteCell', () => {
 
   it('reports the declared names', () => {
     const { declared } = rewriteCell(
-      "import d from 'm';\nconst { a, b: [c] } = o;\nlet e;\nclass K {}\nfunction f() {}"
+      "import d from 'm';\nconst { a, b: [c] } = o;\nlet e;\nclass K {}\nfunction f() {}\nvar v;"
     );
-    expect(declared.sort()).toEqual(['K', 'a', 'c', 'd', 'e', 'f']);
+    expect(declared.sort((x, y) => (x.name < y.name ? -1 : 1))).toEqual([
+      { name: 'K', kind: 'let' },
+      { name: 'a', kind: 'const' },
+      { name: 'c', kind: 'const' },
+      { name: 'd', kind: 'const' },
+      { name: 'e', kind: 'let' },
+      { name: 'f', kind: 'let' },
+      { name: 'v', kind: 'var' }
+    ]);
+  });
+});
+
+describe('top-level bindings', () => {
+  it('keep var on the global object, as a script does', async () => {
+    const { run, context } = cells();
+    await run('var shared = [1];\nfunction push(x) { globalThis.shared.push(x); }\npush(2);');
+    expect(vm.runInContext('globalThis.shared', context)).toEqual([1, 2]);
+    // Declared again with let, it moves to the script scope.
+    await run('let shared = [3];\npush(4);');
+    expect(await run('shared')).toEqual({ value: [3] });
+  });
+
+  it('live in the script scope, not on the global object, one variable per name across cells', async () => {
+    const { run, context } = cells();
+    await run('let count = 0;\nfunction next() { return ++count; }\nnext();');
+    expect(Object.getOwnPropertyDescriptor(vm.runInContext('globalThis', context), 'count')).toBe(
+      undefined
+    );
+    // A later cell declaring the name again (to reset it) reaches the earlier cell's function.
+    await run('let count = 10;');
+    expect(await run('next()')).toEqual({ value: 11 });
+    expect(await run('count')).toEqual({ value: 11 });
+  });
+
+  it('lets a function parameter or inner declaration of a constant name be assigned', async () => {
+    const { run } = cells();
+    await run('const k = 1;\nconst o = { p: 0 };');
+    expect(await run('function f(k) { k = 2; return k; }\nf(0)')).toEqual({ value: 2 });
+    expect(await run('{ let k = 3; k++; }\no.p = 4;\n[k, o.p]')).toEqual({ value: [1, 4] });
   });
 });
 
