@@ -1,7 +1,8 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, posix } from 'node:path';
+import { promisify } from 'node:util';
 import forge from 'node-forge';
 
 /**
@@ -46,9 +47,15 @@ interface KeyPair {
   publicKeyPem: string;
 }
 
-/** An RSA key from Node's CSPRNG-backed generator; PKCS#8, the form Kafka's PEM key store reads. */
-function newKeyPair(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+const generateRsaKeyPair = promisify(generateKeyPair);
+
+/**
+ * An RSA key from Node's CSPRNG-backed generator; PKCS#8, the form Kafka's PEM key store reads.
+ * Made on libuv's thread pool: the prime search can take seconds on a loaded node, during which
+ * the supervisor must go on hearing its agents' heartbeats.
+ */
+async function newKeyPair(): Promise<KeyPair> {
+  const { privateKey, publicKey } = await generateRsaKeyPair('rsa', {
     modulusLength: KEY_BITS,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
@@ -86,8 +93,8 @@ function certificate(options: {
   return cert;
 }
 
-function newAuthority(pilotId: string): Authority {
-  const keys = newKeyPair();
+async function newAuthority(pilotId: string): Promise<Authority> {
+  const keys = await newKeyPair();
   const cert = certificate({
     subject: `pilot-streaming CA of ${pilotId}`,
     publicKeyPem: keys.publicKeyPem,
@@ -110,12 +117,12 @@ function altNames(hosts: readonly string[]): object[] {
 }
 
 /** A certificate signed by `authority`, for a broker (serving and connecting) or a client. */
-function issue(
+async function issue(
   authority: Authority,
   subject: string,
   hosts: readonly string[]
-): { certPem: string; keyPem: string } {
-  const keys = newKeyPair();
+): Promise<{ certPem: string; keyPem: string }> {
+  const keys = await newKeyPair();
   const cert = certificate({
     subject,
     publicKeyPem: keys.publicKeyPem,
@@ -161,17 +168,19 @@ export async function issuePilotCredentials(options: {
   if (options.parentTlsDir !== undefined) {
     authority = await loadAuthority(options.parentTlsDir);
   } else {
-    authority = newAuthority(pilotId);
+    authority = await newAuthority(pilotId);
     await writeSecret(join(tlsDir, TLS_FILES.caKey), authority.keyPem);
   }
   await writeSecret(join(tlsDir, TLS_FILES.caCert), authority.certPem);
-  const broker = issue(authority, `pilot-streaming broker of ${pilotId}`, hosts);
+  const [broker, client] = await Promise.all([
+    issue(authority, `pilot-streaming broker of ${pilotId}`, hosts),
+    issue(authority, `pilot-streaming client of ${pilotId}`, [])
+  ]);
   // Kafka's PEM key store: the private key, then the certificate chain.
   await writeSecret(
     join(tlsDir, TLS_FILES.brokerKeyStore),
     `${broker.keyPem}${broker.certPem}${authority.certPem}`
   );
-  const client = issue(authority, `pilot-streaming client of ${pilotId}`, []);
   await writeSecret(join(tlsDir, TLS_FILES.clientCert), client.certPem);
   await writeSecret(join(tlsDir, TLS_FILES.clientKey), client.keyPem);
   const properties = Object.entries(clientProperties(tlsDir)).map(
