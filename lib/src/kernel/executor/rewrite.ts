@@ -18,7 +18,9 @@ export const KERNEL_HELPER = '__pilotStreamingKernel';
  */
 const INTERRUPT_FLAG = `${KERNEL_HELPER}_interrupts`;
 const INTERRUPT_RAISE = `${KERNEL_HELPER}_interrupted`;
-const LOOP_GUARD = `if (${INTERRUPT_FLAG}[0] !== 0) ${INTERRUPT_RAISE}();`;
+// `typeof` first: a cell's function may be sent as source to run elsewhere (a compute unit, a
+// Mini-App processor), where the flag does not exist; in the kernel V8 folds the test away.
+const LOOP_GUARD = `if (typeof ${INTERRUPT_FLAG} !== 'undefined' && ${INTERRUPT_FLAG}[0] !== 0) ${INTERRUPT_RAISE}();`;
 const LOOPS = new Set([
   'ForStatement',
   'ForInStatement',

@@ -271,3 +271,14 @@ describe('interrupting loops', () => {
     expect(await run(cell)).toEqual({ value: [136, 4, '8'] });
   });
 });
+
+describe('functions sent elsewhere as source', () => {
+  it('still run where the interrupt flag does not exist (a compute unit, a Mini-App processor)', async () => {
+    const { run } = cells();
+    const { value } = (await run(
+      'function meanX(xs) { let s = 0; for (let i = 0; i < xs.length; i++) s += xs[i]; return s / xs.length; }\nmeanX.toString()'
+    ))!;
+    const elsewhere = new Function(`return (${value as string})`)() as (xs: number[]) => number;
+    expect(elsewhere([1, 2, 3])).toBe(2);
+  });
+});
