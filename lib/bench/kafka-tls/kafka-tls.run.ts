@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
-import * as prettier from 'prettier';
 import { test } from 'vitest';
+import { writeFormattedMarkdown } from '../support/markdown.js';
 import { defaultPilotCache, PilotComputeService, type Pilot } from '../../src/pilot/index.js';
 import { PilotRegistry } from '../../src/pilot/registry.js';
 import { isTerminal, ValidationError } from '../../src/protocol/index.js';
@@ -176,10 +176,7 @@ test('Kafka producer throughput: TLS pilots against PLAINTEXT pilots on fork:// 
       ''
     ].join('\n');
     const path = join(repo, 'docs', 'benchmarks', 'kafka-tls.md');
-    const options = (await prettier.resolveConfig(path)) ?? {};
-    const formatted = await prettier.format(markdown, { ...options, parser: 'markdown' });
-    await writeFile(path, formatted);
-    console.log(formatted);
+    console.log(await writeFormattedMarkdown(path, markdown));
   } catch (error) {
     failure = error;
   }

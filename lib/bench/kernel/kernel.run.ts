@@ -11,8 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import vm from 'node:vm';
-import * as prettier from 'prettier';
 import { test } from 'vitest';
+import { writeFormattedMarkdown } from '../support/markdown.js';
 import { Executor } from '../../src/kernel/executor/executor.js';
 
 const run = promisify(execFile);
@@ -121,14 +121,7 @@ test('kernel cell overhead', async () => {
       markdown,
       join(docs, 'kernel.png')
     ]);
-    // Committed with the rest of the repository, so formatted as the repository's Markdown is.
-    const options = (await prettier.resolveConfig(markdown)) ?? {};
-    const formatted = await prettier.format(await readFile(markdown, 'utf8'), {
-      ...options,
-      parser: 'markdown'
-    });
-    await writeFile(markdown, formatted);
-    console.log(formatted);
+    console.log(await writeFormattedMarkdown(markdown, await readFile(markdown, 'utf8')));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
