@@ -1,9 +1,12 @@
-"""Prints "<passed> <failed>" for one test report, so test.sh can count tests, not suites.
+"""Prints "<passed> <failed>" for one test report, so test.sh can count tests, not suites;
+with --failed, prints the names of the failed tests instead, one a line (the summary lists
+them, as CI logs often keep only their end).
 
-Usage: python3 count_tests.py vitest|pytest|playwright REPORT_FILE
+Usage: python3 count_tests.py [--failed] vitest|pytest|playwright REPORT_FILE
 """
 
 import json
+import os
 import sys
 import xml.etree.ElementTree as ElementTree
 
@@ -12,41 +15,61 @@ def vitest(path):
     # Vitest's JSON reporter uses Jest's result shape. A file that fails to load counts as a
     # failed suite without failed tests, so count it too.
     report = json.load(open(path, encoding="utf-8"))
-    failed_files = sum(
-        1
-        for result in report.get("testResults", [])
-        if result.get("status") == "failed"
-        and not any(t.get("status") == "failed" for t in result.get("assertionResults", []))
-    )
-    return report["numPassedTests"], report["numFailedTests"] + failed_files
+    failed = []
+    for result in report.get("testResults", []):
+        tests = result.get("assertionResults", [])
+        failed += [f"{os.path.relpath(result['name'])} › {t['fullName']}" for t in tests if t.get("status") == "failed"]
+        if result.get("status") == "failed" and not any(t.get("status") == "failed" for t in tests):
+            failed.append(f"{os.path.relpath(result['name'])} (did not load or run)")
+    return report["numPassedTests"], failed
 
 
 def pytest(path):
     root = ElementTree.parse(path).getroot()
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-    passed = failed = 0
+    passed, failed = 0, []
     for suite in suites:
-        total = int(suite.get("tests", 0))
-        bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-        passed += total - bad - int(suite.get("skipped", 0))
-        failed += bad
+        for case in suite.iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                failed.append(f"{case.get('classname')}::{case.get('name')}")
+            elif case.find("skipped") is None:
+                passed += 1
     return passed, failed
 
 
 def playwright(path):
     report = json.load(open(path, encoding="utf-8"))
     stats = report["stats"]
+    failed = []
+
+    def visit(suite, titles):
+        titles = titles + [suite["title"]] if suite.get("title") else titles
+        for spec in suite.get("specs", []):
+            for test in spec.get("tests", []):
+                if test.get("status") == "unexpected":
+                    failed.append(" › ".join(titles + [spec["title"]]))
+        for child in suite.get("suites", []):
+            visit(child, titles)
+
+    for suite in report.get("suites", []):
+        visit(suite, [])
     # A run that broke before any test (e.g. the web server did not start) lists errors.
-    return stats["expected"] + stats["flaky"], stats["unexpected"] + len(report.get("errors", []))
+    failed += [f"error: {error.get('message', '')[:200]}" for error in report.get("errors", [])]
+    return stats["expected"] + stats["flaky"], failed
 
 
 def main():
-    kind, path = sys.argv[1], sys.argv[2]
+    arguments = sys.argv[1:]
+    names_only = arguments[:1] == ["--failed"]
+    kind, path = arguments[1:3] if names_only else arguments[:2]
     readers = {"vitest": vitest, "pytest": pytest, "playwright": playwright}
     if kind not in readers:
         sys.exit(f"report kind {kind!r} is not one of {sorted(readers)}")
     passed, failed = readers[kind](path)
-    print(passed, failed)
+    if names_only:
+        print("\n".join(failed))
+    else:
+        print(passed, len(failed))
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-SUITES=() RESULTS=() PASSED=() FAILED=() DURATIONS=()
+SUITES=() RESULTS=() PASSED=() FAILED=() DURATIONS=() FAILED_TESTS=()
 
 # record NAME RC PASSED FAILED SECONDS
 record() {
@@ -106,6 +106,11 @@ run_suite() {
     counts="0 0"
   fi
   read -r passed failed <<<"$counts"
+  if [[ $kind != check ]] && ((failed > 0)); then
+    mapfile -t -O "${#FAILED_TESTS[@]}" FAILED_TESTS < <(
+      python3 "$REPO_ROOT/scripts/count_tests.py" --failed "$kind" "$report" | sed "s|^|$name: |"
+    )
+  fi
   # A runner that failed without reporting a failed test (crash, no tests found) still fails.
   if ((rc != 0 && failed == 0)); then failed=1; fi
   record "$name" "$rc" "$passed" "$failed" "$((SECONDS - start))"
@@ -133,6 +138,10 @@ print_summary() {
     total_passed=$((total_passed + PASSED[i]))
     total_failed=$((total_failed + FAILED[i]))
   done
+  if ((${#FAILED_TESTS[@]} > 0)); then
+    echo "failed tests:"
+    printf '  %s\n' "${FAILED_TESTS[@]}"
+  fi
   echo "total time: $SECONDS s"
   echo "$total_passed passed, $total_failed failed"
   ((total_failed == 0))
