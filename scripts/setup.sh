@@ -113,7 +113,7 @@ setup_project() {
   cd "$REPO_ROOT"
   ensure_npm_packages
   ensure_venv
-  build_workspace lib lib/dist lib/src lib/package.json lib/tsconfig.json tsconfig.json package-lock.json
+  build_workspace lib lib/dist lib/src lib/scripts lib/package.json lib/tsconfig.json tsconfig.json package-lock.json
   build_workspace extension extension/labextension extension style schema lib/src/protocol \
     tsconfig.json package-lock.json
   prepare_kafka

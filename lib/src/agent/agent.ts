@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { finished } from 'node:stream/promises';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { isTerminal, type PilotState, type UnitError, type UnitRecord } from '../protocol/index.js';
 import { AGENT_TLS_OPTIONS, readFrames, writeFrame } from './channel.js';
@@ -18,18 +16,10 @@ import type {
   UnitSubmission
 } from './messages.js';
 import { UnitStore, type FunctionOutcome } from './unit-store.js';
+import { workerEntry } from '../entry-points/roles.js';
 
 /** Time a cancelled process gets between SIGTERM and SIGKILL. */
 const PROCESS_CANCEL_GRACE_MS = 5_000;
-
-/** The compiled worker entry, also when this module runs from source under a test runner. */
-function functionWorkerEntry(): string {
-  const beside = fileURLToPath(new URL('./function-worker.js', import.meta.url));
-  if (existsSync(beside)) return beside;
-  const compiled = beside.replace(/([/\\])src([/\\])agent([/\\])/, '$1dist$2agent$3');
-  if (existsSync(compiled)) return compiled;
-  throw new Error(`The function worker is not built (${compiled}); run "npx tsc -b" in lib`);
-}
 
 interface Entry {
   record: UnitRecord;
@@ -334,7 +324,9 @@ export class PilotAgent {
   }
 
   private runFunction(entry: Entry, unit: Extract<UnitSubmission, { kind: 'function' }>): void {
-    const worker = new Worker(functionWorkerEntry(), {
+    const program = workerEntry('function-worker');
+    const worker = new Worker(program.script, {
+      argv: program.argv,
       workerData: {
         unitId: unit.id,
         source: unit.source,

@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describeExit } from '../allocation/exits.js';
 import type { PilotNode } from '../allocation/nodes.js';
 import type { AgentEndpoint } from '../protocol/index.js';
 import { AGENT_SECRET_FILE, readAgentSecret } from './channel.js';
 import { AgentClient } from './client.js';
+import { entryArguments } from '../entry-points/roles.js';
 
 /** How often an agent says it is alive; missing AGENT_DEAD_AFTER_MS of them means it is not. */
 export const AGENT_HEARTBEAT_MS = 2_000;
@@ -17,15 +16,6 @@ const AGENT_READY_TIMEOUT_MS = 30_000;
 /** What an agent tells the process that started it, over the IPC channel. */
 export type AgentMessage =
   { kind: 'ready'; endpoint: AgentEndpoint } | { kind: 'heartbeat'; at: string; load: number };
-
-/** The compiled agent entry, also when this module runs from source under a test runner. */
-export function agentEntry(): string {
-  const beside = fileURLToPath(new URL('./main.js', import.meta.url));
-  if (existsSync(beside)) return beside;
-  const compiled = beside.replace(/([/\\])src([/\\])agent([/\\])/, '$1dist$2agent$3');
-  if (existsSync(compiled)) return compiled;
-  throw new Error(`The pilot agent is not built (${compiled}); run "npx tsc -b" in lib`);
-}
 
 export interface SupervisedAgent {
   endpoint: AgentEndpoint;
@@ -54,7 +44,7 @@ export async function startAgent(options: {
   const argv = [
     ...node.launcher,
     process.execPath,
-    agentEntry(),
+    ...entryArguments('agent'),
     '--pilot-id',
     pilotId,
     '--work-dir',

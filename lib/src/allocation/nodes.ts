@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { pickFreePorts } from '../frameworks/free-ports.js';
 import { expandHostlist } from '../resource/slurm/hostlist.js';
 import { thisNodeName } from './node-name.js';
+import { entryArguments } from '../entry-points/roles.js';
 
 /** One node of a pilot's allocation, as the supervisor sees it. */
 export interface PilotNode {
@@ -72,15 +71,6 @@ async function addressOf(node: string): Promise<string> {
   }
 }
 
-/** The compiled entry of a module of this folder, also when this module runs from source. */
-function compiledEntry(name: string): string {
-  const beside = fileURLToPath(new URL(`./${name}`, import.meta.url));
-  if (existsSync(beside)) return beside;
-  const compiled = beside.replace(/([/\\])src([/\\])allocation([/\\])/, '$1dist$2allocation$3');
-  if (existsSync(compiled)) return compiled;
-  throw new Error(`${compiled} is not built; run "npm run build -w lib"`);
-}
-
 /**
  * `count` TCP ports free right now on `node`'s address, chosen on that node (ports free on the
  * supervisor's node say nothing about another node). Callers retry on EADDRINUSE.
@@ -90,7 +80,7 @@ export async function freePortsOn(node: PilotNode, count: number): Promise<numbe
   const argv = [
     ...node.launcher,
     process.execPath,
-    compiledEntry('free-ports-main.js'),
+    ...entryArguments('free-ports'),
     node.address,
     String(count)
   ];

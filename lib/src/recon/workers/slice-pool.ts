@@ -1,22 +1,12 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedOptions } from '../options.js';
 import { systemMatrixFor } from '../projector/index.js';
 import type { SinogramStack } from '../types.js';
 import type { SliceJob, SliceWorkerMessage } from './messages.js';
+import { workerEntry } from '../../entry-points/roles.js';
 
 /** Idle workers are ended after this long, which frees their plans and matrices. */
 const IDLE_MS = 30_000;
-
-/** The compiled worker, also when this module runs from source under a test runner. */
-function sliceWorkerEntry(): string {
-  const beside = fileURLToPath(new URL('./slice-worker.js', import.meta.url));
-  if (existsSync(beside)) return beside;
-  const compiled = beside.replace(/([/\\])src([/\\])recon([/\\])/, '$1dist$2recon$3');
-  if (existsSync(compiled)) return compiled;
-  throw new Error(`The reconstruction worker is not built (${compiled}); run "npx tsc -b" in lib`);
-}
 
 /**
  * Workers kept between calls (starting one and loading its WebAssembly costs more than
@@ -28,7 +18,10 @@ let idleTimer: NodeJS.Timeout | undefined;
 
 function acquire(count: number): Worker[] {
   const taken = idle.splice(0, count);
-  while (taken.length < count) taken.push(new Worker(sliceWorkerEntry()));
+  while (taken.length < count) {
+    const entry = workerEntry('slice-worker');
+    taken.push(new Worker(entry.script, { argv: entry.argv }));
+  }
   for (const worker of taken) worker.ref();
   return taken;
 }
