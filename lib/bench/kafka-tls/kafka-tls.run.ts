@@ -117,7 +117,10 @@ test('Kafka producer throughput: TLS pilots against PLAINTEXT pilots on fork:// 
     service = new PilotComputeService({
       home,
       cacheDir: defaultPilotCache(),
-      ...(remoteHome !== undefined ? { remote: { home: remoteHome } } : {})
+      // The testbed's nodes share this machine's cache: Kafka is there already.
+      ...(remoteHome !== undefined
+        ? { remote: { home: remoteHome, cacheDir: defaultPilotCache() } }
+        : {})
     });
     const configurations = schemes.flatMap(scheme =>
       SECURITIES.map(security => ({ scheme, security }))

@@ -1186,7 +1186,8 @@ async function scalingRow() {
     service = new PilotComputeService({
       home: join(dir, 'home'),
       cacheDir: testCacheDir(),
-      remote: { home: remoteHome }
+      // The testbed's nodes share this machine's cache: Kafka is there already.
+      remote: { home: remoteHome, cacheDir: testCacheDir() }
     });
     const resource = `slurm+ssh://${ssh.user}@${ssh.host}:${ssh.port}`;
     const pilotStart = performance.now();

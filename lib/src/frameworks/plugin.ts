@@ -65,12 +65,28 @@ export interface ContextOptions {
 }
 
 /** Client side of a framework: preparation on the client and the native client ("context"). */
+/** A framework's distribution in a cache, as copied to a resource's cache (see staging). */
+export interface CachedDistribution {
+  /** e.g. "Kafka 4.3.1". */
+  what: string;
+  /** Its directory on this machine. */
+  localDir: string;
+  /** Its directory relative to a cache (posix), the same in every cache. */
+  directory: string;
+  /** Its files, relative to the directory (posix), without the marker. */
+  files: string[];
+  /** Written last: a copy whose marker `matches` is complete and is reused. */
+  marker: { name: string; content: string; matches: (existing: string) => boolean };
+}
+
 export interface FrameworkManager<Context = unknown> {
   readonly type: PilotType;
   /** Framework-specific checks of a description (e.g. configuration keys); empty when fine. */
   validate(description: PilotDescription): ValidationProblem[];
   /** Fetches/caches what the framework needs (e.g. the Kafka distribution). Idempotent. */
   prepare(onProgress: ProgressListener): Promise<void>;
+  /** The prepared distribution, for resources whose cache lacks it. */
+  distribution(onProgress: ProgressListener): Promise<CachedDistribution>;
   /** A ready native client for a Running pilot. */
   getContext(details: FrameworkDetails, options?: ContextOptions): Promise<Context>;
 }

@@ -21,8 +21,6 @@ export type { MasaOptions, MassOptions } from './runs/options.js';
 export type { MiniAppRun, RunSummary } from './runs/run.js';
 export type { SweepGrid, SweepOptions, SweepResult, SweepRow } from './sweeps/sweep.js';
 
-const UNIT_ENTRY = 'miniapps/unit-main.js';
-
 async function resolve(pilot: Pilot | string, service: PilotComputeService): Promise<Pilot> {
   return typeof pilot === 'string' ? service.getPilot(pilot) : pilot;
 }
@@ -30,7 +28,7 @@ async function resolve(pilot: Pilot | string, service: PilotComputeService): Pro
 async function placeOf(pilot: Pilot, service: PilotComputeService): Promise<RunPlace> {
   const record = await pilot.refresh();
   return {
-    unitCommand: service.libraryCommand(record, UNIT_ENTRY),
+    unitCommand: await service.libraryCommand(record, 'miniapps-unit'),
     recordDirectory: service.runRecordDirectory(record),
     sharesFiles: record.resourceHome === undefined
   };

@@ -7,6 +7,7 @@ import {
   type JobHandle,
   type PilotState
 } from '../protocol/index.js';
+import type { Installation } from '../staging/index.js';
 
 /**
  * Files beside the registry, in a pilot's local working directory, that keep what a damaged or
@@ -27,7 +28,15 @@ const jobFileSchema = z.object({
     host: z.string(),
     pid: z.number().int().positive().optional(),
     pidStartTime: z.string().optional()
-  })
+  }),
+  // How the library runs on a resource reached over ssh (its compute units run the same way).
+  installation: z
+    .object({
+      node: z.string(),
+      library: z.union([z.object({ bundle: z.string() }), z.object({ directory: z.string() })]),
+      cacheDir: z.string()
+    })
+    .optional()
 });
 
 const endNoteSchema = z.object({
@@ -71,14 +80,19 @@ async function readJson<T>(path: string, schema: z.ZodType<T>): Promise<T | unde
   return result.data;
 }
 
-/** Remembers where the pilot's job runs (written once it is launched). */
-export function writeJobFile(workDir: string, resource: string, job: JobHandle): Promise<string> {
-  return writeJson(workDir, JOB_FILE, { resource, job });
+/** Remembers where the pilot's job runs, and with what (written once it is launched). */
+export function writeJobFile(
+  workDir: string,
+  resource: string,
+  job: JobHandle,
+  installation?: Installation
+): Promise<string> {
+  return writeJson(workDir, JOB_FILE, { resource, job, ...(installation ? { installation } : {}) });
 }
 
 export async function readJobFile(
   workDir: string
-): Promise<{ resource: string; job: JobHandle } | undefined> {
+): Promise<{ resource: string; job: JobHandle; installation?: Installation } | undefined> {
   return readJson(join(workDir, JOB_FILE), jobFileSchema);
 }
 

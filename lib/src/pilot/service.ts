@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { frameworkManager } from '../frameworks/index.js';
 import type { ProgressListener } from '../frameworks/plugin.js';
@@ -34,6 +32,13 @@ import { DamagedRecordError, RegistryWriteError } from './errors.js';
 import { readEndNote, readJobFile, writeEndNote, writeJobFile } from './pilot-files.js';
 import { applyTransition, newPilotId, newPilotRecord } from './record.js';
 import { PilotRegistry } from './registry.js';
+import { entryArguments, type EntryRole } from '../entry-points/roles.js';
+import {
+  commandOf,
+  prepareInstallation,
+  type Installation,
+  type InstallationSettings
+} from '../staging/index.js';
 
 /** Time a supervisor gets to stop its framework and record Canceled before it is killed. */
 export const CANCEL_GRACE_MS = 25_000;
@@ -61,15 +66,6 @@ const INHERITED_ENV = [
   // The JVM's own way to take options (heap dumps, trust stores, JIT limits) for the framework.
   'JAVA_TOOL_OPTIONS'
 ];
-
-/** The compiled supervisor entry, also when this module runs from source under a test runner. */
-function supervisorEntry(): string {
-  const beside = fileURLToPath(new URL('./supervisor/main.js', import.meta.url));
-  if (existsSync(beside)) return beside;
-  const compiled = beside.replace(/([/\\])src([/\\])pilot([/\\])/, '$1dist$2pilot$3');
-  if (existsSync(compiled)) return compiled;
-  throw new Error(`The pilot supervisor is not built (${compiled}); run "npm run build -w lib"`);
-}
 
 /** The keys of `source` among `keys` that are set. */
 function pick<T extends object, K extends keyof T>(source: T, keys: K[]): Partial<Pick<T, K>> {
@@ -109,14 +105,15 @@ export class PilotComputeService {
   private readonly units: UnitAccess;
   /** ssh connections of this service, closed by close(). */
   private readonly pool = new RemoteConnectionPool();
-  private readonly remote: { home?: string; node: string; supervisor: string; cacheDir: string };
+  private readonly remote: { home?: string; installation: InstallationSettings };
 
   /**
    * `remote` says where things are on resources reached over ssh; each setting defaults to its
-   * environment variable, then to this machine's value (a resource sharing its installation):
-   * `home` PILOT_STREAMING_REMOTE_HOME (else ~/.pilot-streaming there), `node`
-   * PILOT_STREAMING_REMOTE_NODE, `lib` PILOT_STREAMING_REMOTE_LIB (this package's directory
-   * there), `cacheDir` PILOT_STREAMING_REMOTE_CACHE (holding the Kafka distribution).
+   * environment variable: `home` PILOT_STREAMING_REMOTE_HOME (else ~/.pilot-streaming there),
+   * `node` PILOT_STREAMING_REMOTE_NODE (else the resource's own node when new enough, else one
+   * staged from the npm registry), `lib` PILOT_STREAMING_REMOTE_LIB (an installed library's
+   * package directory there; else this library's bundle, staged), `cacheDir`
+   * PILOT_STREAMING_REMOTE_CACHE (else <home>/cache there; what is staged goes there).
    */
   constructor(
     options: {
@@ -131,16 +128,19 @@ export class PilotComputeService {
     this.registry = new PilotRegistry(this.home);
     const remote = options.remote ?? {};
     const env = process.env;
-    const lib = remote.lib ?? env.PILOT_STREAMING_REMOTE_LIB;
-    const home = remote.home ?? env.PILOT_STREAMING_REMOTE_HOME;
+    const setting = (value: string | undefined, variable: string): string | undefined =>
+      (value ?? env[variable]) || undefined;
+    const home = setting(remote.home, 'PILOT_STREAMING_REMOTE_HOME');
+    const node = setting(remote.node, 'PILOT_STREAMING_REMOTE_NODE');
+    const lib = setting(remote.lib, 'PILOT_STREAMING_REMOTE_LIB');
+    const cacheDir = setting(remote.cacheDir, 'PILOT_STREAMING_REMOTE_CACHE');
     this.remote = {
-      ...(home !== undefined && home !== '' ? { home } : {}),
-      node: remote.node ?? env.PILOT_STREAMING_REMOTE_NODE ?? process.execPath,
-      supervisor:
-        lib !== undefined
-          ? posix.join(lib, 'dist', 'pilot', 'supervisor', 'main.js')
-          : supervisorEntry(),
-      cacheDir: remote.cacheDir ?? env.PILOT_STREAMING_REMOTE_CACHE ?? this.cacheDir
+      ...(home !== undefined ? { home } : {}),
+      installation: {
+        ...(node !== undefined ? { node } : {}),
+        ...(lib !== undefined ? { lib } : {}),
+        ...(cacheDir !== undefined ? { cacheDir } : {})
+      }
     };
     this.units = new UnitAccess(
       id => this.observe(id),
@@ -178,6 +178,19 @@ export class PilotComputeService {
     const connection = this.connectionOf(description.resource);
     const resourceHome =
       connection !== undefined ? await ResourceHome.open(connection, this.remote.home) : undefined;
+    // Before anything is recorded: a resource that cannot get what it needs leaves no pilot.
+    const installation =
+      connection !== undefined && resourceHome !== undefined
+        ? (
+            await prepareInstallation(connection, {
+              settings: this.remote.installation,
+              resourceHome: resourceHome.path,
+              localCacheDir: this.cacheDir,
+              distribution: await manager.distribution(onProgress),
+              onProgress
+            })
+          ).installation
+        : undefined;
     const id = newPilotId();
     const record: PilotRecord = {
       ...newPilotRecord(id, description, new Date()),
@@ -197,7 +210,7 @@ export class PilotComputeService {
       job = await adaptor.launch({
         pilotId: id,
         workDir,
-        ...this.supervisorLaunch(id, resourceHome),
+        ...this.supervisorLaunch(id, resourceHome, installation),
         stdoutPath: posix.join(workDir, 'supervisor.out'),
         stderrPath: posix.join(workDir, 'supervisor.log'),
         resources: {
@@ -227,7 +240,7 @@ export class PilotComputeService {
       return current.job === undefined ? { ...current, job } : undefined;
     });
     // Kept beside the record: a pilot whose record gets damaged can still be stopped.
-    await writeJobFile(this.registry.workDirOf(id), description.resource, job).catch(
+    await writeJobFile(this.registry.workDirOf(id), description.resource, job, installation).catch(
       (error: unknown) => {
         throw new Error(
           `Pilot ${id} is launched (job ${job.jobId}), but its job file cannot be written: ${(error as Error).message}`,
@@ -364,17 +377,19 @@ export class PilotComputeService {
   }
 
   /**
-   * The command that runs one of this library's compiled entries (e.g. "miniapps/unit-main.js")
-   * as a compute unit on the pilot's nodes: this installation on resources sharing this machine's
-   * files, the configured remote one on resources reached over ssh.
+   * The command that runs one of this library's programs (e.g. "miniapps-unit") as a compute
+   * unit on the pilot's nodes: this installation on resources sharing this machine's files, the
+   * one the pilot was launched with on resources reached over ssh.
    */
-  libraryCommand(record: PilotRecord, entry: string): string[] {
-    const supervisor =
-      record.resourceHome === undefined ? supervisorEntry() : this.remote.supervisor;
-    // The supervisor is <dist>/pilot/supervisor/main.js.
-    const dist = posix.dirname(posix.dirname(posix.dirname(supervisor)));
-    const node = record.resourceHome === undefined ? process.execPath : this.remote.node;
-    return [node, posix.join(dist, entry)];
+  async libraryCommand(record: PilotRecord, role: EntryRole): Promise<string[]> {
+    if (record.resourceHome === undefined) return [process.execPath, ...entryArguments(role)];
+    const installation = (await readJobFile(this.registry.workDirOf(record.id)))?.installation;
+    if (installation === undefined) {
+      throw new Error(
+        `Pilot ${record.id}'s job file does not say how the library runs on ${record.description.resource}`
+      );
+    }
+    return commandOf(installation, role);
   }
 
   /**
@@ -396,9 +411,10 @@ export class PilotComputeService {
   /** The supervisor's command and environment on the pilot's resource. */
   private supervisorLaunch(
     id: string,
-    resourceHome: ResourceHome | undefined
+    resourceHome: ResourceHome | undefined,
+    installation: Installation | undefined
   ): { command: string[]; env: Record<string, string> } {
-    if (resourceHome === undefined) {
+    if (resourceHome === undefined || installation === undefined) {
       // This machine (or a SLURM cluster sharing its file system): our own installation.
       const env: Record<string, string> = {};
       for (const key of INHERITED_ENV) {
@@ -406,14 +422,14 @@ export class PilotComputeService {
         if (value !== undefined) env[key] = value;
       }
       return {
-        command: [process.execPath, supervisorEntry(), id],
+        command: [process.execPath, ...entryArguments('supervisor'), id],
         env: { ...env, PILOT_STREAMING_HOME: this.home, PILOT_STREAMING_CACHE: this.cacheDir }
       };
     }
     // Another host: its own environment, plus where the pilot home and the Kafka cache are.
     return {
-      command: [this.remote.node, this.remote.supervisor, id],
-      env: { PILOT_STREAMING_HOME: resourceHome.path, PILOT_STREAMING_CACHE: this.remote.cacheDir }
+      command: [...commandOf(installation, 'supervisor'), id],
+      env: { PILOT_STREAMING_HOME: resourceHome.path, PILOT_STREAMING_CACHE: installation.cacheDir }
     };
   }
 

@@ -239,6 +239,33 @@ export class RemoteConnection extends EventEmitter implements Host {
     });
   }
 
+  /**
+   * Copies the local file `localPath` to `path` on the host (SFTP with parallel requests),
+   * reporting the bytes sent so far.
+   */
+  async upload(
+    localPath: string,
+    path: string,
+    options: { mode?: number; onBytes?: (sent: number, total: number) => void } = {}
+  ): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) => {
+      sftp.fastPut(
+        localPath,
+        path,
+        {
+          mode: options.mode ?? 0o600,
+          ...(options.onBytes !== undefined
+            ? {
+                step: (sent: number, _chunk: number, total: number) => options.onBytes!(sent, total)
+              }
+            : {})
+        },
+        error => (error ? reject(this.sftpError('upload', path, error)) : resolve())
+      );
+    });
+  }
+
   /** The names in directory `path` on the host. */
   async readdir(path: string): Promise<string[]> {
     const sftp = await this.sftp();

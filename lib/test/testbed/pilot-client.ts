@@ -15,6 +15,8 @@ export interface PilotClient {
   /** The pilot home on the resource (what PILOT_STREAMING_REMOTE_HOME would name). */
   resourceHome: string;
   cacheDir: string;
+  /** The cache on the resource (what PILOT_STREAMING_REMOTE_CACHE would name). */
+  remoteCacheDir: string;
   /** Cancels pilots still running, closes the service, removes both homes, restores the env. */
   close(pilots: (Pilot | undefined)[]): Promise<void>;
 }
@@ -22,9 +24,14 @@ export interface PilotClient {
 /**
  * Sets PILOT_STREAMING_SSH_KNOWN_HOSTS / _IDENTITY to the login sshd's files (as a user would
  * configure them; child processes inherit them) and makes a service with fresh homes under the
- * testbed's directory.
+ * testbed's directory. The resource's cache is this machine's (the cluster shares it, so Kafka
+ * is there and the library's bundle is staged once a run) unless `remoteCacheDir` names another.
  */
-export async function openPilotClient(testbed: TestbedInfo, ssh: SshdInfo): Promise<PilotClient> {
+export async function openPilotClient(
+  testbed: TestbedInfo,
+  ssh: SshdInfo,
+  options: { remoteCacheDir?: string } = {}
+): Promise<PilotClient> {
   const cacheDir = process.env.PILOT_STREAMING_CACHE;
   if (cacheDir === undefined) throw new Error('PILOT_STREAMING_CACHE must name the Kafka cache');
   const saved = {
@@ -35,13 +42,19 @@ export async function openPilotClient(testbed: TestbedInfo, ssh: SshdInfo): Prom
   process.env.PILOT_STREAMING_SSH_IDENTITY = ssh.identityPath;
   const home = await mkdtemp(join(testbed.dir, 'client-'));
   const resourceHome = await mkdtemp(join(testbed.dir, 'resource-'));
-  const service = new PilotComputeService({ home, cacheDir, remote: { home: resourceHome } });
+  const remoteCacheDir = options.remoteCacheDir ?? cacheDir;
+  const service = new PilotComputeService({
+    home,
+    cacheDir,
+    remote: { home: resourceHome, cacheDir: remoteCacheDir }
+  });
   return {
     service,
     resource: `slurm+ssh://${ssh.user}@${ssh.host}:${ssh.port}`,
     home,
     resourceHome,
     cacheDir,
+    remoteCacheDir,
     async close(pilots) {
       try {
         for (const pilot of pilots) {

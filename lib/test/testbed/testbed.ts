@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestMunge } from './munge.js';
@@ -10,9 +10,38 @@ import { TestSshd, type SshdInfo } from './sshd.js';
 export interface TestbedInfo {
   dir: string;
   ssh: SshdInfo;
+  /**
+   * A second login sshd of the same cluster whose sessions (and so the jobs they submit) have
+   * no Node.js in their PATH, as on a cluster account that never had it.
+   */
+  bareSsh: SshdInfo;
   slurm: SlurmInfo;
   /** Environment for local SLURM clients (sbatch, squeue, scontrol, scancel). */
   env: { SLURM_CONF: string };
+}
+
+/** Programs that make Node.js available; a PATH without them has no node. */
+const NODE_PROGRAMS = new Set(['node', 'nodejs', 'npm', 'npx', 'corepack']);
+
+/**
+ * A directory of links to every program of the system's bin directories but Node.js's, to be
+ * the whole PATH of a login without node (the programs themselves stay where they are).
+ */
+async function pathWithoutNode(directory: string): Promise<string> {
+  await mkdir(directory, { recursive: true });
+  const linked = new Set<string>();
+  for (const bin of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin']) {
+    const names = await readdir(bin).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    for (const name of names) {
+      if (NODE_PROGRAMS.has(name) || linked.has(name)) continue;
+      linked.add(name);
+      await symlink(join(bin, name), join(directory, name));
+    }
+  }
+  return directory;
 }
 
 /**
@@ -22,7 +51,8 @@ export interface TestbedInfo {
 export class Testbed {
   private constructor(
     readonly info: TestbedInfo,
-    readonly sshd: TestSshd,
+    /** The login sshds: the first is info.ssh, the second info.bareSsh. */
+    readonly sshds: TestSshd[],
     private readonly parts: { network: TestbedNetwork; munge: TestMunge; slurm: TestSlurm }
   ) {}
 
@@ -57,10 +87,26 @@ export class Testbed {
       const sshd = await TestSshd.start(join(dir, 'ssh'), env, {
         hostsFile: slurm.info.hostsFile
       });
-      const info: TestbedInfo = { dir, ssh: sshd.info, slurm: slurm.info, env };
+      const bareSshd = await TestSshd.start(
+        join(dir, 'ssh-bare'),
+        { ...env, PATH: await pathWithoutNode(join(dir, 'bin-without-node')) },
+        { hostsFile: slurm.info.hostsFile }
+      );
+      cleanups.push(() => bareSshd.stop());
+      const info: TestbedInfo = {
+        dir,
+        ssh: sshd.info,
+        bareSsh: bareSshd.info,
+        slurm: slurm.info,
+        env
+      };
       await writeFile(join(dir, 'testbed.json'), `${JSON.stringify(info, null, 2)}\n`);
       // What teardown.sh removes if this process dies before stop() runs.
-      const daemons = [munge.daemon, ...slurm.daemons, ...(sshd.daemon ? [sshd.daemon] : [])];
+      const daemons = [
+        munge.daemon,
+        ...slurm.daemons,
+        ...[sshd.daemon, bareSshd.daemon].filter(daemon => daemon !== undefined)
+      ];
       await writeFile(
         join(dir, 'owned.txt'),
         [
@@ -70,7 +116,7 @@ export class Testbed {
           ''
         ].join('\n')
       );
-      return new Testbed(info, sshd, { network, munge, slurm });
+      return new Testbed(info, [sshd, bareSshd], { network, munge, slurm });
     } catch (error) {
       throw await undo(error);
     }
@@ -82,7 +128,7 @@ export class Testbed {
     const attempt = async (step: () => Promise<void>): Promise<void> => {
       await step().catch((error: Error) => problems.push(error.message));
     };
-    await attempt(() => this.sshd.stop());
+    for (const sshd of this.sshds) await attempt(() => sshd.stop());
     await attempt(() => this.parts.slurm.stop());
     await attempt(() => this.parts.munge.stop());
     await attempt(() => deleteNetwork(this.parts.network));

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import type { ProgressListener } from '../plugin.js';
+import type { CachedDistribution, ProgressListener } from '../plugin.js';
 
 /**
  * The Kafka release pilots run: the newest 4.x whose artifacts are all on Maven Central
@@ -216,4 +216,41 @@ export async function ensureKafkaDistribution(options: {
   } finally {
     await release();
   }
+}
+
+/** Whether two complete.json texts list the same version and jars (wherever they were fetched). */
+function sameJars(ours: string, theirs: string): boolean {
+  const key = (text: string): string => {
+    const marker = JSON.parse(text) as Partial<CompleteMarker>;
+    const jars = [...(marker.jars ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+    return JSON.stringify({ version: marker.version, jars });
+  };
+  try {
+    return key(ours) === key(theirs);
+  } catch {
+    // A marker that is not JSON is not ours: it does not match.
+    return false;
+  }
+}
+
+/** The cached distribution as a resource's cache gets it (after ensureKafkaDistribution). */
+export async function cachedKafkaDistribution(options: {
+  cacheDir: string;
+  onProgress?: ProgressListener;
+}): Promise<CachedDistribution> {
+  const distribution = await ensureKafkaDistribution(options);
+  const versionDir = dirname(distribution.libDir);
+  const names = (await readdir(distribution.libDir)).filter(name => name.endsWith('.jar'));
+  const marker = await readFile(join(versionDir, 'complete.json'), 'utf8');
+  return {
+    what: `Kafka ${distribution.version}`,
+    localDir: versionDir,
+    directory: `kafka/${distribution.version}`,
+    files: names.sort().map(name => `libs/${name}`),
+    marker: {
+      name: 'complete.json',
+      content: marker,
+      matches: existing => sameJars(marker, existing)
+    }
+  };
 }

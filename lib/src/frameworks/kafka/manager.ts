@@ -5,9 +5,14 @@ import type {
   PilotDescription,
   ValidationProblem
 } from '../../protocol/index.js';
-import type { ContextOptions, FrameworkManager, ProgressListener } from '../plugin.js';
+import type {
+  CachedDistribution,
+  ContextOptions,
+  FrameworkManager,
+  ProgressListener
+} from '../plugin.js';
 import { quietLogCreator, QUIET_LOG_LEVEL } from './client-logging.js';
-import { ensureKafkaDistribution } from './distribution.js';
+import { cachedKafkaDistribution, ensureKafkaDistribution } from './distribution.js';
 import { kafkaConfigurationProblems } from './server-config.js';
 import { readClientCredentials, TLS_DIR, type KafkaClientCredentials } from './tls.js';
 
@@ -45,6 +50,10 @@ export class KafkaManager implements FrameworkManager<Kafka> {
 
   async prepare(onProgress: ProgressListener): Promise<void> {
     await ensureKafkaDistribution({ cacheDir: this.cacheDir, onProgress });
+  }
+
+  distribution(onProgress: ProgressListener): Promise<CachedDistribution> {
+    return cachedKafkaDistribution({ cacheDir: this.cacheDir, onProgress });
   }
 
   /** A kafkajs client for the pilot's broker, checked with a metadata request before returning. */
