@@ -71,16 +71,47 @@ def main():
             + " | ".join(f"{medians[name] / medians[peer]:.2f}" for _, peer in peers)
             + f" | {', '.join(map(str, brokers))} | {seconds(median_of(name, 'cancelMs'))} |"
         )
+    cores = results["cpus"]
     lines += [
         "",
         "Where the time goes (medians, seconds, from the timestamps in the pilot record's history;",
-        "Running → context ready includes the client noticing Running, it polls the record every 200 ms):",
+        "Running → context ready includes the client noticing Running, it polls the record every 200 ms).",
+        "The testbed's nodes share this machine's cores, so the CPU time the whole machine spent from",
+        f"`createPilot()` to context ready bounds the start-up from below: it cannot end before that time ÷ {cores}",
+        "cores, however parallel the nodes start. Of that, the brokers' share is what the pilot's broker JVMs",
+        "had used by then (the storage format runs, one short JVM per node, ended before and are not in it).",
         "",
-        "| configuration | " + " | ".join(title for _, title in PHASES) + " |",
-        "|---|" + "---:|" * len(PHASES),
+        "| configuration | "
+        + " | ".join(title for _, title in PHASES)
+        + f" | machine CPU s | of which brokers | ÷ {cores} cores | machine busy |",
+        "|---|" + "---:|" * (len(PHASES) + 4),
     ]
     for name in configurations:
-        lines.append(f"| {name} | " + " | ".join(seconds(median_of(name, key)) for key, _ in PHASES) + " |")
+        cpu = median_of(name, "cpuSeconds")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(seconds(median_of(name, key)) for key, _ in PHASES)
+            + f" | {cpu:.1f} | {median_of(name, 'brokerCpuSeconds'):.1f} | {cpu / cores:.1f}"
+            + f" | {median_of(name, 'busy') * 100:.0f}% |"
+        )
+    producer = results["producer"]
+    lines += [
+        "",
+        "What TLS costs (medians; the producer sends"
+        f" {producer['messages']:,} messages of {producer['bytes']:,} bytes in batches of {producer['batch']:,}"
+        " through the pilot's context once it is ready, idempotent, every batch acknowledged;"
+        " `npm run bench kafka-tls` measures throughput at length):",
+        "",
+        "| pilot | start-up s, TLS | start-up s, PLAINTEXT | ratio | producer MB/s, TLS | producer MB/s, PLAINTEXT | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for pair in results["securityPairs"]:
+        tls, plain = pair["tls"], pair["plaintext"]
+        tls_rate, plain_rate = median_of(tls, "producerMBps"), median_of(plain, "producerMBps")
+        lines.append(
+            f"| {tls} | {seconds(medians[tls])} | {seconds(medians[plain])} | {medians[tls] / medians[plain]:.2f}"
+            f" | {tls_rate:.1f} | {plain_rate:.1f} | {tls_rate / plain_rate:.2f} |"
+        )
     lines += [
         "",
         "Each run's start-up, seconds, with the machine's 1-minute load average as the run began in",

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as prettier from 'prettier';
+import type { Kafka } from 'kafkajs';
 import { test } from 'vitest';
 import { defaultPilotCache, PilotComputeService } from '../../src/pilot/index.js';
 import { PilotRegistry } from '../../src/pilot/registry.js';
@@ -29,7 +30,13 @@ interface Configuration {
   label: string;
   scheme: Scheme;
   nodes: number;
+  security: 'tls' | 'plaintext';
 }
+
+/** What each started pilot's producer sends, to price TLS (kafka-tls measures it at length). */
+const PRODUCER_MESSAGES = 20_000;
+const PRODUCER_MESSAGE_BYTES = 1024;
+const PRODUCER_BATCH = 1_000;
 
 /** One pilot start, times in milliseconds. */
 interface Sample {
@@ -50,6 +57,73 @@ interface Sample {
   brokers: number;
   /** The machine's 1-minute load average when the run began (others share it). */
   load: number;
+  /**
+   * CPU seconds the whole machine spent from createPilot() to context ready (/proc/stat; the
+   * testbed's nodes share its cores), and that as a share of all cores over that time.
+   */
+  cpuSeconds: number;
+  busy: number;
+  /** Of that, CPU seconds the pilot's brokers (JVMs) had used by then, all nodes together. */
+  brokerCpuSeconds: number;
+  /** One producer through the context: MB/s of PRODUCER_MESSAGES acknowledged messages. */
+  producerMBps: number;
+}
+
+/** Non-idle and total CPU time of the machine so far, in seconds (/proc/stat's first line). */
+async function machineCpu(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is inside user already).
+  const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
+  const idle = ticks[3]! + ticks[4]!;
+  const hertz = 100;
+  return { busy: (total - idle) / hertz, total: total / hertz };
+}
+
+/** CPU seconds used so far by the running processes whose command line has every one of `words`. */
+async function processCpu(words: string[]): Promise<number> {
+  let ticks = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const command = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0').join(' ');
+      if (!words.every(word => command.includes(word))) continue;
+      // Fields after the command name in parentheses: utime and stime are the 12th and 13th.
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch (error) {
+      // A process that ended while we looked is simply not counted.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return ticks / 100;
+}
+
+/** MB/s of one idempotent producer sending PRODUCER_MESSAGES in batches, all acknowledged. */
+async function producerThroughput(kafka: Kafka): Promise<number> {
+  const topic = `startup-bench-${Date.now()}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    const value = Buffer.alloc(PRODUCER_MESSAGE_BYTES, 7);
+    const batch = Array.from({ length: PRODUCER_BATCH }, () => ({ value }));
+    const started = performance.now();
+    for (let sent = 0; sent < PRODUCER_MESSAGES; sent += PRODUCER_BATCH) {
+      await producer.send({ topic, messages: batch });
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return (PRODUCER_MESSAGES * PRODUCER_MESSAGE_BYTES) / 1e6 / seconds;
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 function settings(): { runs: number; schemes: Scheme[] } {
@@ -88,20 +162,28 @@ async function measure(
   runIndex: number
 ): Promise<Sample> {
   const load = loadavg()[0];
+  const cpuBefore = await machineCpu();
   const started = performance.now();
   const pilot = await service.createPilot({
     type: 'kafka',
     name: `startup bench ${runIndex}`,
     resource,
     numberOfNodes: configuration.nodes,
-    walltimeMinutes: 10
+    walltimeMinutes: 10,
+    ...(configuration.security === 'plaintext'
+      ? { configuration: { 'pilot.security': 'plaintext' } }
+      : {})
   });
   let totalMs: number;
   let readyAt: number;
   let brokers: number;
+  let cpu: { busy: number; total: number };
+  let producerMBps: number;
+  let brokerCpuSeconds: number;
   try {
     await pilot.wait('Running', { timeoutMs: START_TIMEOUT_MS });
-    const admin = (await pilot.getContext()).admin();
+    const kafka = await pilot.getContext();
+    const admin = kafka.admin();
     await admin.connect();
     try {
       brokers = (await admin.describeCluster()).brokers.length;
@@ -110,6 +192,10 @@ async function measure(
     }
     totalMs = performance.now() - started;
     readyAt = Date.now();
+    const cpuAfter = await machineCpu();
+    brokerCpuSeconds = await processCpu(['kafka.Kafka', pilot.id]);
+    cpu = { busy: cpuAfter.busy - cpuBefore.busy, total: cpuAfter.total - cpuBefore.total };
+    producerMBps = await producerThroughput(kafka);
   } catch (error) {
     // The start-up error is what matters; the pilot must not outlive the run either way.
     await pilot.cancel();
@@ -136,7 +222,11 @@ async function measure(
     contextMs: readyAt - runningAt,
     cancelMs,
     brokers,
-    load
+    load,
+    cpuSeconds: cpu.busy,
+    busy: cpu.busy / cpu.total,
+    brokerCpuSeconds,
+    producerMBps
   };
 }
 
@@ -165,7 +255,14 @@ test('pilot start-up: create → context ready on fork:// and slurm+ssh:// at 1,
     // The pilots' home on the resource: a fresh one in the testbed, removed with it.
     let remoteHome: string | undefined;
     if (schemes.includes('fork')) {
-      configurations.push({ label: 'fork://localhost, 1 node', scheme: 'fork', nodes: 1 });
+      for (const security of ['tls', 'plaintext'] as const) {
+        configurations.push({
+          label: `fork://localhost, 1 node${security === 'plaintext' ? ', PLAINTEXT' : ''}`,
+          scheme: 'fork',
+          nodes: 1,
+          security
+        });
+      }
     }
     if (schemes.includes('slurm+ssh')) {
       testbed = await Testbed.start({ nodes: Math.max(...SLURM_NODE_COUNTS) });
@@ -178,14 +275,26 @@ test('pilot start-up: create → context ready on fork:// and slurm+ssh:// at 1,
         configurations.push({
           label: `slurm+ssh, ${nodes} node${nodes > 1 ? 's' : ''}`,
           scheme: 'slurm+ssh',
-          nodes
+          nodes,
+          security: 'tls'
         });
       }
+      // The largest again without TLS: what TLS costs at start-up and on a producer.
+      const nodes = Math.max(...SLURM_NODE_COUNTS);
+      configurations.push({
+        label: `slurm+ssh, ${nodes} nodes, PLAINTEXT`,
+        scheme: 'slurm+ssh',
+        nodes,
+        security: 'plaintext'
+      });
     }
     const pilots = new PilotComputeService({
       home,
       cacheDir: defaultPilotCache(),
-      ...(remoteHome !== undefined ? { remote: { home: remoteHome } } : {})
+      // The testbed's nodes share this machine's cache: Kafka is there already.
+      ...(remoteHome !== undefined
+        ? { remote: { home: remoteHome, cacheDir: defaultPilotCache() } }
+        : {})
     });
     service = pilots;
     const measureOne = async (configuration: Configuration, runIndex: number): Promise<Sample> => {
@@ -198,7 +307,10 @@ test('pilot start-up: create → context ready on fork:// and slurm+ssh:// at 1,
       console.log(
         `${configuration.label}, run ${runIndex}: ${(sample.totalMs / 1000).toFixed(2)} s` +
           ` (launch ${sample.launchMs} ms, start ${sample.startMs} ms, context ${sample.contextMs} ms;` +
-          ` ${sample.brokers} broker(s); cancel ${(sample.cancelMs / 1000).toFixed(2)} s)`
+          ` ${sample.brokers} broker(s); machine ${sample.cpuSeconds.toFixed(1)} CPU s` +
+          ` (brokers ${sample.brokerCpuSeconds.toFixed(1)}),` +
+          ` ${(sample.busy * 100).toFixed(0)}% busy; producer ${sample.producerMBps.toFixed(1)} MB/s;` +
+          ` cancel ${(sample.cancelMs / 1000).toFixed(2)} s)`
       );
       return sample;
     };
@@ -225,6 +337,23 @@ test('pilot start-up: create → context ready on fork:// and slurm+ssh:// at 1,
       fork: configurations.find(configuration => configuration.scheme === 'fork')?.label ?? null,
       slurmOneNode:
         configurations.find(configuration => configuration.scheme === 'slurm+ssh')?.label ?? null,
+      // TLS against PLAINTEXT: pairs of the same scheme and node count.
+      securityPairs: configurations
+        .filter(configuration => configuration.security === 'plaintext')
+        .map(plain => ({
+          plaintext: plain.label,
+          tls: configurations.find(
+            other =>
+              other.security === 'tls' &&
+              other.scheme === plain.scheme &&
+              other.nodes === plain.nodes
+          )!.label
+        })),
+      producer: {
+        messages: PRODUCER_MESSAGES,
+        bytes: PRODUCER_MESSAGE_BYTES,
+        batch: PRODUCER_BATCH
+      },
       samples
     };
     const docs = join(repo, 'docs', 'benchmarks');

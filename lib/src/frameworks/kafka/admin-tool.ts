@@ -13,7 +13,12 @@ export const KAFKA_TOOLS = {
  * Short-lived JVM: a small heap, the quick JIT tier only, and no hsperfdata file (it would land
  * in a shared /tmp directory).
  */
-const JVM_OPTIONS = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-XX:-UsePerfData'];
+export const SHORT_LIVED_JVM_OPTIONS = [
+  '-Xmx256m',
+  '-XX:TieredStopAtLevel=1',
+  '-XX:+UseSerialGC',
+  '-XX:-UsePerfData'
+];
 
 /** The output of a tool, its stack frames left out (they bury the message). */
 function lastMessageLines(lines: readonly string[], count: number): string {
@@ -37,10 +42,14 @@ export async function runKafkaTool(options: {
 }): Promise<string[]> {
   const { distribution, mainClass, args, timeoutMs } = options;
   const command = `java -cp ${distribution.classPath} ${mainClass} ${args.join(' ')}`;
-  const child = spawn('java', [...JVM_OPTIONS, '-cp', distribution.classPath, mainClass, ...args], {
-    cwd: options.cwd,
-    stdio: ['ignore', 'pipe', 'pipe']
-  });
+  const child = spawn(
+    'java',
+    [...SHORT_LIVED_JVM_OPTIONS, '-cp', distribution.classPath, mainClass, ...args],
+    {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe']
+    }
+  );
   const lines: string[] = [];
   const keep = (line: string): void => void lines.push(line);
   createInterface({ input: child.stdout }).on('line', keep);

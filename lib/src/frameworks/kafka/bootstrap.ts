@@ -13,6 +13,7 @@ import type {
   ProgressListener,
   RunningFramework
 } from '../plugin.js';
+import { SHORT_LIVED_JVM_OPTIONS } from './admin-tool.js';
 import { ensureKafkaDistribution, type KafkaDistribution } from './distribution.js';
 import {
   drainOurBrokers,
@@ -68,7 +69,11 @@ async function logTail(path: string): Promise<string> {
   return lines.length > 0 ? `; last log lines:\n${lines.slice(-8).join('\n')}` : '';
 }
 
-/** Runs a Java main class to completion with its output appended to `logPath`. */
+/**
+ * Runs a Java tool to completion with its output appended to `logPath`; a short-lived JVM
+ * (formatting a node's storage takes 1.3 rather than 1.8 CPU seconds with the quick JIT only,
+ * which counts when every node's format shares the supervisor's node).
+ */
 async function runJava(
   distribution: KafkaDistribution,
   args: string[],
@@ -77,10 +82,14 @@ async function runJava(
 ): Promise<Exit> {
   const log = await open(logPath, 'a', 0o600);
   try {
-    const child = spawn('java', [...JVM_FLAGS, '-cp', distribution.classPath, ...args], {
-      cwd,
-      stdio: ['ignore', log.fd, log.fd]
-    });
+    const child = spawn(
+      'java',
+      [...SHORT_LIVED_JVM_OPTIONS, '-cp', distribution.classPath, ...args],
+      {
+        cwd,
+        stdio: ['ignore', log.fd, log.fd]
+      }
+    );
     return await exitOf(child);
   } finally {
     await log.close();
