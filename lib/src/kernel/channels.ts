@@ -3,10 +3,11 @@ import { Worker } from 'node:worker_threads';
 import { Publisher, Router, type Socket } from 'zeromq';
 import { endpoint, type Channel, type ConnectionInfo } from './connection.js';
 import { asBuffers, type FromSocketThread, type ToSocketThread } from './socket-thread-messages.js';
+import type { WireFrame } from './wire.js';
 
 /** Where the kernel sends a message: a zeromq socket, or the control channel's thread. */
 export interface FrameSink {
-  send(frames: Buffer[]): Promise<void>;
+  send(frames: WireFrame[]): Promise<void>;
 }
 
 /**
@@ -21,7 +22,7 @@ export class SerialSender {
     private readonly onError: (error: unknown) => void
   ) {}
 
-  send(frames: Buffer[]): Promise<void> {
+  send(frames: WireFrame[]): Promise<void> {
     const sent = this.tail.then(() => this.socket.send(frames));
     this.tail = sent.catch(this.onError);
     return this.tail;
@@ -49,7 +50,7 @@ export class ControlChannel implements FrameSink, AsyncIterable<Buffer[]> {
     this.messages = on(thread, 'message', { signal: this.stopped.signal });
   }
 
-  send(frames: Buffer[]): Promise<void> {
+  send(frames: WireFrame[]): Promise<void> {
     const message: ToSocketThread = { send: frames };
     this.thread.postMessage(message);
     return Promise.resolve();

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Reply, Router } from 'zeromq';
 import { MessageSigner, decodeMessage } from './wire.js';
-import { asBuffers, type ToSocketThread } from './socket-thread-messages.js';
+import { asWireFrames, type ToSocketThread } from './socket-thread-messages.js';
 
 const { heartbeatEndpoint, controlEndpoint, key, signatureScheme, closed, interrupts } =
   workerData as {
@@ -36,7 +36,7 @@ parentPort?.on('message', (message: ToSocketThread) => {
     Atomics.notify(closed, 0);
     return;
   }
-  const frames = asBuffers(message.send);
+  const frames = asWireFrames(message.send);
   sending = sending
     .then(() => control.send(frames))
     .catch((error: unknown) => report('sending a control reply failed', error));

@@ -131,19 +131,29 @@ export function decodeMessage(frames: readonly Buffer[], signer: MessageSigner):
   };
 }
 
+/**
+ * A frame as zeromq sends it. Text goes as a string: zeromq sends it as UTF-8 and frees it on
+ * whichever thread is done with it, while a Buffer of more than 128 bytes is sent uncopied and
+ * released on its thread's event loop, which is gone when the kernel exits right after sending
+ * (heap corruption, "free(): corrupted unsorted chunks", at shutdown).
+ */
+export type WireFrame = string | Buffer;
+
 /** Frames for sending: identities, delimiter, signature, the four JSON frames, buffers. */
 export function encodeMessage(
   message: Omit<JupyterMessage<unknown>, 'buffers'> & { buffers?: readonly Uint8Array[] },
   signer: MessageSigner
-): Buffer[] {
-  const signed = [message.header, message.parent_header, message.metadata, message.content].map(
-    part => Buffer.from(JSON.stringify(part ?? {}), 'utf8')
+): WireFrame[] {
+  const texts = [message.header, message.parent_header, message.metadata, message.content].map(
+    part => JSON.stringify(part ?? {})
   );
+  // Signed over the UTF-8 bytes zeromq will send.
+  const signature = signer.sign(texts.map(text => Buffer.from(text, 'utf8')));
   return [
     ...message.identities,
-    Buffer.from(DELIMITER, 'latin1'),
-    Buffer.from(signer.sign(signed), 'latin1'),
-    ...signed,
+    DELIMITER,
+    signature,
+    ...texts,
     ...(message.buffers ?? []).map(buffer => Buffer.from(buffer))
   ];
 }

@@ -12,7 +12,14 @@ import {
 
 const KEY = 'a3f1c0de-test-key';
 
-function frames(signer: MessageSigner, content: object = { code: '1 + 1' }) {
+/** The frames as they arrive: what zeromq sends of each (text as UTF-8). */
+function frames(signer: MessageSigner, content: object = { code: '1 + 1' }): Buffer[] {
+  return sent(signer, content).map(frame =>
+    typeof frame === 'string' ? Buffer.from(frame, 'utf8') : frame
+  );
+}
+
+function sent(signer: MessageSigner, content: object) {
   return encodeMessage(
     {
       identities: [Buffer.from('client-identity')],
@@ -118,5 +125,27 @@ describe('decodeMessage / encodeMessage', () => {
         signer
       )
     ).toThrow(/expected signature/);
+  });
+});
+
+describe('encodeMessage', () => {
+  it('hands zeromq the JSON frames as text (freed on any thread) and binary buffers as bytes', () => {
+    const signer = new MessageSigner(KEY);
+    const out = sent(signer, { text: 'ü'.repeat(200) });
+    // identity, delimiter, signature, header, parent, metadata, content, one buffer
+    expect(out.map(frame => typeof frame)).toEqual([
+      'object',
+      'string',
+      'string',
+      'string',
+      'string',
+      'string',
+      'string',
+      'object'
+    ]);
+    // Signed over the UTF-8 bytes that go out, so a non-ASCII content still verifies.
+    expect(decodeMessage(frames(signer, { text: 'ü'.repeat(200) }), signer).content).toEqual({
+      text: 'ü'.repeat(200)
+    });
   });
 });
