@@ -59,6 +59,19 @@ function registryUrl(): string {
   return (process.env.npm_config_registry ?? 'https://registry.npmjs.org/').replace(/\/?$/, '/');
 }
 
+/** fetch(), its network errors (which say only "fetch failed") named with the URL and a way out. */
+async function fetchFromRegistry(url: string, what: string): Promise<Response> {
+  try {
+    return await fetch(url);
+  } catch (error) {
+    const cause = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+    throw new Error(
+      `Cannot fetch ${what} from the npm registry (${url}): ${cause}; set npm_config_registry to a registry this machine reaches, or PILOT_STREAMING_REMOTE_NODE to a Node.js on the resource`,
+      { cause: error }
+    );
+  }
+}
+
 /** sha512 in npm's "integrity" form. */
 function integrityOf(hash: ReturnType<typeof createHash>): string {
   return `sha512-${hash.digest('base64')}`;
@@ -93,7 +106,7 @@ export async function ensureNodeTarball(options: {
 
   const what = `${packageName}@${version}`;
   const metadataUrl = `${registryUrl()}${packageName}/${version}`;
-  const metadata = await fetch(metadataUrl);
+  const metadata = await fetchFromRegistry(metadataUrl, what);
   if (!metadata.ok) {
     throw new Error(
       `The npm registry has no ${what} (${metadataUrl}: HTTP ${metadata.status}); set PILOT_STREAMING_REMOTE_NODE to a Node.js on the resource`
@@ -106,7 +119,7 @@ export async function ensureNodeTarball(options: {
       `The npm registry's entry for ${what} names no tarball with a sha512 integrity`
     );
   }
-  const response = await fetch(dist.tarball);
+  const response = await fetchFromRegistry(dist.tarball, what);
   if (!response.ok || response.body === null) {
     throw new Error(`Cannot download ${dist.tarball}: HTTP ${response.status}`);
   }

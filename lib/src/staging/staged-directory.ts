@@ -68,6 +68,7 @@ export async function stageDirectory(
   const sizes = await Promise.all(directory.files.map(async file => (await stat(file.local)).size));
   const total = sizes.reduce((sum, size) => sum + size, 0);
   const sums = await Promise.all(directory.files.map(file => sha256Of(file.local)));
+  await removeAbandonedStagings(connection, remoteDir);
   const temporary = `${remoteDir}.staging-${randomBytes(6).toString('hex')}`;
   let reported = -MEGABYTE;
   // Every megabyte: SFTP reports each 32 KB request.
@@ -131,6 +132,41 @@ export async function stageDirectory(
     throw new Error(`${what} is not complete in ${remoteDir} on ${connection.label} after staging`);
   }
   return { bytesSent: total };
+}
+
+/** A day: no staging takes that long, so an older one was abandoned (its client killed). */
+const ABANDONED_AFTER_MINUTES = 24 * 60;
+
+/** Removes what stagings of `remoteDir` that were cut off left beside it. */
+async function removeAbandonedStagings(
+  connection: RemoteConnection,
+  remoteDir: string
+): Promise<void> {
+  const parent = posix.dirname(remoteDir);
+  const pattern = `${posix.basename(remoteDir)}.staging-*`;
+  const removed = await connection.exec([
+    'find',
+    parent,
+    '-mindepth',
+    '1',
+    '-maxdepth',
+    '1',
+    '-name',
+    pattern,
+    '-mmin',
+    `+${ABANDONED_AFTER_MINUTES}`,
+    '-exec',
+    'rm',
+    '-rf',
+    '{}',
+    '+'
+  ]);
+  // A cache that does not exist yet has nothing to remove.
+  if (removed.code !== 0 && !/No such file/.test(removed.stderr)) {
+    throw new Error(
+      `Cannot remove abandoned stagings in ${parent} on ${connection.label}: ${removed.stderr.trim()}`
+    );
+  }
 }
 
 /**

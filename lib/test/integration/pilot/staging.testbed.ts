@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Pilot } from '../../../src/pilot/index.js';
-import { KAFKA_VERSION } from '../../../src/frameworks/index.js';
+import { KAFKA_VERSION, KafkaManager } from '../../../src/frameworks/index.js';
 import { RemoteConnection } from '../../../src/remote/index.js';
+import { prepareInstallation } from '../../../src/staging/index.js';
 import { processesOnNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
 
@@ -138,5 +139,53 @@ describe('a slurm+ssh:// Kafka pilot on an account without Node.js', () => {
     console.info(
       `createPilot with staging ${first.seconds.toFixed(1)} s, without ${second.seconds.toFixed(1)} s`
     );
+  });
+
+  it('removes stagings abandoned over a day ago, and refuses a cache holding another Kafka', async () => {
+    const { user, host, port, knownHostsPath, identityPath } = testbed.bareSsh;
+    const connection = new RemoteConnection(
+      { user, host, port },
+      { knownHostsPath, identityFiles: [identityPath], agent: false }
+    );
+    const distribution = await new KafkaManager({ cacheDir: client.cacheDir }).distribution(
+      () => undefined
+    );
+    const stage = (cacheDir: string) =>
+      prepareInstallation(connection, {
+        settings: { cacheDir },
+        resourceHome: client.resourceHome,
+        localCacheDir: client.cacheDir,
+        distribution,
+        onProgress: () => undefined
+      });
+    try {
+      const cache = await mkdtemp(join(testbed.dir, 'cache-'));
+      const abandoned = join(cache, 'kafka', `${KAFKA_VERSION}.staging-0badc0ffee00`);
+      const recent = join(cache, 'kafka', `${KAFKA_VERSION}.staging-00c0ffee0bad`);
+      await mkdir(abandoned, { recursive: true });
+      await mkdir(recent);
+      const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+      await utimes(abandoned, twoDaysAgo, twoDaysAgo);
+      const report = await stage(cache);
+      expect(report.staged.map(item => item.what)).toContain(`Kafka ${KAFKA_VERSION}`);
+      // Another client may still be filling the recent one.
+      expect((await readdir(join(cache, 'kafka'))).sort()).toEqual(
+        [KAFKA_VERSION, `${KAFKA_VERSION}.staging-00c0ffee0bad`].sort()
+      );
+
+      const other = await mkdtemp(join(testbed.dir, 'cache-'));
+      const kafkaDir = join(other, 'kafka', KAFKA_VERSION);
+      await mkdir(kafkaDir, { recursive: true });
+      await writeFile(
+        join(kafkaDir, 'complete.json'),
+        JSON.stringify({ version: KAFKA_VERSION, jars: [{ name: 'kafka-other.jar', size: 1 }] })
+      );
+      await expect(stage(other)).rejects.toThrow(
+        `already has a different Kafka ${KAFKA_VERSION} in ${kafkaDir}`
+      );
+      expect(await readdir(join(other, 'kafka'))).toEqual([KAFKA_VERSION]);
+    } finally {
+      await connection.close();
+    }
   });
 });
