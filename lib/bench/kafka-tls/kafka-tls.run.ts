@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { Kafka } from 'kafkajs';
 import { test } from 'vitest';
 import { writeFormattedMarkdown } from '../support/markdown.js';
+import { timeProducer } from '../support/producer.js';
 import { defaultPilotCache, PilotComputeService, type Pilot } from '../../src/pilot/index.js';
 import { PilotRegistry } from '../../src/pilot/registry.js';
 import { isTerminal, ValidationError } from '../../src/protocol/index.js';
@@ -54,28 +54,16 @@ function settings(): { runs: number; messages: number; schemes: Scheme[] } {
  * each acknowledged by the broker (acks -1); returns messages per second.
  */
 async function producerThroughput(kafka: Kafka, topic: string, messages: number): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-  const producer = kafka.producer();
-  await producer.connect();
-  try {
-    const value = Buffer.alloc(MESSAGE_BYTES, 'x');
-    const batch = Array.from({ length: BATCH }, () => ({ value }));
-    // A first request opens the connections (and, with TLS, does the handshakes) untimed.
-    await producer.send({ topic, acks: -1, messages: batch });
-    const started = performance.now();
-    for (let sent = 0; sent < messages; sent += BATCH) {
-      await producer.send({ topic, acks: -1, messages: batch });
-    }
-    return messages / ((performance.now() - started) / 1000);
-  } finally {
-    await producer.disconnect();
-  }
+  const seconds = await timeProducer(kafka, {
+    topic,
+    partitions: 1,
+    messages,
+    messageBytes: MESSAGE_BYTES,
+    batch: BATCH,
+    idempotent: false,
+    warmUp: true
+  });
+  return messages / seconds;
 }
 
 function median(values: number[]): number {

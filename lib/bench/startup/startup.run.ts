@@ -13,6 +13,7 @@ import { PilotRegistry } from '../../src/pilot/registry.js';
 import { ValidationError, type PilotRecord, type PilotState } from '../../src/protocol/index.js';
 import { ForkAdaptor } from '../../src/resource/fork/adaptor.js';
 import { Testbed } from '../../test/testbed/testbed.js';
+import { timeProducer } from '../support/producer.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -102,28 +103,16 @@ async function processCpu(words: string[]): Promise<number> {
 
 /** MB/s of one idempotent producer sending PRODUCER_MESSAGES in batches, all acknowledged. */
 async function producerThroughput(kafka: Kafka): Promise<number> {
-  const topic = `startup-bench-${Date.now()}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-  const producer = kafka.producer({ idempotent: true });
-  await producer.connect();
-  try {
-    const value = Buffer.alloc(PRODUCER_MESSAGE_BYTES, 7);
-    const batch = Array.from({ length: PRODUCER_BATCH }, () => ({ value }));
-    const started = performance.now();
-    for (let sent = 0; sent < PRODUCER_MESSAGES; sent += PRODUCER_BATCH) {
-      await producer.send({ topic, messages: batch });
-    }
-    const seconds = (performance.now() - started) / 1000;
-    return (PRODUCER_MESSAGES * PRODUCER_MESSAGE_BYTES) / 1e6 / seconds;
-  } finally {
-    await producer.disconnect();
-  }
+  const seconds = await timeProducer(kafka, {
+    topic: `startup-bench-${Date.now()}`,
+    partitions: 3,
+    messages: PRODUCER_MESSAGES,
+    messageBytes: PRODUCER_MESSAGE_BYTES,
+    batch: PRODUCER_BATCH,
+    idempotent: true,
+    warmUp: false
+  });
+  return (PRODUCER_MESSAGES * PRODUCER_MESSAGE_BYTES) / 1e6 / seconds;
 }
 
 function settings(): { runs: number; schemes: Scheme[] } {

@@ -1,5 +1,5 @@
 import { compiledModule } from '../entry-points/roles.js';
-import type { StagedFile } from './staged-directory.js';
+import { sha256Of, type StagedFile } from './staged-directory.js';
 
 /**
  * The library as one file (dist/bundle/pilot-streaming.mjs, built by scripts/bundle.mjs) and the
@@ -8,9 +8,25 @@ import type { StagedFile } from './staged-directory.js';
 export const BUNDLE_FILE = 'pilot-streaming.mjs';
 const BUNDLE_ASSETS = ['pffft.wasm'];
 
-export function libraryBundleFiles(): StagedFile[] {
-  return [BUNDLE_FILE, ...BUNDLE_ASSETS].map(name => ({
-    local: compiledModule(`bundle/${name}`),
-    name
-  }));
+export interface LibraryBundle {
+  files: StagedFile[];
+  /** sha256sum's lines for the files, bundle first. */
+  sums: string[];
+}
+
+let bundle: Promise<LibraryBundle> | undefined;
+
+/** The bundle's files and checksums, read once a process (the build does not change under it). */
+export function libraryBundle(): Promise<LibraryBundle> {
+  bundle ??= (async () => {
+    const files = [BUNDLE_FILE, ...BUNDLE_ASSETS].map(name => ({
+      local: compiledModule(`bundle/${name}`),
+      name
+    }));
+    const sums = await Promise.all(files.map(file => sha256Of(file.local)));
+    return { files, sums };
+  })();
+  // A bundle not built yet is looked for again next time.
+  bundle.catch(() => (bundle = undefined));
+  return bundle;
 }

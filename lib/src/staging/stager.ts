@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { CachedDistribution, ProgressListener } from '../frameworks/index.js';
 import type { RemoteConnection } from '../remote/index.js';
 import type { Installation } from './installation.js';
-import { BUNDLE_FILE, libraryBundleFiles } from './library-bundle.js';
+import { BUNDLE_FILE, libraryBundle } from './library-bundle.js';
 import { ensureNodeTarball, nodePackageFor, usableRemoteNode } from './node-runtime.js';
 import { sha256Of, stageDirectory } from './staged-directory.js';
 
@@ -59,8 +59,7 @@ export async function prepareInstallation(
   if (settings.lib !== undefined) {
     library = { directory: settings.lib };
   } else {
-    const files = libraryBundleFiles();
-    const sums = await Promise.all(files.map(file => sha256Of(file.local)));
+    const { files, sums } = await libraryBundle();
     const marker = files.map((file, index) => `${sums[index]!}  ${file.name}\n`).join('');
     // Named by its content: each build of the library gets a directory of its own.
     const remoteDir = posix.join(cacheDir, 'library', sums[0]!.slice(0, 16));
