@@ -184,7 +184,7 @@ def test_interrupt_awaiting_cell_by_signal_and_by_control(kernel):
 def test_interrupt_loops_that_start_after_the_first_await(kernel):
     """Jupyter's interrupt (an interrupt_request: interrupt_mode "message") stops a synchronous loop
     wherever the cell's code runs it: after an await, in a function of an earlier cell, in a
-    timer's callback. The kernel keeps its state."""
+    timer's callback, and a chain of promise callbacks. The kernel keeps its state."""
     manager, kc = kernel
     reply, _ = execute(
         kc,
@@ -198,6 +198,9 @@ def test_interrupt_loops_that_start_after_the_first_await(kernel):
         "await later();\nspin();",
         "await later();\nconst items = [1, 2, 3];\nfor (;;) for (const item of items) turns += item;",
         "await later();\ndo turns++; while (turns > 0);",
+        # No loop: an endless chain of promise callbacks never lets the event loop run.
+        "await later();\nconst step = () => { turns++; return Promise.resolve().then(step); };\n"
+        "await step();",
     ]:
         before = result_text(execute(kc, "turns")[1])
         msg_id = kc.execute(code)

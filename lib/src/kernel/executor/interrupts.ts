@@ -7,7 +7,7 @@ export class KeyboardInterrupt extends Error {
 }
 
 /**
- * What the loops of rewritten cells check (see LOOP_GUARD in rewrite.ts). The kernel's socket
+ * What the loops and functions of rewritten cells check (see INTERRUPT_GUARD in rewrite.ts). The kernel's socket
  * thread raises the flag for an interrupt_request while this thread may be busy in such a loop.
  */
 export interface CellInterrupts {

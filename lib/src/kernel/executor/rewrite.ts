@@ -8,7 +8,7 @@ import { cellInterrupts, type CellInterrupts } from './interrupts.js';
 export const KERNEL_HELPER = '__pilotStreamingKernel';
 
 /**
- * Every loop in a cell starts each turn by reading the interrupt flag (`INTERRUPT_FLAG[0]`, set
+ * Every loop in a cell starts each turn, and every function each call, by reading the interrupt flag (`INTERRUPT_FLAG[0]`, set
  * by the kernel's socket thread) and calls `INTERRUPT_RAISE` when it is set. Both are `const`s of
  * the context's script scope (declareInterruptBindings), which V8 folds into optimised code: as
  * parameters of the cell's function the check cost half as much again, through the context's
@@ -20,7 +20,9 @@ const INTERRUPT_FLAG = `${KERNEL_HELPER}_interrupts`;
 const INTERRUPT_RAISE = `${KERNEL_HELPER}_interrupted`;
 // `typeof` first: a cell's function may be sent as source to run elsewhere (a compute unit, a
 // Mini-App processor), where the flag does not exist; in the kernel V8 folds the test away.
-const LOOP_GUARD = `if (typeof ${INTERRUPT_FLAG} !== 'undefined' && ${INTERRUPT_FLAG}[0] !== 0) ${INTERRUPT_RAISE}();`;
+const INTERRUPT_CHECK = `typeof ${INTERRUPT_FLAG} !== 'undefined' && ${INTERRUPT_FLAG}[0] !== 0 && ${INTERRUPT_RAISE}()`;
+const INTERRUPT_GUARD = `${INTERRUPT_CHECK};`;
+const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
 const LOOPS = new Set([
   'ForStatement',
   'ForInStatement',
@@ -232,8 +234,10 @@ export function rewriteCell(
     allowHashBang: true
   });
   const edits: Edit[] = [];
-  const edit = (start: number, end: number, text: string) =>
-    edits.push({ start, end, text, order: edits.length });
+  // Insertions at one position land in the order they were made; `innermost` puts this one
+  // first, for a closing text of the deepest construct ending there.
+  const edit = (start: number, end: number, text: string, innermost = false) =>
+    edits.push({ start, end, text, order: innermost ? -1 : edits.length });
   const blank = (start: number, end: number) =>
     edit(start, end, code.slice(start, end).replace(/[^\n]/g, ''));
   /** The cell's top-level bindings, in order, and whether each is constant. */
@@ -357,14 +361,31 @@ export function rewriteCell(
   }
 
   // import('x') and import.meta anywhere in the cell go through the kernel's module loader; every
-  // loop checks for an interrupt at the start of each turn (`continue` included).
+  // loop checks for an interrupt at the start of each turn (`continue` included), and every
+  // function when it is called: a chain of promise callbacks or async calls without a loop would
+  // otherwise keep the microtask queue busy for ever, out of reach of the event loop.
   visit(body, node => {
-    if (LOOPS.has(node.type)) {
+    if (FUNCTIONS.has(node.type)) {
+      const functionBody = node.body as AnyNode;
+      if (functionBody.type === 'BlockStatement') {
+        // After the directive prologue: a guard before 'use strict' would make it a plain string.
+        const directives = (functionBody.body as AnyNode[]).filter(
+          statement => statement.directive !== undefined
+        );
+        const at = directives.at(-1)?.end ?? functionBody.start + 1;
+        edit(at, at, ` ${INTERRUPT_GUARD}`);
+      } else {
+        edit(functionBody.start, functionBody.start, `(${INTERRUPT_CHECK}, `);
+        // Before what encloses the function and ends with it (`const f = () => x`, a cell's
+        // last expression); within the body only closing parentheses can end there too.
+        edit(functionBody.end, functionBody.end, ')', true);
+      }
+    } else if (LOOPS.has(node.type)) {
       const loopBody = node.body as AnyNode;
       if (loopBody.type === 'BlockStatement') {
-        edit(loopBody.start + 1, loopBody.start + 1, ` ${LOOP_GUARD}`);
+        edit(loopBody.start + 1, loopBody.start + 1, ` ${INTERRUPT_GUARD}`);
       } else {
-        edit(loopBody.start, loopBody.start, `{ ${LOOP_GUARD} `);
+        edit(loopBody.start, loopBody.start, `{ ${INTERRUPT_GUARD} `);
         edit(loopBody.end, loopBody.end, ' }');
       }
     } else if (node.type === 'ImportExpression') {
@@ -496,7 +517,7 @@ export interface CellHelpers {
   declareGlobals(global: object, names: readonly string[]): void;
   /** Keeps a function's or class's TypeScript declaration for inspection. */
   document(value: unknown, declaration: Declaration): void;
-  /** What every loop checks (see LOOP_GUARD). */
+  /** What every loop and function checks (see INTERRUPT_GUARD). */
   interrupts: CellInterrupts;
 }
 

@@ -222,7 +222,11 @@ describe('interrupting loops', () => {
     'for await': 'async function* g() { while (more()) yield 1; }\nfor await (const v of g()) v;',
     'a labelled loop': 'outer: for (; more(); ) { for (;;) continue outer; }',
     'a function of an earlier cell': 'spin();',
-    'a class method': 'new (class { m() { while (more()); } })().m();'
+    'a class method': 'new (class { m() { while (more()); } })().m();',
+    'an async recursion without a loop':
+      'async function again() { await null; if (more()) await again(); }\nawait again();',
+    'a chain of promise callbacks':
+      'const step = () => (more() ? Promise.resolve().then(step) : undefined);\nawait step();'
   };
   const setup =
     `const until = Date.now() + ${RUNAWAY_SECONDS * 1000};\n` +
@@ -269,6 +273,19 @@ describe('interrupting loops', () => {
     const { script } = rewriteCell(cell);
     expect(script.split('\n').length).toBe(cell.split('\n').length + 2);
     expect(await run(cell)).toEqual({ value: [136, 4, '8'] });
+  });
+});
+
+describe('interrupt checks at function entry', () => {
+  it('keep directives, derived constructors and expression bodies working', async () => {
+    const { run } = cells();
+    const cell =
+      'function strict() { "use strict"; return this; }\n' +
+      'class A { constructor(x) { this.x = x; } }\nclass B extends A { constructor() { super(2); } }\n' +
+      'const object = () => ({ a: 1 });\nconst pair = x => (x, x + 1);\n' +
+      'function* numbers() { yield 1; yield 2; }\n' +
+      '[strict(), new B().x, object(), pair(3), [...numbers()]]';
+    expect(await run(cell)).toEqual({ value: [undefined, 2, { a: 1 }, 4, [1, 2]] });
   });
 });
 
