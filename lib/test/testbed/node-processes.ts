@@ -2,10 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { run } from './command.js';
 import type { TestbedInfo } from './testbed.js';
 
-/** Processes running in the testbed nodes' namespaces (the testbed's own slurmd excepted). */
-export async function processesOnNodes(testbed: TestbedInfo): Promise<string[]> {
+/**
+ * Processes running in the testbed nodes' namespaces (the testbed's own slurmd excepted), on the
+ * nodes named in `only` when given.
+ */
+export async function processesOnNodes(
+  testbed: TestbedInfo,
+  only?: readonly string[]
+): Promise<string[]> {
   const left: string[] = [];
-  for (const node of testbed.slurm.nodes) {
+  const nodes = testbed.slurm.nodes.filter(node => only === undefined || only.includes(node.name));
+  for (const node of nodes) {
     const pids = (await run(['ip', 'netns', 'pids', node.netns])).split('\n').filter(Boolean);
     for (const pid of pids) {
       const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').then(

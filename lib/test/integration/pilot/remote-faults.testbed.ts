@@ -6,6 +6,7 @@ import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
 import { processesOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
+import { slurmState } from '../../testbed/slurm-jobs.js';
 import { TestSshd } from '../../testbed/sshd.js';
 
 const testbed = inject('testbed');
@@ -33,11 +34,6 @@ function brokerOf(pilot: Pilot, nodeId: number): Promise<{ pid: number; node: st
   return pidOf('java', [config]);
 }
 
-async function slurmState(jobId: string): Promise<string> {
-  const text = await run(['scontrol', 'show', 'job', '-o', jobId], { env: slurmEnv });
-  return /JobState=(\S+)/.exec(text)?.[1] ?? 'unknown';
-}
-
 // Faults around pilots on the testbed's cluster, reached through a login sshd of this test's own
 // (so that restarting it touches no other test).
 describe('faults of slurm+ssh:// pilots', () => {
@@ -58,12 +54,12 @@ describe('faults of slurm+ssh:// pilots', () => {
     await waitForIdleNodes(testbed, 60_000);
   });
 
-  async function runningPilot(numberOfNodes: number, walltimeMinutes = 20): Promise<Pilot> {
+  async function runningPilot(numberOfNodes: number): Promise<Pilot> {
     const pilot = await client.service.createPilot({
       type: 'kafka',
       resource: client.resource,
       numberOfNodes,
-      walltimeMinutes
+      walltimeMinutes: 20
     });
     pilots.push(pilot);
     return pilot;
@@ -102,7 +98,8 @@ describe('faults of slurm+ssh:// pilots', () => {
     );
     await waitUntil(
       `job ${pilot.record.job!.jobId} to end`,
-      async () => !['RUNNING', 'COMPLETING'].includes(await slurmState(pilot.record.job!.jobId)),
+      async () =>
+        !['RUNNING', 'COMPLETING'].includes(await slurmState(testbed, pilot.record.job!.jobId)),
       60_000
     );
     // The surviving broker and the agents were stopped too.
@@ -164,25 +161,5 @@ describe('faults of slurm+ssh:// pilots', () => {
     expect(second.record.progress).toBeUndefined();
     await second.cancel();
     await waitForIdleNodes(testbed, 30_000);
-  });
-
-  it('stops gracefully at its walltime, before the scheduler ends the job, and logs it', async () => {
-    const pilot = await runningPilot(1, 1);
-    await pilot.wait('Running', { timeoutMs: 120_000 });
-    await pilot.wait('Done', { timeoutMs: 120_000 });
-    expect(pilot.record.reason).toBe(
-      "walltime of 1 minutes reached (stopping 6 s before the scheduler's limit)"
-    );
-    const log = await readFile(join(pilot.record.workDir!, 'supervisor.log'), 'utf8');
-    expect(log).toMatch(/stopping the framework: walltime of 1 minutes reached/);
-    expect(log).toMatch(/pilot pilot-\w+ is Done: walltime of 1 minutes reached/);
-    const jobId = pilot.record.job!.jobId;
-    await waitUntil(
-      `job ${jobId} to end`,
-      async () => (await slurmState(jobId)) !== 'RUNNING',
-      60_000
-    );
-    // The supervisor ended the job itself: SLURM did not have to time it out.
-    expect(await slurmState(jobId)).toBe('COMPLETED');
   });
 });

@@ -9,15 +9,9 @@ import { sessionMembers } from '../../../src/resource/fork/processes.js';
 import { listeningSockets } from '../../support/pilot-home.js';
 import { distModule } from '../../support/paths.js';
 import { processesOnNodes } from '../../testbed/node-processes.js';
-import { run } from '../../testbed/command.js';
-import { waitUntil } from '../../testbed/daemons.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
 
 const testbed = inject('testbed');
-
-function sleepUntil(time: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, Math.max(0, time - Date.now())));
-}
 
 /** Kafka messages `count` values from `prefix`, with the SHA-256 of their sorted values. */
 function messages(prefix: string, count: number): { values: string[]; digest: string } {
@@ -245,60 +239,3 @@ describe('a Kafka pilot over ssh://', () => {
 
 // Walltime is what the job gets once it runs, as SLURM counts it: the time its record waited in
 // the queue before that must not come off it.
-describe('a slurm+ssh:// pilot that waits in the queue', () => {
-  let client: PilotClient;
-  let pilot: Pilot | undefined;
-
-  beforeAll(async () => {
-    client = await openPilotClient(testbed, testbed.ssh);
-  });
-
-  afterAll(async () => {
-    await client?.close([pilot]);
-  });
-
-  it('still gets its full walltime once it runs after more than a minute in the queue', async () => {
-    // A user hold keeps the job queued until this test releases it (as a busy cluster would).
-    pilot = await client.service.createPilot({
-      type: 'kafka',
-      resource: client.resource,
-      walltimeMinutes: 1,
-      schedulerOptions: ['--hold']
-    });
-    const created = Date.parse(pilot.record.createdAt);
-    await waitUntil(
-      'the pilot to show its job as held in the queue',
-      async () => /^Queued: .*JobHeldUser/.test((await pilot!.refresh()).progress?.stage ?? ''),
-      30_000
-    );
-    await sleepUntil(created + 65_000);
-    expect((await pilot.refresh()).state).toBe('Pending');
-    await run(['scontrol', 'release', pilot.record.job!.jobId], {
-      env: { ...process.env, ...testbed.env }
-    });
-    await pilot.wait('Running', { timeoutMs: 120_000 });
-    const started = Date.parse(pilot.record.startedAt ?? '');
-    expect(started - created).toBeGreaterThan(60_000);
-    // Counted from createdAt, the walltime would have been over before the job ran; counted
-    // from the job's start it ends 6 s (a tenth, the margin) before SLURM's limit of 60 s.
-    await sleepUntil(started + 45_000);
-    expect((await pilot.refresh()).state).toBe('Running');
-    await waitUntil(
-      'the pilot to end at its walltime',
-      async () => (await pilot!.refresh()).state !== 'Running',
-      60_000
-    );
-    expect(pilot.state).toBe('Done');
-    expect(pilot.record.reason).toMatch(/^walltime of 1 minutes reached/);
-    const ended = Date.parse(pilot.record.history.at(-1)!.at);
-    console.log(`queued ${started - created} ms; ended ${ended - started} ms after its start`);
-    expect(ended - started).toBeGreaterThanOrEqual(54_000);
-    // Done is recorded once the framework has stopped gracefully, a few seconds after.
-    expect(ended - started).toBeLessThan(70_000);
-    await waitUntil(
-      'no process of the pilot left on the nodes',
-      async () => (await processesOnNodes(testbed)).length === 0,
-      30_000
-    );
-  });
-});

@@ -1,52 +1,15 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { JobHandle } from '../../../src/protocol/index.js';
 import { RemoteConnectionPool } from '../../../src/remote/index.js';
-import type { JobStatus, LaunchSpec } from '../../../src/resource/adaptor.js';
-import {
-  expandHostlist,
-  slurmAdaptor,
-  type SlurmAdaptor
-} from '../../../src/resource/slurm/index.js';
+import { expandHostlist, slurmAdaptor } from '../../../src/resource/slurm/index.js';
 import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
 import { processesOnNodes } from '../../testbed/node-processes.js';
+import { shellSpec, waitForStatus } from '../../testbed/slurm-jobs.js';
 
 const testbed = inject('testbed');
 const nodeNames = testbed.slurm.nodes.map(node => node.name);
-
-/** A launch spec whose command is a shell script, in a fresh directory of its own. */
-async function shellSpec(name: string, script: string): Promise<LaunchSpec> {
-  const workDir = await mkdtemp(join(testbed.dir, `${name}-`));
-  return {
-    pilotId: `pilot-${name}`,
-    workDir,
-    command: ['sh', '-c', script],
-    env: { GREETING: "it's the testbed" },
-    stdoutPath: join(workDir, 'job.out'),
-    stderrPath: join(workDir, 'job.err')
-  };
-}
-
-async function waitForStatus(
-  adaptor: SlurmAdaptor,
-  job: JobHandle,
-  accept: (status: JobStatus) => boolean,
-  timeoutMs: number
-): Promise<JobStatus> {
-  let last: JobStatus | undefined;
-  await waitUntil(
-    `SLURM job ${job.jobId} to reach the expected state (last: ${JSON.stringify(last)})`,
-    async () => {
-      last = await adaptor.status(job);
-      return last !== undefined && accept(last);
-    },
-    timeoutMs
-  );
-  if (last === undefined) throw new Error(`SLURM job ${job.jobId} is gone`);
-  return last;
-}
 
 describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   const pool = new RemoteConnectionPool();
@@ -73,6 +36,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
 
   it('runs a 3-node batch job through ssh whose nodes each report their hostname', async () => {
     const spec = await shellSpec(
+      testbed,
       'hostnames',
       'echo "$GREETING"; echo "$SLURM_JOB_NODELIST"; scontrol show hostnames | paste -sd " "; srun --ntasks-per-node=1 hostname'
     );
@@ -109,7 +73,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   });
 
   it('reports a job cancelled from outside as Canceled', async () => {
-    const spec = await shellSpec('cancelled', 'sleep 600');
+    const spec = await shellSpec(testbed, 'cancelled', 'sleep 600');
     cleanups.push(spec.workDir);
     const job = await local.launch({
       ...spec,
@@ -133,6 +97,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
 
   it('stops a running job gracefully with terminate and leaves no process on any node', async () => {
     const spec = await shellSpec(
+      testbed,
       'terminated',
       'trap "echo graceful stop; exit 0" TERM; echo started; while :; do sleep 1; done'
     );
@@ -160,7 +125,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   });
 
   it('cancels a pending job at once', async () => {
-    const spec = await shellSpec('pending', 'sleep 600');
+    const spec = await shellSpec(testbed, 'pending', 'sleep 600');
     cleanups.push(spec.workDir);
     // A start time an hour away keeps it pending.
     const job = await local.launch({
@@ -177,7 +142,7 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   });
 
   it('runs in a working directory whose path has spaces', async () => {
-    const spec = await shellSpec('spaced', 'echo "ran in $PWD"');
+    const spec = await shellSpec(testbed, 'spaced', 'echo "ran in $PWD"');
     cleanups.push(spec.workDir);
     const workDir = join(spec.workDir, 'my pilot dir');
     const job = await overSsh.launch({
@@ -197,32 +162,8 @@ describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   });
 
   it('refuses to launch without the size of the allocation', async () => {
-    const spec = await shellSpec('unsized', 'true');
+    const spec = await shellSpec(testbed, 'unsized', 'true');
     cleanups.push(spec.workDir);
     await expect(local.launch(spec)).rejects.toThrow(/needs the size of the allocation/);
-  });
-
-  it('reports walltime expiry as Failed with the TIMEOUT reason, after SIGTERM reached the job', async () => {
-    const spec = await shellSpec(
-      'walltime',
-      'trap "echo graceful stop on TERM; exit 0" TERM; echo started; while :; do sleep 1; done'
-    );
-    cleanups.push(spec.workDir);
-    const job = await overSsh.launch({
-      ...spec,
-      resources: { numberOfNodes: 1, walltimeMinutes: 1 }
-    });
-    const status = await waitForStatus(
-      overSsh,
-      job,
-      s => s.state !== 'Running' && s.state !== 'Pending',
-      180_000
-    );
-    expect(status.state).toBe('Failed');
-    expect(status.nativeState).toBe('TIMEOUT');
-    expect(status.reason).toMatch(
-      new RegExp(`SLURM job ${job.jobId} reached its time limit: TIMEOUT`)
-    );
-    expect(await readFile(spec.stdoutPath, 'utf8')).toContain('graceful stop on TERM');
   });
 });
