@@ -1,4 +1,9 @@
-import { isTerminal, type PilotSummary } from '@pilot-streaming/lib/protocol';
+import {
+  endpointLabel,
+  endpointOf,
+  isTerminal,
+  type PilotSummary
+} from '@pilot-streaming/lib/protocol';
 import * as React from 'react';
 import { formatAge } from '../pilots/age';
 
@@ -42,9 +47,9 @@ export function PilotRow(props: {
           )}
         </div>
       )}
-      {pilot.state === 'Running' && pilot.details?.type === 'kafka' && (
-        <div className="ps-PilotRow-details" title="bootstrap servers">
-          {pilot.details.bootstrapServers.join(', ')}
+      {pilot.state === 'Running' && pilot.details !== undefined && (
+        <div className="ps-PilotRow-details" title={endpointLabel(pilot.details)}>
+          {endpointOf(pilot.details).split(',').join(', ')}
         </div>
       )}
       {(pilot.state === 'Failed' || pilot.state === 'Canceled') && pilot.reason !== undefined && (

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import type { Command } from 'commander';
 import { frameworkManager } from '../frameworks/index.js';
 import { plaintextWarning } from '../frameworks/kafka/server-config.js';
+import { DASK_TLS_DIR } from '../frameworks/dask/tls.js';
 import { TLS_DIR } from '../frameworks/kafka/tls.js';
 import { PilotComputeService } from '../pilot/index.js';
 import {
@@ -10,6 +11,7 @@ import {
   formatUncheckedPilots
 } from '../pilot/pilot-table.js';
 import {
+  endpointOf,
   PILOT_TYPES,
   ValidationError,
   numberOrText,
@@ -127,7 +129,7 @@ export function addPilotCommands(program: Command): void {
         }
         const details = await pilot.details();
         process.stderr.write(`${securityNote(pilot.id, details, pilot.record.workDir)}\n`);
-        process.stdout.write(`${pilot.id} Running ${details.bootstrapServers.join(',')}\n`);
+        process.stdout.write(`${pilot.id} Running ${endpointOf(details)}\n`);
       } finally {
         interrupts.dispose();
         display.stop();
@@ -205,9 +207,13 @@ export function addPilotCommands(program: Command): void {
     });
 }
 
-/** How clients of other programs reach a Running pilot's brokers (paths only, no secret). */
+/** How clients of other programs reach a Running pilot (paths only, no secret). */
 function securityNote(id: string, details: FrameworkDetails, workDir: string | undefined): string {
   if (details.security !== 'tls') return `Warning: ${plaintextWarning(id)}`;
-  const where = workDir !== undefined ? posix.join(workDir, TLS_DIR) : `the pilot's ${TLS_DIR}`;
-  return `Its brokers take TLS clients with its certificate only: ${where} (ca.pem, client.pem, client-key.pem)`;
+  const [who, dir] =
+    details.type === 'kafka'
+      ? ['Its brokers take', TLS_DIR]
+      : ['Its scheduler and workers take', DASK_TLS_DIR];
+  const where = workDir !== undefined ? posix.join(workDir, dir) : `the pilot's ${dir}`;
+  return `${who} TLS clients with its certificate only: ${where} (ca.pem, client.pem, client-key.pem)`;
 }

@@ -1,10 +1,22 @@
 import type { PilotType } from '../protocol/index.js';
+import { DaskBootstrap } from './dask/bootstrap.js';
+import { DaskManager } from './dask/manager.js';
 import { KafkaBootstrap } from './kafka/bootstrap.js';
 import { KafkaManager } from './kafka/manager.js';
 import type { FrameworkBootstrap, FrameworkManager } from './plugin.js';
 
 export type * from './plugin.js';
 export { KafkaManager } from './kafka/manager.js';
+export { DaskManager } from './dask/manager.js';
+export {
+  DaskContext,
+  DaskPythonError,
+  type DaskClusterInfo,
+  type DaskFuture,
+  type DaskWorkerInfo,
+  type PythonFunction
+} from './dask/context.js';
+export { DASK_VERSION } from './dask/distribution.js';
 export { KAFKA_VERSION } from './kafka/distribution.js';
 export { withChildBrokers, withoutChildBrokers } from './kafka/extension.js';
 
@@ -13,6 +25,8 @@ export function frameworkManager(type: PilotType, options: { cacheDir: string })
   switch (type) {
     case 'kafka':
       return new KafkaManager(options);
+    case 'dask':
+      return new DaskManager(options);
   }
 }
 
@@ -24,5 +38,7 @@ export function frameworkBootstrap(
   switch (type) {
     case 'kafka':
       return new KafkaBootstrap(options);
+    case 'dask':
+      return new DaskBootstrap(options);
   }
 }

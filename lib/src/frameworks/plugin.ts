@@ -34,9 +34,9 @@ export interface FrameworkBootstrap {
 }
 
 /** The running cluster a child pilot joins, and the node ids reserved for the child. */
-export interface ParentCluster {
+export interface ParentCluster<Details extends FrameworkDetails = FrameworkDetails> {
   pilotId: string;
-  details: FrameworkDetails;
+  details: Details;
   /** The child's nodes get the ids firstNodeId, firstNodeId + 1, ... */
   firstNodeId: number;
   /** The parent's work directory (same resource): a child's brokers use its TLS authority. */

@@ -1,6 +1,12 @@
 import type { KernelPlugin, KernelServices } from '../kernel/api.js';
 import { plaintextWarning } from '../frameworks/kafka/server-config.js';
-import { isTerminal, summarize, type PilotRecord } from '../protocol/index.js';
+import {
+  endpointLabel,
+  endpointOf,
+  isTerminal,
+  summarize,
+  type PilotRecord
+} from '../protocol/index.js';
 import { cuMagic } from './cu-magic.js';
 import { getDefaultPilotService } from './index.js';
 import { parsePilotMagic, PILOT_MAGIC_USAGE, type PilotMagicCommand } from './magic-arguments.js';
@@ -144,9 +150,7 @@ async function createInCell(
     // A pilot that listens PLAINTEXT (asked for explicitly) says so where it is created.
     const plaintext =
       details.security === 'plaintext' ? ` (Warning: ${plaintextWarning(pilot.id)})` : '';
-    status.update(
-      line(`Running, bootstrap servers ${details.bootstrapServers.join(',')}${plaintext}`)
-    );
+    status.update(line(`Running, ${endpointLabel(details)} ${endpointOf(details)}${plaintext}`));
     return undefined;
   } finally {
     stopListening();

@@ -43,7 +43,7 @@ export interface PilotBackend {
   /** The record as it is now, with a dead supervisor already turned into Failed. */
   observe(id: string): Promise<PilotRecord>;
   cancel(record: PilotRecord): Promise<PilotRecord>;
-  createContext(record: PilotRecord): Promise<Kafka>;
+  createContext(record: PilotRecord): Promise<unknown>;
   /** Pilots with state listeners keep the service's registry monitor running. */
   retain(): void;
   release(): void;
@@ -58,7 +58,7 @@ export class Pilot {
   private current: PilotRecord;
   private readonly backend: PilotBackend;
   private readonly events = new EventEmitter();
-  private context: Promise<Kafka> | undefined;
+  private context: Promise<unknown> | undefined;
 
   constructor(record: PilotRecord, backend: PilotBackend) {
     this.id = record.id;
@@ -87,7 +87,8 @@ export class Pilot {
     if (record.id !== this.id || record.revision <= this.current.revision) return;
     const previous = this.current;
     this.current = record;
-    if (record.state !== 'Running') this.context = undefined;
+    // Closing a context does not fail (a bridge that does not end is killed).
+    if (record.state !== 'Running') void this.dropContext();
     for (const change of record.history.slice(previous.history.length)) {
       this.events.emit('state', change, record);
     }
@@ -149,12 +150,18 @@ export class Pilot {
 
   /** Stops the pilot (gracefully, then by force); resolves when nothing of it is left. */
   async cancel(): Promise<void> {
-    this.context = undefined;
+    const closing = this.dropContext();
     this.apply(await this.backend.cancel(this.current));
+    await closing;
   }
 
   /** A ready kafkajs client for the pilot's broker (one per Pilot handle). */
-  async getContext(): Promise<Kafka> {
+  /**
+   * The framework's native client for this Running pilot, made once and shared: a kafkajs
+   * `Kafka` for a Kafka pilot (the default type argument), a `DaskContext` for a Dask pilot
+   * (`getContext<DaskContext>()`).
+   */
+  async getContext<Context = Kafka>(): Promise<Context> {
     const record = await this.refresh();
     if (record.state !== 'Running') {
       throw new PilotStateError(
@@ -171,7 +178,21 @@ export class Pilot {
         if (this.context === created) this.context = undefined;
       });
     }
-    return this.context;
+    return this.context as Promise<Context>;
+  }
+
+  /** Closes the context if one was made (a Dask bridge ends); the next getContext makes another. */
+  closeContext(): Promise<void> {
+    return this.dropContext();
+  }
+
+  /** Forgets the context; one holding a process (a Dask bridge) is closed. */
+  private async dropContext(): Promise<void> {
+    const context = this.context;
+    this.context = undefined;
+    // A context that could not be made was reported to whoever asked for it.
+    const made = await context?.catch(() => undefined);
+    await (made as { close?: () => Promise<void> } | undefined)?.close?.();
   }
 
   /**

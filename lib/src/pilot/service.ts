@@ -1,6 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import type { Kafka } from 'kafkajs';
 import { frameworkManager } from '../frameworks/index.js';
 import type { ProgressListener } from '../frameworks/plugin.js';
 import {
@@ -367,6 +366,8 @@ export class PilotComputeService {
   }
 
   async close(): Promise<void> {
+    // Contexts that hold a process (a Dask bridge) end with the service.
+    await Promise.all([...this.pilots.values()].map(pilot => pilot.closeContext()));
     this.units.close();
     this.listeners.clear();
     this.retained = 0;
@@ -685,13 +686,13 @@ export class PilotComputeService {
     }
   }
 
-  private async createContext(record: PilotRecord): Promise<Kafka> {
+  private async createContext(record: PilotRecord): Promise<unknown> {
     if (record.details === undefined) throw new Error(`Pilot ${record.id} has no details`);
     const manager = frameworkManager(record.description.type, { cacheDir: this.cacheDir });
     // Brokers on a resource reached over ssh are reached through that connection.
     const connection = this.connectionOf(record.description.resource);
     // Its credentials (a TLS pilot's client certificate) are read from its work directory.
-    return (await manager.getContext(record.details, {
+    return await manager.getContext(record.details, {
       ...(record.workDir !== undefined ? { workDir: record.workDir } : {}),
       ...(connection !== undefined
         ? {
@@ -699,7 +700,7 @@ export class PilotComputeService {
             readPilotFile: path => connection.readFile(path)
           }
         : { readPilotFile: path => readFile(path) })
-    })) as Kafka;
+    });
   }
 
   private retain(): void {

@@ -33,7 +33,37 @@ export interface KafkaDetails {
   security?: 'tls' | 'plaintext';
 }
 
-export type FrameworkDetails = KafkaDetails;
+/** A Dask cluster: a scheduler and a worker process group per node, mutual TLS throughout. */
+export interface DaskDetails {
+  type: 'dask';
+  /** The scheduler's address as a distributed.Client takes it ("tls://host:port"). */
+  schedulerAddress: string;
+  /** The worker process groups, one per node (children's included), by the node they run on. */
+  workers: { name: string; node: string; pilotId?: string }[];
+  daskVersion: string;
+  /**
+   * Scheduler, workers and clients authenticate each other with certificates of the pilot's
+   * authority, read from the pilot's work directory (never put in a record).
+   */
+  security: 'tls';
+}
+
+export type FrameworkDetails = KafkaDetails | DaskDetails;
+
+/** Where clients reach a running framework (Kafka's bootstrap servers, Dask's scheduler). */
+export function endpointOf(details: FrameworkDetails): string {
+  switch (details.type) {
+    case 'kafka':
+      return details.bootstrapServers.join(',');
+    case 'dask':
+      return details.schedulerAddress;
+  }
+}
+
+/** What `endpointOf` gives, in words ("bootstrap servers", "scheduler"). */
+export function endpointLabel(details: FrameworkDetails): string {
+  return details.type === 'kafka' ? 'bootstrap servers' : 'scheduler';
+}
 
 /** The process (or batch job) that holds the pilot on its resource. */
 export interface JobHandle {

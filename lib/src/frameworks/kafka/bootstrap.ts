@@ -7,6 +7,7 @@ import { describeExit } from '../../allocation/exits.js';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
 import type { KafkaDetails, PilotDescription } from '../../protocol/index.js';
 import { lastLines } from '../log-tail.js';
+import { exitOf, stopProcess, type Exit } from '../processes.js';
 import type {
   FrameworkBootstrap,
   ParentCluster,
@@ -48,17 +49,22 @@ const PORT_ATTEMPTS = 3;
 /** No hsperfdata files in the shared /tmp (Java writes them there by default). */
 const JVM_FLAGS = ['-XX:-UsePerfData'];
 
+/** The parent a child's brokers join, which must run Kafka too. */
+function kafkaParent(parent: ParentCluster): ParentCluster<KafkaDetails> {
+  if (parent.details.type !== 'kafka') {
+    throw new Error(
+      `Pilot ${parent.pilotId} runs ${parent.details.type}: a Kafka pilot's brokers join a Kafka parent only`
+    );
+  }
+  return { ...parent, details: parent.details };
+}
+
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64; one starting with "-" confuses CLIs. */
 export function newClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
   }
-}
-
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
 }
 
 /** The end of a log for a reason text, without Java stack frames (they bury the message). */
@@ -90,17 +96,10 @@ async function runJava(
         stdio: ['ignore', log.fd, log.fd]
       }
     );
-    return await exitOf(child);
+    return await exitOf(child, 'java');
   } finally {
     await log.close();
   }
-}
-
-function exitOf(child: ChildProcess): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    child.once('error', error => reject(new Error(`Cannot run java: ${error.message}`)));
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
 }
 
 type Probe = 'metadata' | 'group-coordinator';
@@ -191,7 +190,8 @@ export class KafkaBootstrap implements FrameworkBootstrap {
     parent?: ParentCluster;
     log: (message: string) => void;
   }): Promise<RunningFramework> {
-    const { workDir, onProgress, signal, description, nodes, parent, log } = options;
+    const { workDir, onProgress, signal, description, nodes, log } = options;
+    const parent = options.parent !== undefined ? kafkaParent(options.parent) : undefined;
     if (nodes.length === 0) throw new Error(`Pilot ${options.pilotId} has no node to run Kafka on`);
     const distribution = await ensureKafkaDistribution({ cacheDir: this.cacheDir, onProgress });
     signal.throwIfAborted();
@@ -476,7 +476,7 @@ export async function launchBroker(java: JavaSetting, plan: NodePlan): Promise<B
       cwd: java.workDir,
       stdio: ['ignore', log.fd, log.fd]
     });
-    const exit = exitOf(child);
+    const exit = exitOf(child, 'java');
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', error =>
@@ -556,22 +556,4 @@ function running(
 /** Stops all brokers at once (each SIGTERM, then SIGKILL after graceMs). */
 async function stopBrokers(brokers: Broker[], graceMs: number): Promise<void> {
   await Promise.all(brokers.map(broker => stopProcess(broker.child, broker.exit, graceMs)));
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
-async function stopProcess(
-  child: ChildProcess,
-  exit: Promise<Exit>,
-  graceMs: number
-): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timer = new Promise<'timeout'>(resolve => {
-    const handle = setTimeout(() => resolve('timeout'), graceMs);
-    void exit.then(() => clearTimeout(handle));
-  });
-  if ((await Promise.race([exit, timer])) === 'timeout') {
-    child.kill('SIGKILL');
-    await exit;
-  }
 }

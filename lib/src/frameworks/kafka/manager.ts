@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { Kafka } from 'kafkajs';
 import type {
   FrameworkDetails,
+  KafkaDetails,
   PilotDescription,
   ValidationProblem
 } from '../../protocol/index.js';
@@ -21,7 +22,7 @@ import { readClientCredentials, TLS_DIR, type KafkaClientCredentials } from './t
  * work directory (records never hold it). Empty for a PLAINTEXT pilot.
  */
 export async function clientSecurity(
-  details: FrameworkDetails,
+  details: KafkaDetails,
   options: Pick<ContextOptions, 'readPilotFile' | 'workDir'>
 ): Promise<{ ssl?: KafkaClientCredentials }> {
   if (details.security !== 'tls') return {};
@@ -58,6 +59,7 @@ export class KafkaManager implements FrameworkManager<Kafka> {
 
   /** A kafkajs client for the pilot's broker, checked with a metadata request before returning. */
   async getContext(details: FrameworkDetails, options: ContextOptions = {}): Promise<Kafka> {
+    if (details.type !== 'kafka') throw new Error(`Not a Kafka pilot's details: ${details.type}`);
     const kafka = new Kafka({
       clientId: 'pilot-streaming',
       ...(options.socketFactory !== undefined ? { socketFactory: options.socketFactory } : {}),

@@ -1,9 +1,12 @@
-import { generateKeyPair, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { promisify } from 'node:util';
-import forge from 'node-forge';
+import {
+  issue,
+  loadAuthority,
+  newAuthority,
+  writeSecret,
+  type Authority
+} from '../certificates.js';
 
 /**
  * Per-pilot mutual TLS for Kafka. A pilot's supervisor makes a certificate authority of its own
@@ -36,119 +39,6 @@ export interface KafkaClientCredentials {
   key: string;
 }
 
-const KEY_BITS = 2048;
-/** Nodes' clocks may differ a little; a certificate valid from a bit earlier is not refused. */
-const CLOCK_SKEW_MS = 60 * 60_000;
-/** Longer than any walltime a pilot may ask for (a year). */
-const VALIDITY_MS = 400 * 24 * 60 * 60_000;
-
-interface KeyPair {
-  privateKeyPem: string;
-  publicKeyPem: string;
-}
-
-const generateRsaKeyPair = promisify(generateKeyPair);
-
-/**
- * An RSA key from Node's CSPRNG-backed generator; PKCS#8, the form Kafka's PEM key store reads.
- * Made on libuv's thread pool: the prime search can take seconds on a loaded node, during which
- * the supervisor must go on hearing its agents' heartbeats.
- */
-async function newKeyPair(): Promise<KeyPair> {
-  const { privateKey, publicKey } = await generateRsaKeyPair('rsa', {
-    modulusLength: KEY_BITS,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
-  });
-  return { privateKeyPem: privateKey, publicKeyPem: publicKey };
-}
-
-interface Authority {
-  cert: forge.pki.Certificate;
-  certPem: string;
-  keyPem: string;
-}
-
-function certificate(options: {
-  subject: string;
-  publicKeyPem: string;
-  issuer: forge.pki.CertificateField[] | undefined;
-  extensions: object[];
-  signingKeyPem: string;
-}): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(options.publicKeyPem);
-  // Positive 128-bit serial from the CSPRNG (a leading 0 bit keeps it positive in DER).
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
-  cert.serialNumber = serial.toString('hex');
-  const now = Date.now();
-  cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
-  cert.validity.notAfter = new Date(now + VALIDITY_MS);
-  const subject = [{ name: 'commonName', value: options.subject }];
-  cert.setSubject(subject);
-  cert.setIssuer(options.issuer ?? subject);
-  cert.setExtensions(options.extensions);
-  cert.sign(forge.pki.privateKeyFromPem(options.signingKeyPem), forge.md.sha256.create());
-  return cert;
-}
-
-async function newAuthority(pilotId: string): Promise<Authority> {
-  const keys = await newKeyPair();
-  const cert = certificate({
-    subject: `pilot-streaming CA of ${pilotId}`,
-    publicKeyPem: keys.publicKeyPem,
-    issuer: undefined,
-    extensions: [
-      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-      { name: 'subjectKeyIdentifier' }
-    ],
-    signingKeyPem: keys.privateKeyPem
-  });
-  return { cert, certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
-}
-
-/** A subject alternative name for each address or host name (IP entries for IP addresses). */
-function altNames(hosts: readonly string[]): object[] {
-  return [...new Set(hosts)].map(host =>
-    isIP(host) !== 0 ? { type: 7, ip: host } : { type: 2, value: host }
-  );
-}
-
-/** A certificate signed by `authority`, for a broker (serving and connecting) or a client. */
-async function issue(
-  authority: Authority,
-  subject: string,
-  hosts: readonly string[]
-): Promise<{ certPem: string; keyPem: string }> {
-  const keys = await newKeyPair();
-  const cert = certificate({
-    subject,
-    publicKeyPem: keys.publicKeyPem,
-    issuer: authority.cert.subject.attributes,
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-      // Brokers are servers to clients and clients of each other and of the controllers.
-      { name: 'extKeyUsage', serverAuth: hosts.length > 0, clientAuth: true },
-      ...(hosts.length > 0 ? [{ name: 'subjectAltName', altNames: altNames(hosts) }] : [])
-    ],
-    signingKeyPem: authority.keyPem
-  });
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
-}
-
-async function writeSecret(path: string, content: string): Promise<void> {
-  await writeFile(path, content, { mode: 0o600 });
-}
-
-async function loadAuthority(dir: string): Promise<Authority> {
-  const certPem = await readFile(join(dir, TLS_FILES.caCert), 'utf8');
-  const keyPem = await readFile(join(dir, TLS_FILES.caKey), 'utf8');
-  return { cert: forge.pki.certificateFromPem(certPem), certPem, keyPem };
-}
-
 /**
  * Writes a pilot's TLS files into `tlsDir` (made 0700, files 0600): with `parentTlsDir`, certs
  * from the parent's authority (a child's brokers join the parent's cluster); otherwise a new
@@ -166,7 +56,7 @@ export async function issuePilotCredentials(options: {
   await mkdir(tlsDir, { recursive: true, mode: 0o700 });
   let authority: Authority;
   if (options.parentTlsDir !== undefined) {
-    authority = await loadAuthority(options.parentTlsDir);
+    authority = await loadAuthority(options.parentTlsDir, TLS_FILES);
   } else {
     authority = await newAuthority(pilotId);
     await writeSecret(join(tlsDir, TLS_FILES.caKey), authority.keyPem);

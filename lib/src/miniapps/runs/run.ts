@@ -181,6 +181,10 @@ export class MiniAppRun extends EventEmitter<{ update: [MiniAppRunView] }> {
       throw new MiniAppInputError(
         `pilot ${this.pilot.id} is ${record.state}: a Mini-App runs on a Running Kafka pilot`
       );
+    if (record.details.type !== 'kafka')
+      throw new MiniAppInputError(
+        `pilot ${this.pilot.id} runs ${record.details.type}: a Mini-App runs on a Running Kafka pilot`
+      );
     const { plan } = this;
     await this.checkCores(
       record,

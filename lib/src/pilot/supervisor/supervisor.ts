@@ -308,7 +308,7 @@ async function showInParent(
 ): Promise<void> {
   await registry
     .update(parentId, current =>
-      current.details !== undefined && !isTerminal(current.state)
+      current.details?.type === 'kafka' && details.type === 'kafka' && !isTerminal(current.state)
         ? { ...current, details: withChildBrokers(current.details, details) }
         : undefined
     )
@@ -325,7 +325,7 @@ async function removeFromParent(
 ): Promise<void> {
   await registry
     .update(parentId, current =>
-      current.details !== undefined
+      current.details?.type === 'kafka'
         ? { ...current, details: withoutChildBrokers(current.details, childId) }
         : undefined
     )
@@ -358,7 +358,7 @@ async function reserveParentNodes(
 ): Promise<ParentCluster> {
   let firstNodeId = 0;
   const parent = await registry.update(parentId, current => {
-    if (current.state !== 'Running' || current.details === undefined) return undefined;
+    if (current.state !== 'Running' || current.details?.type !== 'kafka') return undefined;
     firstNodeId =
       current.details.nextNodeId ?? Math.max(...current.details.brokers.map(b => b.nodeId)) + 1;
     return { ...current, details: { ...current.details, nextNodeId: firstNodeId + count } };

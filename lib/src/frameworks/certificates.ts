@@ -1,0 +1,133 @@
+import { generateKeyPair, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import forge from 'node-forge';
+
+/**
+ * A pilot's own certificate authority and the certificates it signs, for frameworks whose
+ * endpoints take mutual TLS (Kafka's listeners, Dask's scheduler and workers). Keys come from
+ * Node's CSPRNG-backed generator; files are written 0600.
+ */
+
+const KEY_BITS = 2048;
+/** Nodes' clocks may differ a little; a certificate valid from a bit earlier is not refused. */
+const CLOCK_SKEW_MS = 60 * 60_000;
+/** Longer than any walltime a pilot may ask for (a year). */
+const VALIDITY_MS = 400 * 24 * 60 * 60_000;
+
+interface KeyPair {
+  privateKeyPem: string;
+  publicKeyPem: string;
+}
+
+const generateRsaKeyPair = promisify(generateKeyPair);
+
+/**
+ * An RSA key from Node's CSPRNG-backed generator; PKCS#8, the form Kafka's PEM key store reads.
+ * Made on libuv's thread pool: the prime search can take seconds on a loaded node, during which
+ * the supervisor must go on hearing its agents' heartbeats.
+ */
+async function newKeyPair(): Promise<KeyPair> {
+  const { privateKey, publicKey } = await generateRsaKeyPair('rsa', {
+    modulusLength: KEY_BITS,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' }
+  });
+  return { privateKeyPem: privateKey, publicKeyPem: publicKey };
+}
+
+export interface Authority {
+  cert: forge.pki.Certificate;
+  certPem: string;
+  keyPem: string;
+}
+
+function certificate(options: {
+  subject: string;
+  publicKeyPem: string;
+  issuer: forge.pki.CertificateField[] | undefined;
+  extensions: object[];
+  signingKeyPem: string;
+}): forge.pki.Certificate {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(options.publicKeyPem);
+  // Positive 128-bit serial from the CSPRNG (a leading 0 bit keeps it positive in DER).
+  const serial = randomBytes(16);
+  serial[0] = serial[0]! & 0x7f;
+  cert.serialNumber = serial.toString('hex');
+  const now = Date.now();
+  cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
+  cert.validity.notAfter = new Date(now + VALIDITY_MS);
+  const subject = [{ name: 'commonName', value: options.subject }];
+  cert.setSubject(subject);
+  cert.setIssuer(options.issuer ?? subject);
+  cert.setExtensions(options.extensions);
+  cert.sign(forge.pki.privateKeyFromPem(options.signingKeyPem), forge.md.sha256.create());
+  return cert;
+}
+
+export async function newAuthority(pilotId: string): Promise<Authority> {
+  const keys = await newKeyPair();
+  const cert = certificate({
+    subject: `pilot-streaming CA of ${pilotId}`,
+    publicKeyPem: keys.publicKeyPem,
+    issuer: undefined,
+    extensions: [
+      { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+      { name: 'subjectKeyIdentifier' }
+    ],
+    signingKeyPem: keys.privateKeyPem
+  });
+  return { cert, certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
+}
+
+/** A subject alternative name for each address or host name (IP entries for IP addresses). */
+function altNames(hosts: readonly string[]): object[] {
+  return [...new Set(hosts)].map(host =>
+    isIP(host) !== 0 ? { type: 7, ip: host } : { type: 2, value: host }
+  );
+}
+
+/**
+ * A certificate signed by `authority`: for a server that also connects to its peers (a broker, a
+ * Dask scheduler or worker) when `hosts` are given, else for a client.
+ */
+export async function issue(
+  authority: Authority,
+  subject: string,
+  hosts: readonly string[]
+): Promise<{ certPem: string; keyPem: string }> {
+  const keys = await newKeyPair();
+  const cert = certificate({
+    subject,
+    publicKeyPem: keys.publicKeyPem,
+    issuer: authority.cert.subject.attributes,
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      // Servers are clients of each other too (brokers of the controllers, workers of the scheduler).
+      { name: 'extKeyUsage', serverAuth: hosts.length > 0, clientAuth: true },
+      ...(hosts.length > 0 ? [{ name: 'subjectAltName', altNames: altNames(hosts) }] : [])
+    ],
+    signingKeyPem: authority.keyPem
+  });
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
+}
+
+/** Writes a file only its owner can read (0600). */
+export async function writeSecret(path: string, content: string): Promise<void> {
+  await writeFile(path, content, { mode: 0o600 });
+}
+
+/** The authority whose certificate and key are `caCert` and `caKey` in `dir`. */
+export async function loadAuthority(
+  dir: string,
+  files: { caCert: string; caKey: string }
+): Promise<Authority> {
+  const certPem = await readFile(join(dir, files.caCert), 'utf8');
+  const keyPem = await readFile(join(dir, files.caKey), 'utf8');
+  return { cert: forge.pki.certificateFromPem(certPem), certPem, keyPem };
+}

@@ -1,0 +1,187 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { DaskClientFiles } from './tls.js';
+
+/** Where the bridge's Python source is: `lib/python`, the same from `src/` and from `dist/`. */
+const BRIDGE_SCRIPT = fileURLToPath(new URL('../../../python/dask_bridge.py', import.meta.url));
+
+/**
+ * A Python function for Dask's workers: `"package.module:function"` (importable on the workers)
+ * or its source and name, e.g. `{ code: 'def square(x):\n    return x * x', name: 'square' }`.
+ */
+export type PythonFunction = string | { code: string; name: string };
+
+/** A task's result on the cluster, until gathered (or released). */
+export interface DaskFuture {
+  readonly key: string;
+}
+
+export interface DaskWorkerInfo {
+  address: string;
+  name: string;
+  nthreads: number;
+  memoryLimit: number;
+}
+
+export interface DaskClusterInfo {
+  address: string;
+  workers: DaskWorkerInfo[];
+}
+
+/** An exception raised in Python (on a worker, or by the client), with its traceback. */
+export class DaskPythonError extends Error {
+  constructor(
+    readonly pythonType: string,
+    message: string,
+    readonly traceback: string
+  ) {
+    super(`${pythonType}: ${message}`);
+    this.name = 'DaskPythonError';
+  }
+}
+
+interface Answer {
+  id: number | null;
+  ok: boolean;
+  value?: unknown;
+  error?: { type: string; message: string; traceback: string };
+}
+
+/**
+ * The context of a Dask pilot: a distributed.Client in a Python bridge process, authenticated
+ * with the pilot's client certificate. Results come back as JSON values.
+ */
+export class DaskContext {
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
+  private ended: Error | undefined;
+
+  private constructor(
+    private readonly bridge: ChildProcess,
+    readonly schedulerAddress: string
+  ) {}
+
+  /** Starts the bridge with `python` and resolves once its client is connected. */
+  static async open(options: {
+    python: string;
+    schedulerAddress: string;
+    files: DaskClientFiles;
+  }): Promise<DaskContext> {
+    const { python, schedulerAddress, files } = options;
+    const bridge = spawn(
+      python,
+      ['-u', BRIDGE_SCRIPT, schedulerAddress, files.ca, files.cert, files.key],
+      { stdio: ['pipe', 'pipe', 'pipe'] }
+    );
+    const context = new DaskContext(bridge, schedulerAddress);
+    // A bridge that ends is reported by its exit (below), not by a write into its closed input.
+    bridge.stdin!.on('error', () => undefined);
+    let stderr = '';
+    bridge.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      // Only the end is kept: it holds the traceback of a bridge that stopped.
+      stderr = (stderr + text).slice(-8_000);
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      const lines = createInterface({ input: bridge.stdout! });
+      lines.on('line', line => {
+        const answer = JSON.parse(line) as Answer;
+        if (answer.id === null) resolve();
+        else context.settle(answer);
+      });
+      bridge.once('error', error =>
+        reject(new Error(`Cannot start the Dask bridge with ${python}: ${error.message}`))
+      );
+      bridge.once('exit', (code, signal) => {
+        const tail = stderr.trim().split('\n').slice(-6).join('\n');
+        const error = new Error(
+          `The Dask bridge to ${schedulerAddress} ended (${signal ?? `exit code ${String(code)}`})${tail !== '' ? `: ${tail}` : ''}`
+        );
+        context.end(error);
+        reject(error);
+      });
+    });
+    await ready;
+    context.holdEventLoop(false);
+    return context;
+  }
+
+  /** The scheduler's address and its workers. */
+  info(): Promise<DaskClusterInfo> {
+    return this.request('info', {}) as Promise<DaskClusterInfo>;
+  }
+
+  /** Runs `fn(...args)` on a worker; args and the result travel as JSON. */
+  async submit(fn: PythonFunction, ...args: unknown[]): Promise<DaskFuture> {
+    return { key: (await this.request('submit', { function: fn, args })) as string };
+  }
+
+  /** Runs `fn(item)` for each item, as one task each. */
+  async map(fn: PythonFunction, items: readonly unknown[]): Promise<DaskFuture[]> {
+    const keys = (await this.request('map', { function: fn, items })) as string[];
+    return keys.map(key => ({ key }));
+  }
+
+  /** The results of `futures`, in order; a task's Python exception rejects with its traceback. */
+  gather<T = unknown>(futures: readonly DaskFuture[]): Promise<T[]> {
+    return this.request('gather', { futures: futures.map(future => future.key) }) as Promise<T[]>;
+  }
+
+  /** Lets the cluster forget results no longer needed. */
+  async release(futures: readonly DaskFuture[]): Promise<void> {
+    await this.request('release', { futures: futures.map(future => future.key) });
+  }
+
+  /** Ends the bridge (its client disconnects); pending calls reject. */
+  async close(): Promise<void> {
+    if (this.bridge.exitCode !== null || this.bridge.signalCode !== null) return;
+    const exited = new Promise(resolve => this.bridge.once('exit', resolve));
+    this.bridge.stdin!.end();
+    const timer = setTimeout(() => this.bridge.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private request(op: string, fields: Record<string, unknown>): Promise<unknown> {
+    if (this.ended !== undefined) return Promise.reject(this.ended);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) this.holdEventLoop(true);
+      this.bridge.stdin!.write(`${JSON.stringify({ id, op, ...fields })}\n`);
+    });
+  }
+
+  private settle(answer: Answer): void {
+    const waiting = this.pending.get(answer.id!);
+    if (waiting === undefined) return;
+    this.pending.delete(answer.id!);
+    if (this.pending.size === 0) this.holdEventLoop(false);
+    if (answer.ok) waiting.resolve(answer.value);
+    else {
+      const { type, message, traceback } = answer.error!;
+      waiting.reject(new DaskPythonError(type, message, traceback));
+    }
+  }
+
+  /**
+   * An idle bridge does not keep this process alive (it ends when its input closes); one with
+   * calls in flight does, as any pending I/O would.
+   */
+  private holdEventLoop(hold: boolean): void {
+    for (const handle of [this.bridge, this.bridge.stdin, this.bridge.stdout, this.bridge.stderr]) {
+      const refable = handle as unknown as { ref?: () => void; unref?: () => void } | null;
+      if (hold) refable?.ref?.();
+      else refable?.unref?.();
+    }
+  }
+
+  private end(error: Error): void {
+    this.ended = error;
+    for (const waiting of this.pending.values()) waiting.reject(error);
+    this.pending.clear();
+  }
+}
