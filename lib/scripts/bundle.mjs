@@ -1,7 +1,8 @@
 // Builds dist/bundle/: the library's programs that run on a pilot's resource as one file
-// (pilot-streaming.mjs, `node pilot-streaming.mjs <role> ...`, see src/entry-points) plus the
-// FFT's WebAssembly, which it loads from beside itself. Resources reached over ssh get these
-// two files staged instead of a node_modules tree. Runs after tsc (npm run build).
+// (pilot-streaming.mjs, `node pilot-streaming.mjs <role> ...`, see src/entry-points) plus what
+// it uses from beside itself: the FFT's WebAssembly and the Python programs it starts (the Dask
+// bridge). Resources reached over ssh get these files staged instead of a node_modules tree.
+// Runs after tsc (npm run build).
 import { build } from 'esbuild';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -26,3 +27,5 @@ await build({
 });
 const pffft = createRequire(import.meta.url).resolve('@echogarden/pffft-wasm/simd');
 await copyFile(join(dirname(pffft), 'pffft.wasm'), join(out, 'pffft.wasm'));
+// Python programs the bundle runs on a resource (see pythonProgram in src/entry-points/roles.ts).
+await copyFile(join(lib, 'python', 'dask_bridge.py'), join(out, 'dask_bridge.py'));

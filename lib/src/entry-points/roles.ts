@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -42,6 +43,16 @@ function bundlePath(): string | undefined {
 export function entryArguments(role: EntryRole): string[] {
   const bundle = bundlePath();
   return bundle !== undefined ? [bundle, role] : [compiledModule(ENTRY_MODULES[role])];
+}
+
+/**
+ * A Python program the library ships (lib/python/<name>): beside the bundle when this process
+ * runs from it (it is staged with it), else in the package's python/ directory.
+ */
+export function pythonProgram(name: string): string {
+  const bundle = bundlePath();
+  if (bundle !== undefined) return join(dirname(bundle), name);
+  return fileURLToPath(new URL(`../../python/${name}`, import.meta.url));
 }
 
 /** A worker thread's script and the argv it needs (its role, when running from the bundle). */

@@ -51,8 +51,25 @@ export interface RunningFramework {
   stop(graceMs: number): Promise<void>;
 }
 
+/** A program a context keeps running on the pilot's resource (e.g. a Dask bridge). */
+export interface ResourceProcess {
+  stdin: NodeJS.WritableStream;
+  stdout: NodeJS.ReadableStream;
+  stderr: NodeJS.ReadableStream;
+  /** Resolves when it has ended, with its exit code or signal. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  kill: () => void;
+  /** Whether it keeps this process's event loop alive (a child process here; omitted remotely). */
+  hold?: (hold: boolean) => void;
+}
+
 /** How a context reaches the framework. */
 export interface ContextOptions {
+  /**
+   * Starts a program on the resource (over its ssh connection); without it, programs start on
+   * this machine, which is the resource.
+   */
+  startProcess?: (argv: readonly string[]) => Promise<ResourceProcess>;
   /** Opens the client's connections (e.g. through an ssh connection to the resource). */
   socketFactory?: ISocketFactory;
   /**

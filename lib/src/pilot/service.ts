@@ -697,7 +697,8 @@ export class PilotComputeService {
       ...(connection !== undefined
         ? {
             socketFactory: tunnelSocketFactory(connection),
-            readPilotFile: path => connection.readFile(path)
+            readPilotFile: path => connection.readFile(path),
+            startProcess: argv => connection.spawn(argv)
           }
         : { readPilotFile: path => readFile(path) })
     });

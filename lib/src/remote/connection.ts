@@ -55,6 +55,16 @@ export interface ExecResult {
 }
 
 /** The host key was unknown, changed or revoked: never retried, never ignored. */
+/** A program started on a host by RemoteConnection.spawn. */
+export interface RemoteProcess {
+  stdin: NodeJS.WritableStream;
+  stdout: NodeJS.ReadableStream;
+  stderr: NodeJS.ReadableStream;
+  /** Resolves when it has ended (and its output is read), with its exit code or signal. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
+  kill: () => void;
+}
+
 export class HostKeyError extends Error {
   override name = 'HostKeyError';
 }
@@ -335,6 +345,35 @@ export class RemoteConnection extends EventEmitter implements Host {
       host,
       port
     );
+  }
+
+  /**
+   * Starts `argv` on the host with its input and output as streams, for a long-running helper
+   * (a Dask bridge). Closing its input ends a program that reads it to the end; `kill` closes
+   * the channel, which sshd answers by closing the program's pipes.
+   */
+  async spawn(argv: readonly string[]): Promise<RemoteProcess> {
+    const client = await this.ready();
+    const command = shellCommandIn(argv, {});
+    return new Promise<RemoteProcess>((resolve, reject) => {
+      client.exec(`sh -c ${shellQuote(command)}`, (error, channel) => {
+        if (error !== undefined && error !== null) {
+          reject(new Error(`Cannot run ${argv[0] ?? ''} on ${this.label}: ${error.message}`));
+          return;
+        }
+        let exit: { code: number | null; signal: string | null } = { code: null, signal: null };
+        channel.on('exit', (code: number | null, signal?: string) => {
+          exit = { code: code ?? null, signal: signal ?? null };
+        });
+        resolve({
+          stdin: channel,
+          stdout: channel,
+          stderr: channel.stderr,
+          exited: new Promise(done => channel.once('close', () => done(exit))),
+          kill: () => channel.close()
+        });
+      });
+    });
   }
 
   /** Like tunnel(), resolved once the tunnel is open. */

@@ -3,10 +3,11 @@ import { sha256Of, type StagedFile } from './staged-directory.js';
 
 /**
  * The library as one file (dist/bundle/pilot-streaming.mjs, built by scripts/bundle.mjs) and the
- * one asset it loads from beside itself (the FFT's WebAssembly, read by URL at run time).
+ * assets it uses from beside itself: the FFT's WebAssembly (read by URL at run time) and the
+ * Dask bridge (a Python program a Dask context starts on the resource).
  */
 export const BUNDLE_FILE = 'pilot-streaming.mjs';
-const BUNDLE_ASSETS = ['pffft.wasm'];
+const BUNDLE_ASSETS = ['pffft.wasm', 'dask_bridge.py'];
 
 export interface LibraryBundle {
   files: StagedFile[];

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeExit } from '../../allocation/exits.js';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
+import { pythonProgram } from '../../entry-points/roles.js';
 import type { DaskDetails, PilotDescription } from '../../protocol/index.js';
 import { lastLines } from '../log-tail.js';
 import type {
@@ -12,6 +13,7 @@ import type {
   RunningFramework
 } from '../plugin.js';
 import { spawnLogged, stopProcess, type Exit } from '../processes.js';
+import { BRIDGE_LAUNCH_FILE, type BridgeLaunch } from './bridge-launch.js';
 import { DASK_VERSION, ensureDaskEnvironment, ensureDaskWheels } from './distribution.js';
 import { DASK_TLS_DIR, daskClientFiles, daskServerTlsArgs, issueDaskCredentials } from './tls.js';
 
@@ -77,6 +79,8 @@ export class DaskBootstrap implements FrameworkBootstrap {
     const daskDir = join(workDir, 'dask');
     const tlsDir = join(workDir, DASK_TLS_DIR);
     await mkdir(daskDir, { recursive: true, mode: 0o700 });
+    const bridge: BridgeLaunch = { python, script: pythonProgram('dask_bridge.py') };
+    await writeFile(join(workDir, BRIDGE_LAUNCH_FILE), JSON.stringify(bridge));
     onProgress({ stage: "Issuing the pilot's TLS certificates", fraction: 0.2 });
     await issueDaskCredentials({
       pilotId,

@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import type { DaskClientFiles } from './tls.js';
-
-/** Where the bridge's Python source is: `lib/python`, the same from `src/` and from `dist/`. */
-const BRIDGE_SCRIPT = fileURLToPath(new URL('../../../python/dask_bridge.py', import.meta.url));
+import type { ResourceProcess } from '../plugin.js';
 
 /**
  * A Python function for Dask's workers: `"package.module:function"` (importable on the workers)
@@ -61,41 +58,37 @@ export class DaskContext {
   private ended: Error | undefined;
 
   private constructor(
-    private readonly bridge: ChildProcess,
+    private readonly bridge: ResourceProcess,
     readonly schedulerAddress: string
   ) {}
 
-  /** Starts the bridge with `python` and resolves once its client is connected. */
+  /**
+   * Talks to a bridge started as `argv` (by `start`: on the resource, or here) and resolves once
+   * its client is connected.
+   */
   static async open(options: {
-    python: string;
+    argv: readonly string[];
     schedulerAddress: string;
-    files: DaskClientFiles;
+    start?: (argv: readonly string[]) => Promise<ResourceProcess>;
   }): Promise<DaskContext> {
-    const { python, schedulerAddress, files } = options;
-    const bridge = spawn(
-      python,
-      ['-u', BRIDGE_SCRIPT, schedulerAddress, files.ca, files.cert, files.key],
-      { stdio: ['pipe', 'pipe', 'pipe'] }
-    );
+    const { argv, schedulerAddress } = options;
+    const bridge = await (options.start ?? startHere)(argv);
     const context = new DaskContext(bridge, schedulerAddress);
     // A bridge that ends is reported by its exit (below), not by a write into its closed input.
-    bridge.stdin!.on('error', () => undefined);
+    bridge.stdin.on('error', () => undefined);
     let stderr = '';
-    bridge.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    bridge.stderr.setEncoding('utf8');
+    bridge.stderr.on('data', (text: string) => {
       // Only the end is kept: it holds the traceback of a bridge that stopped.
       stderr = (stderr + text).slice(-8_000);
     });
     const ready = new Promise<void>((resolve, reject) => {
-      const lines = createInterface({ input: bridge.stdout! });
-      lines.on('line', line => {
+      createInterface({ input: bridge.stdout }).on('line', line => {
         const answer = JSON.parse(line) as Answer;
         if (answer.id === null) resolve();
         else context.settle(answer);
       });
-      bridge.once('error', error =>
-        reject(new Error(`Cannot start the Dask bridge with ${python}: ${error.message}`))
-      );
-      bridge.once('exit', (code, signal) => {
+      void bridge.exited.then(({ code, signal }) => {
         const tail = stderr.trim().split('\n').slice(-6).join('\n');
         const error = new Error(
           `The Dask bridge to ${schedulerAddress} ended (${signal ?? `exit code ${String(code)}`})${tail !== '' ? `: ${tail}` : ''}`
@@ -104,8 +97,13 @@ export class DaskContext {
         reject(error);
       });
     });
-    await ready;
-    context.holdEventLoop(false);
+    try {
+      await ready;
+    } catch (error) {
+      bridge.kill();
+      throw error;
+    }
+    bridge.hold?.(false);
     return context;
   }
 
@@ -137,11 +135,10 @@ export class DaskContext {
 
   /** Ends the bridge (its client disconnects); pending calls reject. */
   async close(): Promise<void> {
-    if (this.bridge.exitCode !== null || this.bridge.signalCode !== null) return;
-    const exited = new Promise(resolve => this.bridge.once('exit', resolve));
-    this.bridge.stdin!.end();
-    const timer = setTimeout(() => this.bridge.kill('SIGKILL'), 10_000);
-    await exited;
+    if (this.ended !== undefined) return;
+    this.bridge.stdin.end();
+    const timer = setTimeout(() => this.bridge.kill(), 10_000);
+    await this.bridge.exited;
     clearTimeout(timer);
   }
 
@@ -150,8 +147,8 @@ export class DaskContext {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      if (this.pending.size === 1) this.holdEventLoop(true);
-      this.bridge.stdin!.write(`${JSON.stringify({ id, op, ...fields })}\n`);
+      if (this.pending.size === 1) this.bridge.hold?.(true);
+      this.bridge.stdin.write(`${JSON.stringify({ id, op, ...fields })}\n`);
     });
   }
 
@@ -159,23 +156,11 @@ export class DaskContext {
     const waiting = this.pending.get(answer.id!);
     if (waiting === undefined) return;
     this.pending.delete(answer.id!);
-    if (this.pending.size === 0) this.holdEventLoop(false);
+    if (this.pending.size === 0) this.bridge.hold?.(false);
     if (answer.ok) waiting.resolve(answer.value);
     else {
       const { type, message, traceback } = answer.error!;
       waiting.reject(new DaskPythonError(type, message, traceback));
-    }
-  }
-
-  /**
-   * An idle bridge does not keep this process alive (it ends when its input closes); one with
-   * calls in flight does, as any pending I/O would.
-   */
-  private holdEventLoop(hold: boolean): void {
-    for (const handle of [this.bridge, this.bridge.stdin, this.bridge.stdout, this.bridge.stderr]) {
-      const refable = handle as unknown as { ref?: () => void; unref?: () => void } | null;
-      if (hold) refable?.ref?.();
-      else refable?.unref?.();
     }
   }
 
@@ -184,4 +169,34 @@ export class DaskContext {
     for (const waiting of this.pending.values()) waiting.reject(error);
     this.pending.clear();
   }
+}
+
+/**
+ * The bridge as a child of this process. An idle one does not keep this process alive (it ends
+ * when its input closes); one with calls in flight does, as any pending I/O would.
+ */
+function startHere(argv: readonly string[]): Promise<ResourceProcess> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', error =>
+      reject(new Error(`Cannot start the Dask bridge with ${argv[0]!}: ${error.message}`))
+    );
+    child.once('spawn', () =>
+      resolve({
+        stdin: child.stdin,
+        stdout: child.stdout,
+        stderr: child.stderr,
+        exited: new Promise(done => child.once('close', (code, signal) => done({ code, signal }))),
+        kill: () => child.kill('SIGKILL'),
+        hold: hold => {
+          // The pipes are sockets, which can be unref'd like the child.
+          const pipes = [child.stdin, child.stdout, child.stderr] as unknown as Socket[];
+          for (const handle of [child, ...pipes]) {
+            if (hold) handle.ref();
+            else handle.unref();
+          }
+        }
+      })
+    );
+  });
 }

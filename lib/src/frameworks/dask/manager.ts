@@ -11,7 +11,8 @@ import type {
   ProgressListener
 } from '../plugin.js';
 import { DaskContext } from './context.js';
-import { cachedDaskDistribution, ensureDaskEnvironment, ensureDaskWheels } from './distribution.js';
+import { BRIDGE_LAUNCH_FILE, type BridgeLaunch } from './bridge-launch.js';
+import { cachedDaskDistribution, ensureDaskWheels } from './distribution.js';
 import { DASK_TLS_DIR, daskClientFiles } from './tls.js';
 
 /** Client side of Dask: the wheels from PyPI, and a DaskContext on a running pilot. */
@@ -51,29 +52,49 @@ export class DaskManager implements FrameworkManager<DaskContext> {
   }
 
   /**
-   * A DaskContext whose bridge runs here with the pilot's client certificate, for a pilot on
-   * this machine (its work directory is readable here).
+   * A DaskContext whose bridge runs on the pilot's resource (started over its ssh connection, or
+   * here for a pilot on this machine) with the pilot's client certificate.
    */
   async getContext(details: FrameworkDetails, options: ContextOptions = {}): Promise<DaskContext> {
     if (details.type !== 'dask') throw new Error(`Not a Dask pilot's details: ${details.type}`);
-    if (options.socketFactory !== undefined) {
-      throw new Error(
-        `The Dask context of a pilot on a resource reached over ssh is not available yet (scheduler ${details.schedulerAddress})`
-      );
-    }
-    if (options.workDir === undefined) {
+    const { workDir, readPilotFile } = options;
+    if (workDir === undefined || readPilotFile === undefined) {
       throw new Error(
         `Dask at ${details.schedulerAddress} takes clients with the pilot's certificate only, and the pilot's work directory is not known to read it from`
       );
     }
-    const { python } = await ensureDaskEnvironment({
-      cacheDir: this.cacheDir,
-      onProgress: () => undefined
-    });
+    const bridge = await readBridgeLaunch(workDir, readPilotFile);
+    const files = daskClientFiles(posix.join(workDir, DASK_TLS_DIR));
     return DaskContext.open({
-      python,
+      argv: [
+        bridge.python,
+        '-u',
+        bridge.script,
+        details.schedulerAddress,
+        files.ca,
+        files.cert,
+        files.key
+      ],
       schedulerAddress: details.schedulerAddress,
-      files: daskClientFiles(posix.join(options.workDir, DASK_TLS_DIR))
+      ...(options.startProcess !== undefined ? { start: options.startProcess } : {})
     });
+  }
+}
+
+/** How the pilot's supervisor says its bridge runs there (see DaskBootstrap). */
+async function readBridgeLaunch(
+  workDir: string,
+  read: (path: string) => Promise<Buffer>
+): Promise<BridgeLaunch> {
+  const path = posix.join(workDir, BRIDGE_LAUNCH_FILE);
+  try {
+    return JSON.parse((await read(path)).toString('utf8')) as BridgeLaunch;
+  } catch (error) {
+    throw new Error(
+      `Cannot read how to start the pilot's Dask bridge from ${path}: ${(error as Error).message}`,
+      {
+        cause: error
+      }
+    );
   }
 }

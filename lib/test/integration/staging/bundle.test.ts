@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markBundle } from '../../../src/entry-points/roles.js';
+import { markBundle, pythonProgram } from '../../../src/entry-points/roles.js';
 import { reconstruct } from '../../../src/recon/reconstruct.js';
 import { endIdleWorkers } from '../../../src/recon/workers/slice-pool.js';
 import { distModule } from '../../support/paths.js';
@@ -37,8 +37,8 @@ function sinograms(slices: number, angles: number, pixels: number) {
   return { stack: { data, slices, angles, pixels }, angles: angleValues };
 }
 
-// The library as a resource gets it when staged: the bundle and its WebAssembly, alone in a
-// directory with no node_modules anywhere above it.
+// The library as a resource gets it when staged: the bundle, its WebAssembly and the Dask
+// bridge, alone in a directory with no node_modules anywhere above it.
 describe('the bundled library, copied alone', () => {
   let dir: string;
   let bundle: string;
@@ -46,7 +46,7 @@ describe('the bundled library, copied alone', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bundle-'));
     const built = distModule('bundle/pilot-streaming.mjs');
-    for (const name of ['pilot-streaming.mjs', 'pffft.wasm']) {
+    for (const name of ['pilot-streaming.mjs', 'pffft.wasm', 'dask_bridge.py']) {
       await copyFile(join(built, '..', name), join(dir, name));
     }
     bundle = join(dir, 'pilot-streaming.mjs');
@@ -58,8 +58,18 @@ describe('the bundled library, copied alone', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('holds only those two files', async () => {
-    expect((await readdir(dir)).sort()).toEqual(['pffft.wasm', 'pilot-streaming.mjs']);
+  it('holds only those files, and finds its Python programs beside itself', async () => {
+    expect((await readdir(dir)).sort()).toEqual([
+      'dask_bridge.py',
+      'pffft.wasm',
+      'pilot-streaming.mjs'
+    ]);
+    markBundle(bundle);
+    try {
+      expect(pythonProgram('dask_bridge.py')).toBe(join(dir, 'dask_bridge.py'));
+    } finally {
+      markBundle(undefined);
+    }
   });
 
   it('runs a role with the role taken off its arguments', async () => {

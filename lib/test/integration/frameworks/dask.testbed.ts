@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DaskContext } from '../../../src/frameworks/index.js';
+import type { Pilot } from '../../../src/pilot/index.js';
+import type { DaskDetails } from '../../../src/protocol/index.js';
+import { processesOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
+import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
+
+const testbed = inject('testbed');
+
+// A Dask pilot on 3 nodes of the testbed's SLURM cluster, reached through its login node's sshd:
+// the context's bridge runs on the resource, started over the same connection.
+describe('a 3-node Dask pilot over slurm+ssh://', () => {
+  let client: PilotClient;
+  let pilot: Pilot | undefined;
+
+  beforeAll(async () => {
+    expect(await processesOnNodes(testbed)).toEqual([]);
+    client = await openPilotClient(testbed, testbed.ssh);
+  });
+
+  afterAll(async () => {
+    await client?.close(pilot !== undefined ? [pilot] : []);
+    await waitForIdleNodes(testbed, 30_000);
+  });
+
+  it('runs 1,000 tasks on workers of all three nodes, and leaves nothing on them', async () => {
+    pilot = await client.service.createPilot({
+      type: 'dask',
+      resource: client.resource,
+      numberOfNodes: 3,
+      walltimeMinutes: 20
+    });
+    await pilot.wait('Running', { timeoutMs: 240_000 });
+    const details = (await pilot.refresh()).details as DaskDetails;
+    const nodes = testbed.slurm.nodes.map(node => node.name);
+    expect(new Set(details.workers.map(worker => worker.node)).size).toBe(3);
+    for (const worker of details.workers) expect(nodes).toContain(worker.node);
+
+    const context = await pilot.getContext<DaskContext>();
+    expect((await context.info()).workers).toHaveLength(3);
+    const where = {
+      code: 'def where(x):\n    from distributed import get_worker\n    return [x * x, get_worker().name]',
+      name: 'where'
+    };
+    const futures = await context.map(
+      where,
+      Array.from({ length: 1000 }, (_, i) => i)
+    );
+    const results = await context.gather<[number, string]>(futures);
+    expect(results.reduce((sum, [square]) => sum + square, 0)).toBe(332_833_500);
+    const ranOn = new Set(results.map(([, worker]) => worker));
+    console.log(`1,000 tasks ran on ${[...ranOn].join(', ')}`);
+    expect([...ranOn].every(name => details.workers.some(worker => worker.name === name))).toBe(
+      true
+    );
+    expect(ranOn.size).toBeGreaterThan(1);
+
+    await pilot.cancel();
+    expect(pilot.state).toBe('Canceled');
+    await waitForIdleNodes(testbed, 30_000);
+  });
+});
