@@ -82,6 +82,57 @@ class Bridge:
     def gather(self, request):
         return self.client.gather(self.held(request["futures"]))
 
+    def consume_kafka(self, request):
+        """Reads a Kafka topic from its beginning and hands each batch of values (text) to
+        `function` as a task, until `max_messages` were read or none came for `idle_seconds`;
+        returns the counts and each batch's result, in order."""
+        from kafka import KafkaConsumer
+
+        function = load_function(request["function"])
+        tls = request.get("tls")
+        consumer = KafkaConsumer(
+            request["topic"],
+            bootstrap_servers=request["bootstrapServers"],
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            **(
+                {
+                    "security_protocol": "SSL",
+                    "ssl_cafile": tls["ca"],
+                    "ssl_certfile": tls["cert"],
+                    "ssl_keyfile": tls["key"],
+                }
+                if tls
+                else {}
+            ),
+        )
+        batch_size = request.get("batchSize", 100)
+        max_messages = request.get("maxMessages")
+        idle_ms = int(request.get("idleSeconds", 10) * 1000)
+        futures, batch, read = [], [], 0
+        try:
+            while max_messages is None or read < max_messages:
+                polled = consumer.poll(timeout_ms=idle_ms, max_records=batch_size)
+                if not polled:
+                    break
+                for records in polled.values():
+                    for record in records:
+                        batch.append(record.value.decode("utf-8"))
+                        read += 1
+                        if len(batch) == batch_size:
+                            futures.append(self.client.submit(function, batch, pure=False))
+                            batch = []
+            if batch:
+                futures.append(self.client.submit(function, batch, pure=False))
+        finally:
+            consumer.close()
+        return {
+            "messages": read,
+            "batches": len(futures),
+            "results": self.client.gather(futures),
+        }
+
     def release(self, request):
         for future in self.held(request["futures"]):
             del self.futures[future.key]
@@ -155,6 +206,7 @@ def main():
             "map": bridge.map,
             "gather": bridge.gather,
             "release": bridge.release,
+            "consumeKafka": bridge.consume_kafka,
         }
         for line in sys.stdin:
             request = json.loads(line)

@@ -14,9 +14,11 @@ export {
   type DaskClusterInfo,
   type DaskFuture,
   type DaskWorkerInfo,
+  type KafkaConsumption,
   type PythonFunction
 } from './dask/context.js';
 export { DASK_VERSION } from './dask/distribution.js';
+export { kafkaSource, type KafkaSource } from './kafka/tls.js';
 export { KAFKA_VERSION } from './kafka/distribution.js';
 export { withChildBrokers, withoutChildBrokers } from './kafka/extension.js';
 

@@ -18,6 +18,17 @@ export {
 } from './errors.js';
 export { defaultPilotCache, defaultPilotHome } from './environment.js';
 export type { Progress, ProgressListener } from '../frameworks/plugin.js';
+export {
+  DaskContext,
+  DaskPythonError,
+  kafkaSource,
+  type DaskClusterInfo,
+  type DaskFuture,
+  type DaskWorkerInfo,
+  type KafkaConsumption,
+  type KafkaSource,
+  type PythonFunction
+} from '../frameworks/index.js';
 import { PilotComputeService } from './service.js';
 
 let defaultService: PilotComputeService | undefined;

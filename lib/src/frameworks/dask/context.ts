@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import type { KafkaSource } from '../kafka/tls.js';
 import type { ResourceProcess } from '../plugin.js';
 
 /**
@@ -24,6 +25,13 @@ export interface DaskWorkerInfo {
 export interface DaskClusterInfo {
   address: string;
   workers: DaskWorkerInfo[];
+}
+
+/** What consumeKafka read and what each batch's task returned. */
+export interface KafkaConsumption<R> {
+  messages: number;
+  batches: number;
+  results: R[];
 }
 
 /** An exception raised in Python (on a worker, or by the client), with its traceback. */
@@ -126,6 +134,29 @@ export class DaskContext {
   /** The results of `futures`, in order; a task's Python exception rejects with its traceback. */
   gather<T = unknown>(futures: readonly DaskFuture[]): Promise<T[]> {
     return this.request('gather', { futures: futures.map(future => future.key) }) as Promise<T[]>;
+  }
+
+  /**
+   * Reads a Kafka topic from its beginning in the bridge and runs `fn(values)` on the cluster for
+   * each batch of message values (as text), until `maxMessages` were read or none arrived for
+   * `idleSeconds` (default 10). The Kafka pilot's TLS files are read where the bridge runs: a
+   * Kafka pilot on the same resource.
+   */
+  consumeKafka<R = unknown>(options: {
+    source: KafkaSource;
+    topic: string;
+    fn: PythonFunction;
+    batchSize?: number;
+    maxMessages?: number;
+    idleSeconds?: number;
+  }): Promise<KafkaConsumption<R>> {
+    const { source, fn, ...rest } = options;
+    return this.request('consumeKafka', {
+      ...rest,
+      function: fn,
+      bootstrapServers: source.bootstrapServers,
+      tls: source.tls ?? null
+    }) as Promise<KafkaConsumption<R>>;
   }
 
   /** Lets the cluster forget results no longer needed. */

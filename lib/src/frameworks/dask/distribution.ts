@@ -7,7 +7,8 @@ import type { CachedDistribution, ProgressListener } from '../plugin.js';
 
 /** The Dask release pilots run (distributed pins the matching dask). */
 export const DASK_VERSION = '2026.8.0';
-const REQUIREMENT = `distributed==${DASK_VERSION}`;
+/** What Dask's environment holds: distributed, and a Kafka client for the bridge's consumer. */
+const REQUIREMENTS = [`distributed==${DASK_VERSION}`, 'kafka-python==3.0.12'];
 const MARKER = 'complete.json';
 /** A download or an install that takes longer than this has hung. */
 const PIP_TIMEOUT_MS = 15 * 60_000;
@@ -24,6 +25,7 @@ export function pythonCommand(env: NodeJS.ProcessEnv = process.env): string {
 
 interface Marker {
   version: string;
+  requirements: string[];
   files: { name: string; size: number }[];
 }
 
@@ -31,7 +33,10 @@ interface Marker {
 async function readMarker(dir: string): Promise<Marker | undefined> {
   try {
     const marker = JSON.parse(await readFile(join(dir, MARKER), 'utf8')) as Marker;
-    return marker.version === DASK_VERSION ? marker : undefined;
+    const current =
+      marker.version === DASK_VERSION &&
+      JSON.stringify(marker.requirements) === JSON.stringify(REQUIREMENTS);
+    return current ? marker : undefined;
   } catch {
     // Missing or unreadable: not complete, made again.
     return undefined;
@@ -42,7 +47,7 @@ async function writeMarker(dir: string, files: string[]): Promise<void> {
   const sized = await Promise.all(
     files.map(async name => ({ name, size: (await stat(join(dir, name))).size }))
   );
-  const marker: Marker = { version: DASK_VERSION, files: sized };
+  const marker: Marker = { version: DASK_VERSION, requirements: REQUIREMENTS, files: sized };
   await writeFile(join(dir, MARKER), JSON.stringify(marker, null, 2));
 }
 
@@ -87,7 +92,7 @@ export async function ensureDaskWheels(options: {
             '--no-input',
             '--dest',
             staging,
-            REQUIREMENT
+            ...REQUIREMENTS
           ],
           { timeout: PIP_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }
         );
@@ -109,7 +114,7 @@ function sameFiles(ours: string, theirs: string): boolean {
   const key = (text: string): string => {
     const marker = JSON.parse(text) as Partial<Marker>;
     const files = [...(marker.files ?? [])].sort((a, b) => a.name.localeCompare(b.name));
-    return JSON.stringify({ version: marker.version, files });
+    return JSON.stringify({ version: marker.version, requirements: marker.requirements, files });
   };
   try {
     return key(ours) === key(theirs);
@@ -198,7 +203,7 @@ export async function ensureDaskEnvironment(options: {
             '--disable-pip-version-check',
             '--no-input',
             '--quiet',
-            REQUIREMENT
+            ...REQUIREMENTS
           ],
           { timeout: PIP_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }
         );

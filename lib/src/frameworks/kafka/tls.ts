@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import type { FrameworkDetails } from '../../protocol/index.js';
 import {
   issue,
   loadAuthority,
@@ -117,5 +118,37 @@ export function clientProperties(tlsDir: string): Record<string, string> {
     'ssl.truststore.location': join(tlsDir, TLS_FILES.caCert),
     'ssl.keystore.type': 'PEM',
     'ssl.keystore.location': join(tlsDir, TLS_FILES.brokerKeyStore)
+  };
+}
+
+/** A Kafka cluster as a client on the pilot's resource reaches it (a Dask bridge's consumer). */
+export interface KafkaSource {
+  bootstrapServers: string[];
+  /** Paths of the pilot's client credentials there; absent for a PLAINTEXT pilot. */
+  tls?: { ca: string; cert: string; key: string };
+}
+
+/** The KafkaSource of a Running Kafka pilot's record (paths only, no secret). */
+export function kafkaSource(record: {
+  id: string;
+  details?: FrameworkDetails;
+  workDir?: string;
+}): KafkaSource {
+  const { details, workDir } = record;
+  if (details?.type !== 'kafka') {
+    throw new Error(`pilot ${record.id} is not a Running Kafka pilot: no Kafka to read from`);
+  }
+  if (details.security !== 'tls') return { bootstrapServers: details.bootstrapServers };
+  if (workDir === undefined) {
+    throw new Error(`pilot ${record.id} listens TLS but its record names no work directory`);
+  }
+  const dir = posix.join(workDir, TLS_DIR);
+  return {
+    bootstrapServers: details.bootstrapServers,
+    tls: {
+      ca: posix.join(dir, TLS_FILES.caCert),
+      cert: posix.join(dir, TLS_FILES.clientCert),
+      key: posix.join(dir, TLS_FILES.clientKey)
+    }
   };
 }

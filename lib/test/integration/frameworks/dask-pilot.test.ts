@@ -3,11 +3,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { DaskPythonError, type DaskContext } from '../../../src/frameworks/index.js';
+import { DaskPythonError, kafkaSource, type DaskContext } from '../../../src/frameworks/index.js';
 import { ensureDaskEnvironment } from '../../../src/frameworks/dask/distribution.js';
 import { DASK_TLS_DIR } from '../../../src/frameworks/dask/tls.js';
 import type { DaskDetails } from '../../../src/protocol/index.js';
 import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
+import { smallKafkaPilot } from '../../support/small-kafka.js';
 import {
   listeningSockets,
   processesMentioning,
@@ -133,6 +134,52 @@ describe('a Dask pilot on fork://localhost', () => {
       socket => !listenersBefore.includes(socket)
     );
     expect(newListeners).toEqual([]);
+  });
+
+  it("consumes a Kafka pilot's topic in its bridge, every message counted once", async () => {
+    const [kafkaPilot, daskPilot] = await Promise.all([
+      test.service.createPilot({ ...smallKafkaPilot, name: 'source' }),
+      test.service.createPilot({ type: 'dask', resource: 'fork://localhost', walltimeMinutes: 20 })
+    ]);
+    await Promise.all([
+      kafkaPilot.wait('Running', { timeoutMs: 170_000 }),
+      daskPilot.wait('Running', { timeoutMs: 170_000 })
+    ]);
+    const count = 5_000;
+    const kafka = await kafkaPilot.getContext();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'numbers', numPartitions: 3 }] });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let start = 0; start < count; start += 500) {
+      await producer.send({
+        topic: 'numbers',
+        messages: Array.from({ length: 500 }, (_, i) => ({ value: String(start + i) }))
+      });
+    }
+    await producer.disconnect();
+
+    const dask = await daskPilot.getContext<DaskContext>();
+    const consumed = await dask.consumeKafka<[number, number]>({
+      source: kafkaSource(await kafkaPilot.refresh()),
+      topic: 'numbers',
+      fn: {
+        code: 'def tally(values):\n    return [len(values), sum(int(v) for v in values)]',
+        name: 'tally'
+      },
+      batchSize: 400,
+      maxMessages: count
+    });
+    expect(consumed.messages).toBe(count);
+    expect(consumed.batches).toBe(Math.ceil(count / 400));
+    const tallied = consumed.results.reduce(
+      ([messages, total], [n, sum]) => [messages + n, total + sum],
+      [0, 0]
+    );
+    expect(tallied).toEqual([count, (count * (count - 1)) / 2]);
+    await Promise.all([kafkaPilot.cancel(), daskPilot.cancel()]);
   });
 
   it('refuses configuration it does not take yet, naming the key', async () => {
