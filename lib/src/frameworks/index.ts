@@ -1,4 +1,6 @@
-import type { PilotType } from '../protocol/index.js';
+import type { FrameworkDetails, PilotType } from '../protocol/index.js';
+import { withChildWorkers, withoutChildWorkers } from './dask/extension.js';
+import { withChildBrokers, withoutChildBrokers } from './kafka/extension.js';
 import { DaskBootstrap } from './dask/bootstrap.js';
 import { DaskManager } from './dask/manager.js';
 import { KafkaBootstrap } from './kafka/bootstrap.js';
@@ -20,7 +22,20 @@ export {
 export { DASK_VERSION } from './dask/distribution.js';
 export { kafkaSource, type KafkaSource } from './kafka/tls.js';
 export { KAFKA_VERSION } from './kafka/distribution.js';
-export { withChildBrokers, withoutChildBrokers } from './kafka/extension.js';
+
+/** A running child's nodes join its parent's details (the parent lists every node). */
+export function withChild(parent: FrameworkDetails, child: FrameworkDetails): FrameworkDetails {
+  if (parent.type === 'kafka' && child.type === 'kafka') return withChildBrokers(parent, child);
+  if (parent.type === 'dask' && child.type === 'dask') return withChildWorkers(parent, child);
+  throw new Error(`A ${child.type} pilot cannot join a ${parent.type} pilot's cluster`);
+}
+
+/** A stopped child's nodes leave its parent's details. */
+export function withoutChild(parent: FrameworkDetails, childId: string): FrameworkDetails {
+  return parent.type === 'kafka'
+    ? withoutChildBrokers(parent, childId)
+    : withoutChildWorkers(parent, childId);
+}
 
 /** The client side of a framework type. */
 export function frameworkManager(type: PilotType, options: { cacheDir: string }): FrameworkManager {

@@ -22,17 +22,25 @@ const READY_TIMEOUT_S = 120;
 const WORKER_STOP_SHARE = 0.7;
 
 /**
- * Waits until the scheduler at argv[1] has argv[5] workers, connecting as a client with the
- * pilot's certificate (argv[2..4]) — the check a user's own client would make.
+ * What the supervisor asks the scheduler, as a client with the pilot's certificate (the check a
+ * user's own client would make): `wait NAMES...` until workers of those names serve it;
+ * `retire NAMES...` moves their results to the other workers and closes them (a child leaving).
  */
-const WAIT_FOR_WORKERS = `
-import sys
+const SCHEDULER_REQUEST = `
+import sys, time
 from distributed import Client
 from distributed.security import Security
-address, ca, cert, key, count, timeout = sys.argv[1:7]
+address, ca, cert, key, timeout, action, *names = sys.argv[1:]
 security = Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
 with Client(address, security=security, timeout=float(timeout)) as client:
-    client.wait_for_workers(int(count), timeout=float(timeout))
+    if action == "wait":
+        deadline = time.monotonic() + float(timeout)
+        while not set(names) <= {str(w.get("name")) for w in client.scheduler_info(n_workers=-1)["workers"].values()}:
+            if time.monotonic() > deadline:
+                sys.exit(f"workers {names} did not all join within {timeout} s")
+            time.sleep(0.2)
+    else:
+        client.retire_workers(names=names, close_workers=True)
 `;
 
 interface DaskProcess {
@@ -66,12 +74,10 @@ export class DaskBootstrap implements FrameworkBootstrap {
     parent?: ParentCluster;
     log: (message: string) => void;
   }): Promise<RunningFramework> {
-    const { pilotId, workDir, onProgress, signal, nodes, description } = options;
-    if (options.parent !== undefined) {
-      throw new Error(`Pilot ${pilotId}: a Dask pilot cannot extend another pilot yet`);
-    }
-    const schedulerNode = nodes[0];
-    if (schedulerNode === undefined) throw new Error(`Pilot ${pilotId} has no node to run Dask on`);
+    const { pilotId, workDir, onProgress, signal, nodes, description, log } = options;
+    const parent = options.parent !== undefined ? daskParent(options.parent) : undefined;
+    const firstNode = nodes[0];
+    if (firstNode === undefined) throw new Error(`Pilot ${pilotId} has no node to run Dask on`);
     // Staged by the client onto a resource reached over ssh; fetched here on the client's machine.
     await ensureDaskWheels({ cacheDir: this.cacheDir, onProgress });
     const { python } = await ensureDaskEnvironment({ cacheDir: this.cacheDir, onProgress });
@@ -82,38 +88,67 @@ export class DaskBootstrap implements FrameworkBootstrap {
     const bridge: BridgeLaunch = { python, script: pythonProgram('dask_bridge.py') };
     await writeFile(join(workDir, BRIDGE_LAUNCH_FILE), JSON.stringify(bridge));
     onProgress({ stage: "Issuing the pilot's TLS certificates", fraction: 0.2 });
+    // A child's workers join its parent's scheduler: certificates of the parent's authority.
     await issueDaskCredentials({
       pilotId,
       tlsDir,
-      hosts: nodes.flatMap(node => [node.address, node.name])
+      hosts: nodes.flatMap(node => [node.address, node.name]),
+      ...(parent !== undefined ? { parentTlsDir: join(parent.workDir!, DASK_TLS_DIR) } : {})
     });
     const env = { ...process.env, DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION: 'True' };
     const tls = daskServerTlsArgs(tlsDir);
 
-    onProgress({ stage: 'Starting the Dask scheduler and workers', fraction: 0.4 });
-    const [port] = await freePortsOn(schedulerNode, 1);
-    const schedulerAddress = `tls://${schedulerNode.address}:${port!}`;
+    onProgress({
+      stage:
+        parent !== undefined ? 'Starting Dask workers' : 'Starting the Dask scheduler and workers',
+      fraction: 0.4
+    });
+    const port = parent === undefined ? (await freePortsOn(firstNode, 1))[0]! : undefined;
+    const schedulerAddress =
+      parent?.details.schedulerAddress ?? `tls://${firstNode.address}:${port!}`;
+    const request = (action: 'wait' | 'retire', names: string[]) =>
+      schedulerRequest({ python, schedulerAddress, tlsDir, cwd: daskDir, action, names });
     const launch = async (node: PilotNode, role: string, args: string[]): Promise<DaskProcess> => {
       const what = `the Dask ${role} on ${node.name}`;
       const logPath = join(daskDir, `${role}-${node.name}.log`);
       const argv = [...node.launcher, python, '-m', 'dask', role, ...args, ...tls];
       return { what, logPath, ...(await spawnLogged(argv, { cwd: daskDir, logPath, env, what })) };
     };
-    const processes: DaskProcess[] = [];
+    const scheduler =
+      port !== undefined
+        ? await launch(firstNode, 'scheduler', [
+            '--host',
+            firstNode.address,
+            '--port',
+            String(port),
+            '--no-dashboard',
+            '--scheduler-file',
+            join(daskDir, 'scheduler.json')
+          ])
+        : undefined;
+    const workers: DaskProcess[] = [];
     const workerNames = nodes.map(node => `${pilotId}-${node.name}`);
+    const stop = async (graceMs: number): Promise<void> => {
+      const workerGrace = Math.round(graceMs * WORKER_STOP_SHARE);
+      if (parent !== undefined) {
+        // Leaving a parent's cluster: results move to its other workers before these close.
+        await request('retire', workerNames).catch((error: unknown) =>
+          log(
+            `cannot retire workers ${workerNames.join(', ')} gracefully: ${(error as Error).message}`
+          )
+        );
+      }
+      await Promise.all(workers.map(worker => stopProcess(worker.child, worker.exit, workerGrace)));
+      if (scheduler !== undefined) {
+        await stopProcess(scheduler.child, scheduler.exit, graceMs - workerGrace);
+      }
+    };
+    const processes = (): DaskProcess[] => [
+      ...(scheduler !== undefined ? [scheduler] : []),
+      ...workers
+    ];
     try {
-      processes.push(
-        await launch(schedulerNode, 'scheduler', [
-          '--host',
-          schedulerNode.address,
-          '--port',
-          String(port),
-          '--no-dashboard',
-          '--scheduler-file',
-          join(daskDir, 'scheduler.json')
-        ])
-      );
-      const workers = await Promise.all(
+      const started = await Promise.all(
         nodes.map((node, index) =>
           launch(node, 'worker', [
             schedulerAddress,
@@ -134,19 +169,11 @@ export class DaskBootstrap implements FrameworkBootstrap {
           ])
         )
       );
-      processes.push(...workers);
+      workers.push(...started);
       onProgress({ stage: `Waiting for ${nodes.length} Dask worker(s) to join`, fraction: 0.6 });
-      await waitForWorkers({
-        python,
-        schedulerAddress,
-        tlsDir,
-        count: nodes.length,
-        processes,
-        signal,
-        cwd: daskDir
-      });
+      await untilFirstExit(request('wait', workerNames), processes(), signal);
     } catch (error) {
-      await stopAll(processes, 10_000);
+      await stop(10_000);
       throw error;
     }
     const details: DaskDetails = {
@@ -160,89 +187,105 @@ export class DaskBootstrap implements FrameworkBootstrap {
       daskVersion: DASK_VERSION,
       security: 'tls'
     };
+    if (parent !== undefined)
+      log(`workers ${workerNames.join(', ')} joined ${parent.pilotId}'s cluster`);
     return {
       details,
       exited: Promise.race(
-        processes.map(async process => {
+        processes().map(async process => {
           const exit = await process.exit;
           return `${describeExit(`${process.what} (pid ${String(process.child.pid)})`, exit)}${await logTail(process.logPath)}`;
         })
       ),
-      stop: graceMs => stopAll(processes, graceMs)
+      stop
     };
   }
 }
 
-/** Workers first, then the scheduler, each SIGTERM then SIGKILL after its share of `graceMs`. */
-async function stopAll(processes: DaskProcess[], graceMs: number): Promise<void> {
-  const [scheduler, ...workers] = processes;
-  const workerGrace = Math.round(graceMs * WORKER_STOP_SHARE);
-  await Promise.all(workers.map(worker => stopProcess(worker.child, worker.exit, workerGrace)));
-  if (scheduler !== undefined) {
-    await stopProcess(scheduler.child, scheduler.exit, graceMs - workerGrace);
+/** The parent whose scheduler a child's workers join, which must run Dask too. */
+function daskParent(parent: ParentCluster): ParentCluster<DaskDetails> {
+  if (parent.details.type !== 'dask') {
+    throw new Error(
+      `Pilot ${parent.pilotId} runs ${parent.details.type}: a Dask pilot's workers join a Dask parent only`
+    );
   }
+  if (parent.workDir === undefined) {
+    throw new Error(
+      `Pilot ${parent.pilotId}'s work directory is not known: its authority signs the child's certificates`
+    );
+  }
+  return { ...parent, details: parent.details };
 }
 
-/**
- * Resolves once `count` workers serve the scheduler; rejects with the reason when a process
- * exits first, the probe fails or start-up is aborted.
- */
-async function waitForWorkers(options: {
+/** Runs SCHEDULER_REQUEST; rejects with Python's last lines when it fails. */
+function schedulerRequest(options: {
   python: string;
   schedulerAddress: string;
   tlsDir: string;
-  count: number;
-  processes: DaskProcess[];
-  signal: AbortSignal;
   cwd: string;
+  action: 'wait' | 'retire';
+  names: string[];
 }): Promise<void> {
   const files = daskClientFiles(options.tlsDir);
-  const probe = new AbortController();
-  const abort = () => probe.abort();
-  options.signal.addEventListener('abort', abort, { once: true });
+  return new Promise((resolve, reject) => {
+    execFile(
+      options.python,
+      [
+        '-c',
+        SCHEDULER_REQUEST,
+        options.schedulerAddress,
+        files.ca,
+        files.cert,
+        files.key,
+        String(READY_TIMEOUT_S),
+        options.action,
+        ...options.names
+      ],
+      { cwd: options.cwd, maxBuffer: 4 * 1024 * 1024, timeout: (READY_TIMEOUT_S + 30) * 1000 },
+      (error, _stdout, stderr) => {
+        if (error === null) {
+          resolve();
+          return;
+        }
+        const lines = stderr.split('\n').filter(line => line.trim() !== '');
+        const verb = options.action === 'wait' ? 'join' : 'retire from';
+        reject(
+          new Error(
+            `Dask workers ${options.names.join(', ')} did not ${verb} the scheduler at ${options.schedulerAddress}: ${lines.slice(-4).join('\n') || error.message}`
+          )
+        );
+      }
+    );
+  });
+}
+
+/**
+ * Resolves with `work`, unless one of `processes` exits first or start-up is aborted (then
+ * rejects with why).
+ */
+async function untilFirstExit(
+  work: Promise<void>,
+  processes: DaskProcess[],
+  signal: AbortSignal
+): Promise<void> {
   const exited = Promise.race(
-    options.processes.map(async process => {
+    processes.map(async process => {
       const exit = await process.exit;
       throw new Error(
         `${describeExit(process.what, exit)} while the pilot started${await logTail(process.logPath)}`
       );
     })
   );
-  const ready = new Promise<void>((resolve, reject) => {
-    execFile(
-      options.python,
-      [
-        '-c',
-        WAIT_FOR_WORKERS,
-        options.schedulerAddress,
-        files.ca,
-        files.cert,
-        files.key,
-        String(options.count),
-        String(READY_TIMEOUT_S)
-      ],
-      { cwd: options.cwd, signal: probe.signal, maxBuffer: 4 * 1024 * 1024 },
-      (error, _stdout, stderr) => {
-        if (error === null) resolve();
-        else if (options.signal.aborted) reject(options.signal.reason as Error);
-        else {
-          const lines = stderr.split('\n').filter(line => line.trim() !== '');
-          reject(
-            new Error(
-              `${options.count} Dask worker(s) did not join the scheduler at ${options.schedulerAddress}: ${lines.slice(-4).join('\n') || error.message}`
-            )
-          );
-        }
-      }
-    );
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    await Promise.race([ready, exited]);
+    await Promise.race([work, exited, aborted]);
   } finally {
-    probe.abort();
-    options.signal.removeEventListener('abort', abort);
-    // The race's loser must not be reported as unhandled.
-    exited.catch(() => undefined);
-    ready.catch(() => undefined);
+    signal.removeEventListener('abort', onAbort!);
+    // The race's losers must not be reported as unhandled.
+    for (const loser of [work, exited, aborted]) loser.catch(() => undefined);
   }
 }

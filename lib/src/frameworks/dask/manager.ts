@@ -33,13 +33,6 @@ export class DaskManager implements FrameworkManager<DaskContext> {
         expected: 'no configuration for a Dask pilot (its settings are not taken yet)'
       });
     }
-    if (description.parent !== undefined) {
-      problems.push({
-        key: 'parent',
-        value: description.parent,
-        expected: 'no parent: a Dask pilot cannot extend another pilot yet'
-      });
-    }
     return problems;
   }
 

@@ -2,11 +2,7 @@ import { join } from 'node:path';
 import { AGENT_SECRET_FILE, createAgentSecret } from '../../agent/channel.js';
 import { startAgent, type SupervisedAgent } from '../../agent/supervision.js';
 import { allocationNodes, type PilotNode } from '../../allocation/nodes.js';
-import {
-  frameworkBootstrap,
-  withChildBrokers,
-  withoutChildBrokers
-} from '../../frameworks/index.js';
+import { frameworkBootstrap, withChild, withoutChild } from '../../frameworks/index.js';
 import type { ParentCluster, Progress, RunningFramework } from '../../frameworks/plugin.js';
 import {
   canTransition,
@@ -308,8 +304,8 @@ async function showInParent(
 ): Promise<void> {
   await registry
     .update(parentId, current =>
-      current.details?.type === 'kafka' && details.type === 'kafka' && !isTerminal(current.state)
-        ? { ...current, details: withChildBrokers(current.details, details) }
+      current.details !== undefined && !isTerminal(current.state)
+        ? { ...current, details: withChild(current.details, details) }
         : undefined
     )
     .catch((error: unknown) =>
@@ -325,8 +321,8 @@ async function removeFromParent(
 ): Promise<void> {
   await registry
     .update(parentId, current =>
-      current.details?.type === 'kafka'
-        ? { ...current, details: withoutChildBrokers(current.details, childId) }
+      current.details !== undefined
+        ? { ...current, details: withoutChild(current.details, childId) }
         : undefined
     )
     .catch((error: unknown) =>
@@ -348,7 +344,8 @@ async function startAll(starts: (() => Promise<SupervisedAgent>)[]): Promise<Sup
 
 /**
  * Checks that the parent runs and reserves node ids for this child in the parent's record (under
- * its lock, so children starting together get different ids).
+ * its lock, so children starting together get different ids). Kafka numbers its nodes; Dask's
+ * workers are named by pilot and node, so a Dask parent reserves nothing.
  */
 async function reserveParentNodes(
   registry: PilotRegistry,
@@ -363,7 +360,8 @@ async function reserveParentNodes(
       current.details.nextNodeId ?? Math.max(...current.details.brokers.map(b => b.nodeId)) + 1;
     return { ...current, details: { ...current.details, nextNodeId: firstNodeId + count } };
   });
-  if (parent.state !== 'Running' || parent.details === undefined || firstNodeId === 0) {
+  const reserved = parent.details?.type === 'dask' || firstNodeId !== 0;
+  if (parent.state !== 'Running' || parent.details === undefined || !reserved) {
     throw new Error(
       `pilot ${childId} extends ${parentId}, which is ${parent.state}: expected a Running parent`
     );

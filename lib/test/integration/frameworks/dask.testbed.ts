@@ -23,7 +23,7 @@ describe('a 3-node Dask pilot over slurm+ssh://', () => {
     await waitForIdleNodes(testbed, 30_000);
   });
 
-  it('runs 1,000 tasks on workers of all three nodes, and leaves nothing on them', async () => {
+  it('runs 1,000 tasks on workers of all three nodes', async () => {
     pilot = await client.service.createPilot({
       type: 'dask',
       resource: client.resource,
@@ -54,9 +54,48 @@ describe('a 3-node Dask pilot over slurm+ssh://', () => {
       true
     );
     expect(ranOn.size).toBeGreaterThan(1);
+  });
 
-    await pilot.cancel();
-    expect(pilot.state).toBe('Canceled');
+  it('grows by a 2-node child and shrinks back while tasks run, losing none; leaves nothing', async () => {
+    const parent = pilot!;
+    const context = await parent.getContext<DaskContext>();
+    const child = await client.service.createPilot({
+      type: 'dask',
+      resource: client.resource,
+      numberOfNodes: 2,
+      walltimeMinutes: 20,
+      parent: parent.id
+    });
+    await child.wait('Running', { timeoutMs: 240_000 });
+    const grown = (await parent.refresh()).details as DaskDetails;
+    expect(grown.workers).toHaveLength(5);
+    expect(grown.workers.filter(worker => worker.pilotId === child.id)).toHaveLength(2);
+    expect((await context.info()).workers).toHaveLength(5);
+
+    // Tasks that take a while, so that some run on the child's workers while it leaves.
+    const slow = {
+      code: 'def slow(x):\n    import time\n    from distributed import get_worker\n    time.sleep(0.02)\n    return [x * x, get_worker().name]',
+      name: 'slow'
+    };
+    const futures = await context.map(
+      slow,
+      Array.from({ length: 2000 }, (_, i) => i)
+    );
+    await new Promise(resolve => setTimeout(resolve, 1_000));
+    await child.cancel();
+    expect(child.state).toBe('Canceled');
+    const results = await context.gather<[number, string]>(futures);
+    expect(results).toHaveLength(2000);
+    expect(results.every(([value], i) => value === i * i)).toBe(true);
+    // The child's workers took part before they left; their results were kept.
+    const childWorkers = grown.workers.filter(w => w.pilotId === child.id).map(w => w.name);
+    expect(results.some(([, worker]) => childWorkers.includes(worker))).toBe(true);
+    const shrunk = (await parent.refresh()).details as DaskDetails;
+    expect(shrunk.workers.map(worker => worker.pilotId)).toEqual([parent.id, parent.id, parent.id]);
+    expect((await context.info()).workers).toHaveLength(3);
+
+    await parent.cancel();
+    expect(parent.state).toBe('Canceled');
     await waitForIdleNodes(testbed, 30_000);
   });
 });
