@@ -9,6 +9,7 @@ import { DASK_TLS_DIR } from '../../../src/frameworks/dask/tls.js';
 import type { DaskDetails } from '../../../src/protocol/index.js';
 import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
 import { smallKafkaPilot } from '../../support/small-kafka.js';
+import { until } from '../../support/until.js';
 import {
   listeningSockets,
   processesMentioning,
@@ -180,6 +181,34 @@ describe('a Dask pilot on fork://localhost', () => {
     );
     expect(tallied).toEqual([count, (count * (count - 1)) / 2]);
     await Promise.all([kafkaPilot.cancel(), daskPilot.cancel()]);
+  });
+
+  it('turns Failed with the reason within 10 s when a worker is killed, and leaves nothing', async () => {
+    const pilot = await test.service.createPilot({
+      type: 'dask',
+      resource: 'fork://localhost',
+      walltimeMinutes: 20
+    });
+    await pilot.wait('Running', { timeoutMs: 170_000 });
+    const workDir = pilot.record.workDir!;
+    const pids = await processesMentioning(workDir);
+    const lines = await commandLines(pids);
+    const worker = pids[lines.findIndex(line => / -m dask worker /.test(line))];
+    expect(worker).toBeDefined();
+
+    const killedAt = Date.now();
+    process.kill(worker!, 'SIGKILL');
+    const reader = await test.newService().getPilot(pilot.id);
+    expect(await until(async () => (await reader.refresh()).state === 'Failed', 10_000)).toBe(true);
+    const elapsed = Date.now() - killedAt;
+    console.log(`Dask worker killed -> Failed in ${elapsed} ms`);
+    expect(elapsed).toBeLessThan(10_000);
+    expect(reader.record.reason).toMatch(
+      /the Dask worker on \S+ \(pid \d+\) was killed by signal SIGKILL/
+    );
+    expect(await until(async () => (await processesMentioning(workDir)).length === 0, 10_000)).toBe(
+      true
+    );
   });
 
   it('refuses configuration it does not take yet, naming the key', async () => {
