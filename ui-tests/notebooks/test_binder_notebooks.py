@@ -157,3 +157,28 @@ def test_miniapps_notebook_streams_the_tooth(pilot_home, monkeypatch):
     table = next(d["text/markdown"] for d in data if "text/markdown" in d)
     assert table.count("| ended |") == 4, table
     assert any("image/svg+xml" in d for d in data)
+
+
+def test_dask_notebook_runs_tasks_and_reads_kafka(tmp_path, pilot_home, monkeypatch):
+    notebook = nbformat.read(BINDER / "04-dask-and-kafka.ipynb", as_version=4)
+    assert notebook.metadata.kernelspec.name == "pilot-streaming"
+    assert all(not cell.get("outputs") for cell in notebook.cells), "saved with outputs"
+    monkeypatch.setenv("PILOT_STREAMING_HOME", str(pilot_home))
+    client = NotebookClient(
+        notebook, timeout=300, kernel_name="pilot-streaming", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    sources = [cell.source for cell in code]
+
+    def cell_starting(prefix):
+        return code[sources.index(next(s for s in sources if s.startswith(prefix)))]
+
+    assert "Running, scheduler tls://127.0.0.1:" in text_of(cell_starting("%pilot create dask"))
+    assert "workers" in text_of(cell_starting("const running"))
+    assert "sum of 1,000 squares: 332833500" in text_of(cell_starting("const square"))
+    traceback = text_of(cell_starting("try {"))
+    assert "return 1 / x" in traceback and "ZeroDivisionError" in traceback, traceback
+    assert "8 batches: 2000 messages, total 1999000" in text_of(cell_starting("import { kafkaSource }"))
+    assert "Canceled Canceled" in text_of(code[-1])

@@ -11,6 +11,7 @@ import { PilotRegistry } from '../../src/pilot/registry.js';
 import { isTerminal, ValidationError } from '../../src/protocol/index.js';
 import { ForkAdaptor } from '../../src/resource/fork/adaptor.js';
 import { Testbed } from '../../test/testbed/testbed.js';
+import { median } from '../support/stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -64,12 +65,6 @@ async function producerThroughput(kafka: Kafka, topic: string, messages: number)
     warmUp: true
   });
   return messages / seconds;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function stopForkPilots(home: string): Promise<void> {

@@ -14,6 +14,7 @@ import vm from 'node:vm';
 import { test } from 'vitest';
 import { writeFormattedMarkdown } from '../support/markdown.js';
 import { Executor } from '../../src/kernel/executor/executor.js';
+import { median } from '../support/stats.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,12 +76,6 @@ async function timePeer(workload: Workload): Promise<number> {
   const context = vm.createContext({ performance });
   const script = `(async () => { const started = performance.now();\n${workload.body}\nreturn performance.now() - started; })()`;
   return (await vm.runInContext(script, context)) as number;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 test('kernel cell overhead', async () => {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeExit } from '../../allocation/exits.js';
@@ -45,7 +45,7 @@ with Client(address, security=security, timeout=float(timeout)) as client:
 
 interface DaskProcess {
   what: string;
-  child: import('node:child_process').ChildProcess;
+  child: ChildProcess;
   exit: Promise<Exit>;
   logPath: string;
 }
