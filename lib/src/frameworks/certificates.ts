@@ -17,7 +17,7 @@ const CLOCK_SKEW_MS = 60 * 60_000;
 /** Longer than any walltime a pilot may ask for (a year). */
 const VALIDITY_MS = 400 * 24 * 60 * 60_000;
 
-interface KeyPair {
+export interface KeyPair {
   privateKeyPem: string;
   publicKeyPem: string;
 }
@@ -29,7 +29,7 @@ const generateRsaKeyPair = promisify(generateKeyPair);
  * Made on libuv's thread pool: the prime search can take seconds on a loaded node, during which
  * the supervisor must go on hearing its agents' heartbeats.
  */
-async function newKeyPair(): Promise<KeyPair> {
+export async function newKeyPair(): Promise<KeyPair> {
   const { privateKey, publicKey } = await generateRsaKeyPair('rsa', {
     modulusLength: KEY_BITS,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -68,8 +68,11 @@ function certificate(options: {
   return cert;
 }
 
-export async function newAuthority(pilotId: string): Promise<Authority> {
-  const keys = await newKeyPair();
+export async function newAuthority(
+  pilotId: string,
+  keyPair: Promise<KeyPair> = newKeyPair()
+): Promise<Authority> {
+  const keys = await keyPair;
   const cert = certificate({
     subject: `pilot-streaming CA of ${pilotId}`,
     publicKeyPem: keys.publicKeyPem,
@@ -98,9 +101,10 @@ function altNames(hosts: readonly string[]): object[] {
 export async function issue(
   authority: Authority,
   subject: string,
-  hosts: readonly string[]
+  hosts: readonly string[],
+  keyPair: Promise<KeyPair> = newKeyPair()
 ): Promise<{ certPem: string; keyPem: string }> {
-  const keys = await newKeyPair();
+  const keys = await keyPair;
   const cert = certificate({
     subject,
     publicKeyPem: keys.publicKeyPem,

@@ -4,6 +4,7 @@ import {
   issue,
   loadAuthority,
   newAuthority,
+  newKeyPair,
   writeSecret,
   type Authority
 } from '../certificates.js';
@@ -70,6 +71,10 @@ export async function issueDaskCredentials(options: {
 }): Promise<void> {
   const { pilotId, tlsDir, hosts } = options;
   await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  // All keys at once: each takes up to a few hundred milliseconds on a loaded node.
+  const [nodeKeys, clientKeys] = [newKeyPair(), newKeyPair()];
+  // Their failure is reported where they are awaited, not as unhandled while the CA is made.
+  for (const keys of [nodeKeys, clientKeys]) keys.catch(() => undefined);
   let authority: Authority;
   if (options.parentTlsDir !== undefined) {
     authority = await loadAuthority(options.parentTlsDir, DASK_TLS_FILES);
@@ -78,8 +83,8 @@ export async function issueDaskCredentials(options: {
     await writeSecret(join(tlsDir, DASK_TLS_FILES.caKey), authority.keyPem);
   }
   const [node, client] = await Promise.all([
-    issue(authority, `pilot-streaming Dask node of ${pilotId}`, hosts),
-    issue(authority, `pilot-streaming client of ${pilotId}`, [])
+    issue(authority, `pilot-streaming Dask node of ${pilotId}`, hosts, nodeKeys),
+    issue(authority, `pilot-streaming client of ${pilotId}`, [], clientKeys)
   ]);
   await Promise.all([
     writeSecret(join(tlsDir, DASK_TLS_FILES.caCert), authority.certPem),

@@ -5,6 +5,7 @@ import {
   issue,
   loadAuthority,
   newAuthority,
+  newKeyPair,
   writeSecret,
   type Authority
 } from '../certificates.js';
@@ -55,6 +56,10 @@ export async function issuePilotCredentials(options: {
   if (hosts.length === 0)
     throw new Error(`Pilot ${pilotId} has no host to issue a broker certificate for`);
   await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  // All keys at once: each takes up to a few hundred milliseconds on a loaded node.
+  const [brokerKeys, clientKeys] = [newKeyPair(), newKeyPair()];
+  // Their failure is reported where they are awaited, not as unhandled while the CA is made.
+  for (const keys of [brokerKeys, clientKeys]) keys.catch(() => undefined);
   let authority: Authority;
   if (options.parentTlsDir !== undefined) {
     authority = await loadAuthority(options.parentTlsDir, TLS_FILES);
@@ -64,8 +69,8 @@ export async function issuePilotCredentials(options: {
   }
   await writeSecret(join(tlsDir, TLS_FILES.caCert), authority.certPem);
   const [broker, client] = await Promise.all([
-    issue(authority, `pilot-streaming broker of ${pilotId}`, hosts),
-    issue(authority, `pilot-streaming client of ${pilotId}`, [])
+    issue(authority, `pilot-streaming broker of ${pilotId}`, hosts, brokerKeys),
+    issue(authority, `pilot-streaming client of ${pilotId}`, [], clientKeys)
   ]);
   // Kafka's PEM key store: the private key, then the certificate chain.
   await writeSecret(
