@@ -39,3 +39,26 @@ export async function waitForIdleNodes(testbed: TestbedInfo, timeoutMs: number):
     await new Promise(resolve => setTimeout(resolve, 250));
   }
 }
+
+/**
+ * The pid and node of a process on one of the nodes whose argv is `program` (by its base name)
+ * with all of `args`; the error lists what runs on the nodes.
+ */
+export async function processOnNodes(
+  testbed: TestbedInfo,
+  program: string,
+  args: readonly string[]
+): Promise<{ pid: number; node: string }> {
+  for (const node of testbed.slurm.nodes) {
+    const pids = (await run(['ip', 'netns', 'pids', node.netns])).split('\n').filter(Boolean);
+    for (const pid of pids) {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+      if (argv[0]?.split('/').at(-1) === program && args.every(arg => argv.includes(arg))) {
+        return { pid: Number(pid), node: node.name };
+      }
+    }
+  }
+  throw new Error(
+    `No ${program} process with ${args.join(' ')} on any node; there are: ${(await processesOnNodes(testbed)).join('; ')}`
+  );
+}

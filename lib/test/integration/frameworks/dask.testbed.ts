@@ -2,14 +2,18 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DaskContext } from '../../../src/frameworks/index.js';
 import type { Pilot } from '../../../src/pilot/index.js';
 import type { DaskDetails } from '../../../src/protocol/index.js';
-import { processesOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
+import {
+  processesOnNodes,
+  processOnNodes,
+  waitForIdleNodes
+} from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
 
 const testbed = inject('testbed');
 
-// A Dask pilot on 3 nodes of the testbed's SLURM cluster, reached through its login node's sshd:
+// Dask pilots on nodes of the testbed's SLURM cluster, reached through its login node's sshd:
 // the context's bridge runs on the resource, started over the same connection.
-describe('a 3-node Dask pilot over slurm+ssh://', () => {
+describe('Dask pilots over slurm+ssh://', () => {
   let client: PilotClient;
   let pilot: Pilot | undefined;
 
@@ -96,6 +100,35 @@ describe('a 3-node Dask pilot over slurm+ssh://', () => {
 
     await parent.cancel();
     expect(parent.state).toBe('Canceled');
+    await waitForIdleNodes(testbed, 30_000);
+  });
+
+  it('turns Failed with the reason within 10 s when a worker on another node is killed', async () => {
+    const failing = await client.service.createPilot({
+      type: 'dask',
+      resource: client.resource,
+      numberOfNodes: 2,
+      walltimeMinutes: 20
+    });
+    pilot = failing;
+    await failing.wait('Running', { timeoutMs: 240_000 });
+    const details = failing.record.details as DaskDetails;
+    const remote = details.workers[1]!;
+    const worker = await processOnNodes(testbed, 'python', ['worker', '--name', remote.name]);
+    expect(worker.node).toBe(remote.node);
+
+    const killedAt = Date.now();
+    process.kill(worker.pid, 'SIGKILL');
+    await failing.wait('Failed', { timeoutMs: 10_000 }).catch(() => undefined);
+    const elapsed = Date.now() - killedAt;
+    console.log(`Dask worker on ${remote.node} killed -> ${failing.state} in ${elapsed} ms`);
+    expect(failing.state).toBe('Failed');
+    expect(elapsed).toBeLessThan(10_000);
+    expect(failing.record.reason).toMatch(
+      new RegExp(
+        `the Dask worker on ${remote.node} \\(pid \\d+\\) exited with code 137 \\(SIGKILL on its node\\)`
+      )
+    );
     await waitForIdleNodes(testbed, 30_000);
   });
 });

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Pilot } from '../../../src/pilot/index.js';
 import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
-import { processesOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
+import { processOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
 import { slurmState } from '../../testbed/slurm-jobs.js';
 import { TestSshd } from '../../testbed/sshd.js';
@@ -12,26 +12,10 @@ import { TestSshd } from '../../testbed/sshd.js';
 const testbed = inject('testbed');
 const slurmEnv = { ...process.env, ...testbed.env };
 
-/** The pid of the process on a node whose argv is `program` with all of `args`, and its node. */
-async function pidOf(program: string, args: string[]): Promise<{ pid: number; node: string }> {
-  for (const node of testbed.slurm.nodes) {
-    const pids = (await run(['ip', 'netns', 'pids', node.netns])).split('\n').filter(Boolean);
-    for (const pid of pids) {
-      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
-      if (argv[0]?.split('/').at(-1) === program && args.every(arg => argv.includes(arg))) {
-        return { pid: Number(pid), node: node.name };
-      }
-    }
-  }
-  throw new Error(
-    `No ${program} process with ${args.join(' ')} on any node; there are: ${(await processesOnNodes(testbed)).join('; ')}`
-  );
-}
-
 /** The Kafka broker with node id `nodeId` of `pilot`. */
 function brokerOf(pilot: Pilot, nodeId: number): Promise<{ pid: number; node: string }> {
   const config = join(pilot.record.workDir!, 'kafka', `node-${nodeId}`, 'server.properties');
-  return pidOf('java', [config]);
+  return processOnNodes(testbed, 'java', [config]);
 }
 
 // Faults around pilots on the testbed's cluster, reached through a login sshd of this test's own
@@ -112,7 +96,12 @@ describe('faults of slurm+ssh:// pilots', () => {
     const remote = pilot.record.agents!.find(
       agent => agent.node !== pilot.record.agents![0]!.node
     )!;
-    const agent = await pidOf('node', ['--pilot-id', pilot.id, '--node', remote.node]);
+    const agent = await processOnNodes(testbed, 'node', [
+      '--pilot-id',
+      pilot.id,
+      '--node',
+      remote.node
+    ]);
     const killed = Date.now();
     process.kill(agent.pid, 'SIGKILL');
     await pilot.wait('Failed', { timeoutMs: 60_000 });
