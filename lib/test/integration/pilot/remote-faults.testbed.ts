@@ -2,6 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Pilot } from '../../../src/pilot/index.js';
+import type { PilotType } from '../../../src/protocol/index.js';
 import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
 import { processOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
@@ -38,9 +39,10 @@ describe('faults of slurm+ssh:// pilots', () => {
     await waitForIdleNodes(testbed, 60_000);
   });
 
-  async function runningPilot(numberOfNodes: number): Promise<Pilot> {
+  // Tests of what is not Kafka's (agents, the scheduler's queue) use Dask: it starts in seconds.
+  async function runningPilot(numberOfNodes: number, type: PilotType = 'kafka'): Promise<Pilot> {
     const pilot = await client.service.createPilot({
-      type: 'kafka',
+      type,
       resource: client.resource,
       numberOfNodes,
       walltimeMinutes: 20
@@ -91,7 +93,7 @@ describe('faults of slurm+ssh:// pilots', () => {
   });
 
   it('fails with the reason when the agent on another node dies', async () => {
-    const pilot = await runningPilot(2);
+    const pilot = await runningPilot(2, 'dask');
     await pilot.wait('Running', { timeoutMs: 180_000 });
     const remote = pilot.record.agents!.find(
       agent => agent.node !== pilot.record.agents![0]!.node
@@ -129,10 +131,10 @@ describe('faults of slurm+ssh:// pilots', () => {
   });
 
   it('says why a pilot waits in the queue, and starts once nodes are free', async () => {
-    const first = await runningPilot(3);
+    const first = await runningPilot(3, 'dask');
     await first.wait('Running', { timeoutMs: 180_000 });
     // Pilots hold whole nodes: 3 of the 5 are taken, so 3 more must wait.
-    const second = await runningPilot(3);
+    const second = await runningPilot(3, 'dask');
     let stage = '';
     await waitUntil(
       'the second pilot to show why it waits',
