@@ -99,18 +99,19 @@ export async function readClientCredentials(
   dir: string,
   read: (path: string) => Promise<Buffer>
 ): Promise<KafkaClientCredentials> {
-  const [ca, cert, key] = await Promise.all(
-    [TLS_FILES.caCert, TLS_FILES.clientCert, TLS_FILES.clientKey].map(async name => {
-      const path = posix.join(dir, name);
-      try {
-        return (await read(path)).toString('utf8');
-      } catch (error) {
-        throw new Error(
-          `Cannot read the pilot's Kafka client credentials ${path}: ${(error as Error).message}`,
-          { cause: error }
-        );
-      }
-    })
+  const names = [TLS_FILES.caCert, TLS_FILES.clientCert, TLS_FILES.clientKey];
+  const reads = await Promise.allSettled(names.map(name => read(posix.join(dir, name))));
+  // The first file that cannot be read, in that order, whichever read failed first.
+  const failed = reads.findIndex(outcome => outcome.status === 'rejected');
+  if (failed !== -1) {
+    const { reason } = reads[failed] as PromiseRejectedResult;
+    throw new Error(
+      `Cannot read the pilot's Kafka client credentials ${posix.join(dir, names[failed]!)}: ${(reason as Error).message}`,
+      { cause: reason }
+    );
+  }
+  const [ca, cert, key] = reads.map(outcome =>
+    (outcome as PromiseFulfilledResult<Buffer>).value.toString('utf8')
   );
   return { ca: ca!, cert: cert!, key: key! };
 }
