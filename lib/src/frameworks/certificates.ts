@@ -1,5 +1,5 @@
 import { generateKeyPair, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +17,7 @@ const CLOCK_SKEW_MS = 60 * 60_000;
 /** Longer than any walltime a pilot may ask for (a year). */
 const VALIDITY_MS = 400 * 24 * 60 * 60_000;
 
-export interface KeyPair {
+interface KeyPair {
   privateKeyPem: string;
   publicKeyPem: string;
 }
@@ -29,7 +29,7 @@ const generateRsaKeyPair = promisify(generateKeyPair);
  * Made on libuv's thread pool: the prime search can take seconds on a loaded node, during which
  * the supervisor must go on hearing its agents' heartbeats.
  */
-export async function newKeyPair(): Promise<KeyPair> {
+async function newKeyPair(): Promise<KeyPair> {
   const { privateKey, publicKey } = await generateRsaKeyPair('rsa', {
     modulusLength: KEY_BITS,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -68,7 +68,7 @@ function certificate(options: {
   return cert;
 }
 
-export async function newAuthority(
+async function newAuthority(
   pilotId: string,
   keyPair: Promise<KeyPair> = newKeyPair()
 ): Promise<Authority> {
@@ -98,7 +98,7 @@ function altNames(hosts: readonly string[]): object[] {
  * A certificate signed by `authority`: for a server that also connects to its peers (a broker, a
  * Dask scheduler or worker) when `hosts` are given, else for a client.
  */
-export async function issue(
+async function issue(
   authority: Authority,
   subject: string,
   hosts: readonly string[],
@@ -126,12 +126,56 @@ export async function writeSecret(path: string, content: string): Promise<void> 
   await writeFile(path, content, { mode: 0o600 });
 }
 
-/** The authority whose certificate and key are `caCert` and `caKey` in `dir`. */
-export async function loadAuthority(
-  dir: string,
-  files: { caCert: string; caKey: string }
-): Promise<Authority> {
-  const certPem = await readFile(join(dir, files.caCert), 'utf8');
-  const keyPem = await readFile(join(dir, files.caKey), 'utf8');
+/** The files every pilot's TLS directory holds, whatever the framework. */
+export const AUTHORITY_FILES = {
+  /** The pilot's certificate authority (what servers and clients trust). */
+  caCert: 'ca.pem',
+  /** Only in the directory of the pilot that made the authority; signs its children's certs. */
+  caKey: 'ca-key.pem',
+  clientCert: 'client.pem',
+  clientKey: 'client-key.pem'
+} as const;
+
+/** The authority whose certificate and key are in `dir`. */
+async function loadAuthority(dir: string): Promise<Authority> {
+  const certPem = await readFile(join(dir, AUTHORITY_FILES.caCert), 'utf8');
+  const keyPem = await readFile(join(dir, AUTHORITY_FILES.caKey), 'utf8');
   return { cert: forge.pki.certificateFromPem(certPem), certPem, keyPem };
+}
+
+/**
+ * Makes `tlsDir` (0700) with the pilot's authority — a new one, its key kept there, or its
+ * parent's from `parentTlsDir` — and a client certificate (AUTHORITY_FILES, 0600); returns the
+ * authority and a server certificate for `hosts`, which the framework stores its own way. All
+ * keys are made at once: each takes up to a few hundred milliseconds on a loaded node.
+ */
+export async function issuePilotCertificates(options: {
+  pilotId: string;
+  tlsDir: string;
+  hosts: readonly string[];
+  serverSubject: string;
+  parentTlsDir?: string;
+}): Promise<{ authority: Authority; server: { certPem: string; keyPem: string } }> {
+  const { pilotId, tlsDir } = options;
+  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  const [serverKeys, clientKeys] = [newKeyPair(), newKeyPair()];
+  // Their failure is reported where they are awaited, not as unhandled while the CA is made.
+  for (const keys of [serverKeys, clientKeys]) keys.catch(() => undefined);
+  let authority: Authority;
+  if (options.parentTlsDir !== undefined) {
+    authority = await loadAuthority(options.parentTlsDir);
+  } else {
+    authority = await newAuthority(pilotId);
+    await writeSecret(join(tlsDir, AUTHORITY_FILES.caKey), authority.keyPem);
+  }
+  const [server, client] = await Promise.all([
+    issue(authority, options.serverSubject, options.hosts, serverKeys),
+    issue(authority, `pilot-streaming client of ${pilotId}`, [], clientKeys)
+  ]);
+  await Promise.all([
+    writeSecret(join(tlsDir, AUTHORITY_FILES.caCert), authority.certPem),
+    writeSecret(join(tlsDir, AUTHORITY_FILES.clientCert), client.certPem),
+    writeSecret(join(tlsDir, AUTHORITY_FILES.clientKey), client.keyPem)
+  ]);
+  return { authority, server };
 }

@@ -15,22 +15,25 @@ export interface Progress {
 }
 export type ProgressListener = (progress: Progress) => void;
 
+/** What a framework's start gets from the pilot's supervisor. */
+export interface BootstrapOptions {
+  pilotId: string;
+  description: PilotDescription;
+  workDir: string;
+  onProgress: ProgressListener;
+  signal: AbortSignal;
+  /** The allocation's nodes, the supervisor's own first; the framework runs on all of them. */
+  nodes: PilotNode[];
+  /** Set when this pilot extends a running parent's cluster instead of starting its own. */
+  parent?: ParentCluster;
+  /** The supervisor's log, for what the framework does on its own (e.g. moving partitions). */
+  log: (message: string) => void;
+}
+
 /** Runs on the resource, inside the pilot's supervisor process. */
 export interface FrameworkBootstrap {
   /** Starts the framework and resolves once it really serves requests. */
-  start(options: {
-    pilotId: string;
-    description: PilotDescription;
-    workDir: string;
-    onProgress: ProgressListener;
-    signal: AbortSignal;
-    /** The allocation's nodes, the supervisor's own first; the framework runs on all of them. */
-    nodes: PilotNode[];
-    /** Set when this pilot extends a running parent's cluster instead of starting its own. */
-    parent?: ParentCluster;
-    /** The supervisor's log, for what the framework does on its own (e.g. moving partitions). */
-    log: (message: string) => void;
-  }): Promise<RunningFramework>;
+  start(options: BootstrapOptions): Promise<RunningFramework>;
 }
 
 /** The running cluster a child pilot joins, and the node ids reserved for the child. */

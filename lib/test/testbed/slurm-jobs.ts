@@ -2,10 +2,24 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobHandle } from '../../src/protocol/index.js';
 import type { JobStatus, LaunchSpec } from '../../src/resource/adaptor.js';
-import type { SlurmAdaptor } from '../../src/resource/slurm/index.js';
+import type { RemoteConnectionPool } from '../../src/remote/index.js';
+import { slurmAdaptor, type SlurmAdaptor } from '../../src/resource/slurm/index.js';
 import { run } from './command.js';
 import { waitUntil } from './daemons.js';
 import type { TestbedInfo } from './testbed.js';
+
+/** The SLURM adaptor through the testbed's login sshd, its connection kept in `pool`. */
+export function slurmOverSsh(testbed: TestbedInfo, pool: RemoteConnectionPool): SlurmAdaptor {
+  const { ssh } = testbed;
+  return slurmAdaptor(`slurm+ssh://${ssh.user}@${ssh.host}:${ssh.port}`, {
+    pool,
+    connection: {
+      knownHostsPath: ssh.knownHostsPath,
+      identityFiles: [ssh.identityPath],
+      agent: false
+    }
+  });
+}
 
 /** A launch spec whose command is a shell script, in a fresh directory of its own. */
 export async function shellSpec(

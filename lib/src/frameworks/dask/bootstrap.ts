@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { describeExit } from '../../allocation/exits.js';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
 import { pythonProgram } from '../../entry-points/roles.js';
-import type { DaskDetails, PilotDescription } from '../../protocol/index.js';
+import type { DaskDetails } from '../../protocol/index.js';
 import { lastLines } from '../log-tail.js';
 import type {
+  BootstrapOptions,
   FrameworkBootstrap,
   ParentCluster,
-  ProgressListener,
   RunningFramework
 } from '../plugin.js';
 import { spawnLogged, stopProcess, type Exit } from '../processes.js';
@@ -64,16 +64,7 @@ export class DaskBootstrap implements FrameworkBootstrap {
     this.cacheDir = options.cacheDir;
   }
 
-  async start(options: {
-    pilotId: string;
-    description: PilotDescription;
-    workDir: string;
-    onProgress: ProgressListener;
-    signal: AbortSignal;
-    nodes: PilotNode[];
-    parent?: ParentCluster;
-    log: (message: string) => void;
-  }): Promise<RunningFramework> {
+  async start(options: BootstrapOptions): Promise<RunningFramework> {
     const { pilotId, workDir, onProgress, signal, nodes, description, log } = options;
     const parent = options.parent !== undefined ? daskParent(options.parent) : undefined;
     const firstNode = nodes[0];

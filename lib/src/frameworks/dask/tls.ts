@@ -1,13 +1,5 @@
-import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import {
-  issue,
-  loadAuthority,
-  newAuthority,
-  newKeyPair,
-  writeSecret,
-  type Authority
-} from '../certificates.js';
+import { AUTHORITY_FILES, issuePilotCertificates, writeSecret } from '../certificates.js';
 
 /**
  * Per-pilot mutual TLS for Dask: the scheduler, the workers and their nannies listen TLS only and
@@ -20,14 +12,10 @@ import {
 export const DASK_TLS_DIR = posix.join('dask', 'tls');
 
 export const DASK_TLS_FILES = {
-  caCert: 'ca.pem',
-  /** Only in the directory of the pilot that made the authority. */
-  caKey: 'ca-key.pem',
+  ...AUTHORITY_FILES,
   /** What the scheduler, workers and nannies present (as servers and to each other). */
   nodeCert: 'node.pem',
-  nodeKey: 'node-key.pem',
-  clientCert: 'client.pem',
-  clientKey: 'client-key.pem'
+  nodeKey: 'node-key.pem'
 } as const;
 
 /** Paths of what a client presents and trusts, in a pilot's TLS directory (POSIX paths). */
@@ -69,28 +57,13 @@ export async function issueDaskCredentials(options: {
   hosts: readonly string[];
   parentTlsDir?: string;
 }): Promise<void> {
-  const { pilotId, tlsDir, hosts } = options;
-  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
-  // All keys at once: each takes up to a few hundred milliseconds on a loaded node.
-  const [nodeKeys, clientKeys] = [newKeyPair(), newKeyPair()];
-  // Their failure is reported where they are awaited, not as unhandled while the CA is made.
-  for (const keys of [nodeKeys, clientKeys]) keys.catch(() => undefined);
-  let authority: Authority;
-  if (options.parentTlsDir !== undefined) {
-    authority = await loadAuthority(options.parentTlsDir, DASK_TLS_FILES);
-  } else {
-    authority = await newAuthority(pilotId);
-    await writeSecret(join(tlsDir, DASK_TLS_FILES.caKey), authority.keyPem);
-  }
-  const [node, client] = await Promise.all([
-    issue(authority, `pilot-streaming Dask node of ${pilotId}`, hosts, nodeKeys),
-    issue(authority, `pilot-streaming client of ${pilotId}`, [], clientKeys)
-  ]);
+  const { pilotId, tlsDir } = options;
+  const { authority, server: node } = await issuePilotCertificates({
+    ...options,
+    serverSubject: `pilot-streaming Dask node of ${pilotId}`
+  });
   await Promise.all([
-    writeSecret(join(tlsDir, DASK_TLS_FILES.caCert), authority.certPem),
     writeSecret(join(tlsDir, DASK_TLS_FILES.nodeCert), `${node.certPem}${authority.certPem}`),
-    writeSecret(join(tlsDir, DASK_TLS_FILES.nodeKey), node.keyPem),
-    writeSecret(join(tlsDir, DASK_TLS_FILES.clientCert), client.certPem),
-    writeSecret(join(tlsDir, DASK_TLS_FILES.clientKey), client.keyPem)
+    writeSecret(join(tlsDir, DASK_TLS_FILES.nodeKey), node.keyPem)
   ]);
 }

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { describeExit } from '../../allocation/exits.js';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
-import type { KafkaDetails, PilotDescription } from '../../protocol/index.js';
+import type { KafkaDetails } from '../../protocol/index.js';
 import { lastLines } from '../log-tail.js';
 import { exitOf, stopProcess, type Exit } from '../processes.js';
 import type {
+  BootstrapOptions,
   FrameworkBootstrap,
   ParentCluster,
   ProgressListener,
@@ -180,16 +181,7 @@ export class KafkaBootstrap implements FrameworkBootstrap {
     this.cacheDir = options.cacheDir;
   }
 
-  async start(options: {
-    pilotId: string;
-    description: PilotDescription;
-    workDir: string;
-    onProgress: ProgressListener;
-    signal: AbortSignal;
-    nodes: PilotNode[];
-    parent?: ParentCluster;
-    log: (message: string) => void;
-  }): Promise<RunningFramework> {
+  async start(options: BootstrapOptions): Promise<RunningFramework> {
     const { workDir, onProgress, signal, description, nodes, log } = options;
     const parent = options.parent !== undefined ? kafkaParent(options.parent) : undefined;
     if (nodes.length === 0) throw new Error(`Pilot ${options.pilotId} has no node to run Kafka on`);

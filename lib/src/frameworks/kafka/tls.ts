@@ -1,14 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { FrameworkDetails } from '../../protocol/index.js';
-import {
-  issue,
-  loadAuthority,
-  newAuthority,
-  newKeyPair,
-  writeSecret,
-  type Authority
-} from '../certificates.js';
+import { AUTHORITY_FILES, issuePilotCertificates, writeSecret } from '../certificates.js';
 
 /**
  * Per-pilot mutual TLS for Kafka. A pilot's supervisor makes a certificate authority of its own
@@ -22,14 +14,9 @@ export const TLS_DIR = posix.join('kafka', 'tls');
 
 /** The files of a pilot's TLS directory. */
 export const TLS_FILES = {
-  /** The pilot's certificate authority (trust store of brokers and clients). */
-  caCert: 'ca.pem',
-  /** Only in the directory of the pilot that made the authority; signs its children's certs. */
-  caKey: 'ca-key.pem',
+  ...AUTHORITY_FILES,
   /** Key and certificate of the pilot's brokers, as Kafka's PEM key store reads them. */
   brokerKeyStore: 'broker.pem',
-  clientCert: 'client.pem',
-  clientKey: 'client-key.pem',
   /** Kafka's tools' --command-config (paths only, no secret in it). */
   toolConfig: 'client.properties'
 } as const;
@@ -55,30 +42,15 @@ export async function issuePilotCredentials(options: {
   const { pilotId, tlsDir, hosts } = options;
   if (hosts.length === 0)
     throw new Error(`Pilot ${pilotId} has no host to issue a broker certificate for`);
-  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
-  // All keys at once: each takes up to a few hundred milliseconds on a loaded node.
-  const [brokerKeys, clientKeys] = [newKeyPair(), newKeyPair()];
-  // Their failure is reported where they are awaited, not as unhandled while the CA is made.
-  for (const keys of [brokerKeys, clientKeys]) keys.catch(() => undefined);
-  let authority: Authority;
-  if (options.parentTlsDir !== undefined) {
-    authority = await loadAuthority(options.parentTlsDir, TLS_FILES);
-  } else {
-    authority = await newAuthority(pilotId);
-    await writeSecret(join(tlsDir, TLS_FILES.caKey), authority.keyPem);
-  }
-  await writeSecret(join(tlsDir, TLS_FILES.caCert), authority.certPem);
-  const [broker, client] = await Promise.all([
-    issue(authority, `pilot-streaming broker of ${pilotId}`, hosts, brokerKeys),
-    issue(authority, `pilot-streaming client of ${pilotId}`, [], clientKeys)
-  ]);
+  const { authority, server: broker } = await issuePilotCertificates({
+    ...options,
+    serverSubject: `pilot-streaming broker of ${pilotId}`
+  });
   // Kafka's PEM key store: the private key, then the certificate chain.
   await writeSecret(
     join(tlsDir, TLS_FILES.brokerKeyStore),
     `${broker.keyPem}${broker.certPem}${authority.certPem}`
   );
-  await writeSecret(join(tlsDir, TLS_FILES.clientCert), client.certPem);
-  await writeSecret(join(tlsDir, TLS_FILES.clientKey), client.keyPem);
   const properties = Object.entries(clientProperties(tlsDir)).map(
     ([key, value]) => `${key}=${value.replace(/\\/g, '\\\\')}`
   );

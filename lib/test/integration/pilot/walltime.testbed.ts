@@ -4,12 +4,11 @@ import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import type { Pilot } from '../../../src/pilot/index.js';
 import { RemoteConnectionPool } from '../../../src/remote/index.js';
 import { ForkAdaptor } from '../../../src/resource/fork/adaptor.js';
-import { slurmAdaptor } from '../../../src/resource/slurm/index.js';
 import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
 import { processesOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
-import { shellSpec, slurmState, waitForStatus } from '../../testbed/slurm-jobs.js';
+import { shellSpec, slurmOverSsh, slurmState, waitForStatus } from '../../testbed/slurm-jobs.js';
 
 const testbed = inject('testbed');
 
@@ -81,15 +80,7 @@ describe.concurrent('walltime on every resource', () => {
   it('a SLURM job past its time limit is Failed with the TIMEOUT reason, after SIGTERM reached it', async ({
     expect
   }) => {
-    const { ssh } = testbed;
-    const overSsh = slurmAdaptor(`slurm+ssh://${ssh.user}@${ssh.host}:${ssh.port}`, {
-      pool,
-      connection: {
-        knownHostsPath: ssh.knownHostsPath,
-        identityFiles: [ssh.identityPath],
-        agent: false
-      }
-    });
+    const overSsh = slurmOverSsh(testbed, pool);
     const spec = await shellSpec(
       testbed,
       'walltime',

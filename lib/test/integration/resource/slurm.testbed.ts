@@ -6,7 +6,7 @@ import { expandHostlist, slurmAdaptor } from '../../../src/resource/slurm/index.
 import { run } from '../../testbed/command.js';
 import { waitUntil } from '../../testbed/daemons.js';
 import { processesOnNodes } from '../../testbed/node-processes.js';
-import { shellSpec, waitForStatus } from '../../testbed/slurm-jobs.js';
+import { shellSpec, slurmOverSsh, waitForStatus } from '../../testbed/slurm-jobs.js';
 
 const testbed = inject('testbed');
 const nodeNames = testbed.slurm.nodes.map(node => node.name);
@@ -14,14 +14,7 @@ const nodeNames = testbed.slurm.nodes.map(node => node.name);
 describe('slurm+ssh:// and slurm://localhost on the testbed cluster', () => {
   const pool = new RemoteConnectionPool();
   const { ssh } = testbed;
-  const overSsh = slurmAdaptor(`slurm+ssh://${ssh.user}@${ssh.host}:${ssh.port}`, {
-    pool,
-    connection: {
-      knownHostsPath: ssh.knownHostsPath,
-      identityFiles: [ssh.identityPath],
-      agent: false
-    }
-  });
+  const overSsh = slurmOverSsh(testbed, pool);
   const local = slurmAdaptor('slurm://localhost', { localEnv: testbed.env });
   const cleanups: string[] = [];
 
