@@ -2,6 +2,7 @@
 our prebuilt extension, and no fixed port."""
 
 import os
+import sys
 from pathlib import Path
 
 repo_root = Path(__file__).resolve().parent.parent
@@ -14,3 +15,9 @@ c.ServerApp.port = 0  # a free port, chosen at start; Jupyter prints the URL
 c.ServerApp.open_browser = False
 c.ServerApp.allow_root = os.geteuid() == 0
 c.LabServerApp.extra_labextensions_path = [str(repo_root / "extension" / "labextension")]
+
+# The pilots' dashboards at <base>/pilot-dashboards/<pilot id>/ (see scripts/pilot_dashboards.py).
+sys.path.insert(0, str(repo_root / "scripts"))
+from pilot_dashboards import server_proxy_servers  # noqa: E402
+
+c.ServerProxy.servers = server_proxy_servers(repo_root)

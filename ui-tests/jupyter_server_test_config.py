@@ -5,6 +5,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import sys
 from pathlib import Path
 
 import jupyterlab.galata
@@ -32,3 +33,9 @@ c.LabServerApp.extra_labextensions_path = [
     str(Path(jupyterlab.galata.__file__).parent),
     str(repo_root / "extension" / "labextension"),
 ]
+
+# The pilots' dashboards at <base>/pilot-dashboards/<pilot id>/ (see scripts/pilot_dashboards.py).
+sys.path.insert(0, str(repo_root / "scripts"))
+from pilot_dashboards import server_proxy_servers  # noqa: E402
+
+c.ServerProxy.servers = server_proxy_servers(repo_root)

@@ -5,6 +5,9 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { dashboardPath } from '@pilot-streaming/lib/protocol';
+import { openPilotDashboard } from './dashboards/dashboard-widget';
 import { PilotsModel } from './control/pilots-model';
 import { pilotsIcon } from './panel/icon';
 import { PilotsPanel } from './panel/PilotsPanel';
@@ -14,6 +17,7 @@ export { IPilotsModel } from './tokens';
 
 const PANEL_ID = 'pilot-streaming-panel';
 const OPEN_PANEL_COMMAND = 'pilot-streaming:open-panel';
+const OPEN_DASHBOARD_COMMAND = 'pilot-streaming:open-dashboard';
 
 /** Settings defaults; the schema (schema/control.json) says the same. */
 const DEFAULT_KERNEL = 'pilot-streaming';
@@ -55,14 +59,36 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The Pilots side panel: list, create and cancel pilots.',
   autoStart: true,
   requires: [IPilotsModel],
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette, ITranslator],
   activate: (
     app: JupyterFrontEnd,
     model: IPilotsModel,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    translator: ITranslator | null
   ) => {
-    const panel = new PilotsPanel(model);
+    const trans = (translator ?? nullTranslator).load('pilot_streaming');
+    const pilotOf = (args: { id?: unknown }) =>
+      model.state.pilots.find(pilot => pilot.id === args.id);
+    app.commands.addCommand(OPEN_DASHBOARD_COMMAND, {
+      label: trans.__('Open Pilot Dashboard'),
+      caption: trans.__("Show a Running pilot's framework dashboard in a tab"),
+      isEnabled: args => {
+        const pilot = pilotOf(args);
+        return pilot?.state === 'Running' && dashboardPath(pilot) !== undefined;
+      },
+      execute: args => {
+        const pilot = pilotOf(args);
+        if (pilot === undefined) {
+          throw new Error(trans.__('No pilot with id "%1" in the panel', String(args.id)));
+        }
+        return openPilotDashboard(app, pilot, trans);
+      }
+    });
+
+    const panel = new PilotsPanel(model, {
+      openDashboard: id => void app.commands.execute(OPEN_DASHBOARD_COMMAND, { id })
+    });
     panel.id = PANEL_ID;
     panel.title.icon = pilotsIcon;
     panel.title.caption = 'Pilots';

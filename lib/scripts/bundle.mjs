@@ -4,7 +4,7 @@
 // bridge). Resources reached over ssh get these files staged instead of a node_modules tree.
 // Runs after tsc (npm run build).
 import { build } from 'esbuild';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,4 +28,6 @@ await build({
 const pffft = createRequire(import.meta.url).resolve('@echogarden/pffft-wasm/simd');
 await copyFile(join(dirname(pffft), 'pffft.wasm'), join(out, 'pffft.wasm'));
 // Python programs the bundle runs on a resource (see pythonProgram in src/entry-points/roles.ts).
-await copyFile(join(lib, 'python', 'dask_bridge.py'), join(out, 'dask_bridge.py'));
+for (const name of await readdir(join(lib, 'python'))) {
+  if (name.endsWith('.py')) await copyFile(join(lib, 'python', name), join(out, name));
+}

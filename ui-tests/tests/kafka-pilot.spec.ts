@@ -1,46 +1,24 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { expect, test } from '@jupyterlab/galata';
-import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
-import type { Locator } from '@playwright/test';
-
-const PANEL_ID = 'pilot-streaming-panel';
-const SCREENSHOTS = path.join(__dirname, '..', 'test-results', 'screenshots');
-const CLI = path.join(__dirname, '..', '..', 'lib', 'dist', 'cli', 'main.js');
+import {
+  cancelFromPanel,
+  cancelWithCli,
+  CLI,
+  createFromPanel,
+  openNotebook,
+  openPilotsPanel,
+  PANEL_ID,
+  pilotIds,
+  runCell,
+  SCREENSHOTS,
+  waitForState
+} from './support/pilots-ui';
 // Kafka needs 10-30 s to start on a busy two-core machine; allow for much worse.
 const RUNNING_TIMEOUT = 180_000;
 
 const TOPIC = 'e2e-lag';
 const GROUP_ID = 'e2e-group';
-
-async function openPilotsPanel(page: IJupyterLabPageFixture): Promise<Locator> {
-  await page.sidebar.openTab(PANEL_ID);
-  const panel = page.locator(`#${PANEL_ID}`);
-  await expect(panel).toBeVisible();
-  return panel;
-}
-
-async function pilotIds(panel: Locator): Promise<string[]> {
-  const ids = await panel
-    .locator('.ps-PilotRow')
-    .evaluateAll(rows => rows.map(row => row.getAttribute('data-pilot-id')));
-  return ids.filter((id): id is string => id !== null);
-}
-
-/** Runs one cell and fails with the cell's error output if it raised. */
-async function runCell(page: IJupyterLabPageFixture, index: number): Promise<void> {
-  await page.notebook.runCell(index);
-  const cell = await page.notebook.getCellLocator(index);
-  if (!cell) {
-    throw new Error(`cell ${index} is not in the notebook`);
-  }
-  const errors = cell.locator(
-    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'
-  );
-  if ((await errors.count()) > 0) {
-    throw new Error(`cell ${index} failed:\n${await errors.first().innerText()}`);
-  }
-}
 
 function notebookCells(pilotId: string): string[] {
   return [
@@ -165,38 +143,16 @@ test.describe('Pilots panel', () => {
     let canceled = false;
     try {
       const panel = await openPilotsPanel(page);
-      const before = await pilotIds(panel);
-
-      await panel.locator('select[name="type"]').selectOption('kafka');
-      const resource = panel.locator('input[name="resource"]');
-      await expect(resource).toHaveValue('fork://localhost');
-      await panel.locator('button.ps-NewPilot-create').click();
-
-      // The new pilot is the one row whose id was not there before.
-      await expect.poll(async () => (await pilotIds(panel)).length).toBe(before.length + 1);
-      pilotId = (await pilotIds(panel)).find(id => !before.includes(id));
-      expect(pilotId).toBeDefined();
-      const row = panel.locator(`.ps-PilotRow[data-pilot-id="${pilotId}"]`);
+      const created = await createFromPanel(panel, 'kafka');
+      pilotId = created.pilotId;
+      const row = created.row;
       await waitForState(row, pilotId!, 'Running', RUNNING_TIMEOUT);
       await expect(row).toContainText('kafka');
       await expect(row).toContainText('fork://localhost');
       await panel.screenshot({ path: path.join(SCREENSHOTS, 'pilots-panel-running.png') });
 
       // A notebook on our kernel, written through the contents API and opened in the UI.
-      const notebookPath = `${tmpPath}/kafka-lag.ipynb`;
-      await page.contents.uploadContent(
-        JSON.stringify(notebook(notebookCells(pilotId!))),
-        'text',
-        notebookPath
-      );
-      // Opened by command: the file browser is not the visible side panel here.
-      await page.evaluate(async path => {
-        await window.jupyterapp.commands.execute('docmanager:open', { path });
-      }, notebookPath);
-      await expect(
-        page.getByRole('main').getByRole('tab', { name: /^kafka-lag\.ipynb/ })
-      ).toBeVisible();
-      expect(await page.notebook.activate('kafka-lag.ipynb')).toBe(true);
+      await openNotebook(page, `${tmpPath}/kafka-lag.ipynb`, notebookCells(pilotId!));
 
       for (let index = 0; index < 4; index++) {
         await runCell(page, index);
@@ -222,13 +178,7 @@ test.describe('Pilots panel', () => {
       await page.sidebar.openTab(PANEL_ID);
       await page.screenshot({ path: path.join(SCREENSHOTS, 'jupyterlab-pilot-and-lag.png') });
 
-      // Cancel from the panel.
-      await row.locator('button.ps-PilotRow-cancel').click();
-      const dialog = page.locator('.jp-Dialog');
-      if (await dialog.isVisible()) {
-        await dialog.locator('.jp-mod-accept').click();
-      }
-      await waitForState(row, pilotId!, 'Canceled', 60_000);
+      await cancelFromPanel(page, row, pilotId);
       canceled = true;
     } finally {
       // A failure half-way must not leave a broker running.
@@ -238,53 +188,3 @@ test.describe('Pilots panel', () => {
     }
   });
 });
-
-const FINAL_STATES = ['Done', 'Failed', 'Canceled'];
-
-/** Waits until the row shows `state`; stops early, with the pilot's record, if it ends otherwise. */
-async function waitForState(row: Locator, pilotId: string, state: string, timeout: number) {
-  await expect
-    .poll(() => row.getAttribute('data-state'), { timeout, intervals: [500] })
-    .toMatch(new RegExp(`^(${[state, ...FINAL_STATES].join('|')})$`));
-  const reached = await row.getAttribute('data-state');
-  expect(reached, `pilot ${pilotId} is ${reached}, not ${state}:\n${showWithCli(pilotId)}`).toBe(
-    state
-  );
-}
-
-function showWithCli(pilotId: string): string {
-  return execFileSync(process.execPath, [CLI, 'show', pilotId], {
-    encoding: 'utf8',
-    timeout: 30_000
-  });
-}
-
-function notebook(cells: string[]) {
-  return {
-    cells: cells.map(source => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source
-    })),
-    metadata: {
-      kernelspec: {
-        name: 'pilot-streaming',
-        display_name: 'TypeScript (Pilot-Streaming)',
-        language: 'typescript'
-      },
-      language_info: { name: 'typescript' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  };
-}
-
-function cancelWithCli(pilotId: string): void {
-  try {
-    execFileSync(process.execPath, [CLI, 'cancel', pilotId], { stdio: 'inherit', timeout: 60_000 });
-  } catch (error) {
-    console.error(`could not cancel pilot ${pilotId} after the failure: ${String(error)}`);
-  }
-}

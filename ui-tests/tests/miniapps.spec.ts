@@ -2,10 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { expect, test } from '@jupyterlab/galata';
-import type { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { CLI, notebook, runCell, SCREENSHOTS } from './support/pilots-ui';
 
-const SCREENSHOTS = path.join(__dirname, '..', 'test-results', 'screenshots');
-const CLI = path.join(__dirname, '..', '..', 'lib', 'dist', 'cli', 'main.js');
 const TOOTH = path.join(__dirname, '..', '..', 'binder', 'data', 'tooth.h5');
 const UNIT_ENTRY = path.join('miniapps', 'unit-main.js');
 
@@ -23,39 +21,6 @@ function unitProcesses(pilotId: string): number[] {
     }
   }
   return found;
-}
-
-async function runCell(page: IJupyterLabPageFixture, index: number): Promise<void> {
-  await page.notebook.runCell(index);
-  const cell = await page.notebook.getCellLocator(index);
-  const errors = cell!.locator(
-    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'
-  );
-  if ((await errors.count()) > 0) {
-    throw new Error(`cell ${index} failed:\n${await errors.first().innerText()}`);
-  }
-}
-
-function notebook(cells: string[]) {
-  return {
-    cells: cells.map(source => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source
-    })),
-    metadata: {
-      kernelspec: {
-        name: 'pilot-streaming',
-        display_name: 'TypeScript (Pilot-Streaming)',
-        language: 'typescript'
-      },
-      language_info: { name: 'typescript' }
-    },
-    nbformat: 4,
-    nbformat_minor: 5
-  };
 }
 
 test.describe('Mini-App widget', () => {

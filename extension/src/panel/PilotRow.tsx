@@ -1,4 +1,5 @@
 import {
+  dashboardPath,
   endpointLabel,
   endpointOf,
   isTerminal,
@@ -7,13 +8,17 @@ import {
 import * as React from 'react';
 import { formatAge } from '../pilots/age';
 
-/** One pilot: name or id, state badge, type, resource, age; progress while starting; Cancel. */
+/**
+ * One pilot: name or id, state badge, type, resource, age; progress while starting; its
+ * dashboard when Running (a framework that shows one); Cancel.
+ */
 export function PilotRow(props: {
   pilot: PilotSummary;
   now: number;
   canceling: boolean;
   cancelError?: string;
   onCancel: (pilotId: string) => void;
+  onOpenDashboard: (pilotId: string) => void;
 }): React.ReactElement {
   const { pilot, now, canceling } = props;
   const starting = pilot.state === 'New' || pilot.state === 'Pending';
@@ -59,6 +64,15 @@ export function PilotRow(props: {
         <div className="ps-PilotRow-error" role="alert">
           {props.cancelError}
         </div>
+      )}
+      {pilot.state === 'Running' && dashboardPath(pilot) !== undefined && (
+        <button
+          type="button"
+          className="ps-PilotRow-dashboard jp-mod-styled"
+          onClick={() => props.onOpenDashboard(pilot.id)}
+        >
+          Dashboard
+        </button>
       )}
       {!terminal && (
         <button

@@ -20,8 +20,16 @@ function useModel(model: IPilotsModel): number {
   return now;
 }
 
-function PilotsView(props: { model: IPilotsModel }): React.ReactElement {
-  const { model } = props;
+/** What the panel's buttons do beyond the model (commands of the application). */
+export interface PilotsPanelActions {
+  openDashboard(pilotId: string): void;
+}
+
+function PilotsView(props: {
+  model: IPilotsModel;
+  actions: PilotsPanelActions;
+}): React.ReactElement {
+  const { model, actions } = props;
   const now = useModel(model);
   const [cancelErrors, setCancelErrors] = React.useState<Record<string, string>>({});
   const { state, connection, lastError } = model;
@@ -76,6 +84,7 @@ function PilotsView(props: { model: IPilotsModel }): React.ReactElement {
                 ? { cancelError: cancelErrors[pilot.id] }
                 : {})}
               onCancel={id => void cancel(id)}
+              onOpenDashboard={id => actions.openDashboard(id)}
             />
           ))}
         </ul>
@@ -86,12 +95,15 @@ function PilotsView(props: { model: IPilotsModel }): React.ReactElement {
 
 /** The left side panel "Pilots". */
 export class PilotsPanel extends ReactWidget {
-  constructor(private readonly model: IPilotsModel) {
+  constructor(
+    private readonly model: IPilotsModel,
+    private readonly actions: PilotsPanelActions
+  ) {
     super();
     this.addClass('ps-PilotsPanel');
   }
 
   protected render(): React.ReactElement {
-    return <PilotsView model={this.model} />;
+    return <PilotsView model={this.model} actions={this.actions} />;
   }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { addDashboardCommand } from './dashboard-command.js';
 import { addKernelCommands } from './kernel-commands.js';
 import { addMiniAppCommands } from './miniapps-commands.js';
 import { addPilotCommands } from './pilot-commands.js';
@@ -15,6 +16,7 @@ addKernelCommands(program);
 addScistreamCommands(program);
 addReconCommand(program);
 addMiniAppCommands(program);
+addDashboardCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

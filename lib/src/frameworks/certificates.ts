@@ -1,7 +1,7 @@
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 
@@ -178,4 +178,37 @@ export async function issuePilotCertificates(options: {
     writeSecret(join(tlsDir, AUTHORITY_FILES.clientKey), client.keyPem)
   ]);
   return { authority, server };
+}
+
+/** What a client of a pilot's framework presents and trusts (PEM texts). */
+export interface ClientCredentials {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * The client credentials in a pilot's TLS directory, read with `read` (local files, or SFTP for
+ * a pilot on a remote resource; the paths are POSIX, as work directories on resources are).
+ * An unreadable file is named, the first in a fixed order whichever read failed first.
+ */
+export async function readPilotClientCredentials(
+  dir: string,
+  read: (path: string) => Promise<Buffer>,
+  framework: string
+): Promise<ClientCredentials> {
+  const names = [AUTHORITY_FILES.caCert, AUTHORITY_FILES.clientCert, AUTHORITY_FILES.clientKey];
+  const reads = await Promise.allSettled(names.map(name => read(posix.join(dir, name))));
+  const failed = reads.findIndex(outcome => outcome.status === 'rejected');
+  if (failed !== -1) {
+    const { reason } = reads[failed] as PromiseRejectedResult;
+    throw new Error(
+      `Cannot read the pilot's ${framework} client credentials ${posix.join(dir, names[failed]!)}: ${(reason as Error).message}`,
+      { cause: reason }
+    );
+  }
+  const [ca, cert, key] = reads.map(outcome =>
+    (outcome as PromiseFulfilledResult<Buffer>).value.toString('utf8')
+  );
+  return { ca: ca!, cert: cert!, key: key! };
 }

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { ISocketFactory } from 'kafkajs';
 import type { PilotNode } from '../allocation/nodes.js';
 import type {
@@ -109,4 +110,20 @@ export interface FrameworkManager<Context = unknown> {
   distribution(onProgress: ProgressListener): Promise<CachedDistribution>;
   /** A ready native client for a Running pilot. */
   getContext(details: FrameworkDetails, options?: ContextOptions): Promise<Context>;
+  /** The framework's web dashboard of a Running pilot; undefined when it shows none. */
+  dashboard?(
+    details: FrameworkDetails,
+    options: ContextOptions
+  ): Promise<DashboardTarget | undefined>;
+}
+
+/** A framework's web dashboard as this machine reaches it (what the dashboard proxy forwards to). */
+export interface DashboardTarget {
+  /** As recorded, e.g. "https://node-1:40123". */
+  address: string;
+  /**
+   * A TLS connection to it that presents the pilot's client certificate (made through the
+   * resource's ssh connection for a remote pilot); `onConnect` once the handshake is done.
+   */
+  connect(onConnect: () => void): Duplex;
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Kafka } from 'kafkajs';
+import type { DashboardTarget } from '../frameworks/plugin.js';
 import {
   isTerminal,
   stateRank,
@@ -44,6 +45,7 @@ export interface PilotBackend {
   observe(id: string): Promise<PilotRecord>;
   cancel(record: PilotRecord): Promise<PilotRecord>;
   createContext(record: PilotRecord): Promise<unknown>;
+  openDashboard(record: PilotRecord): Promise<DashboardTarget | undefined>;
   /** Pilots with state listeners keep the service's registry monitor running. */
   retain(): void;
   release(): void;
@@ -179,6 +181,26 @@ export class Pilot {
       });
     }
     return this.context as Promise<Context>;
+  }
+
+  /**
+   * The framework's web dashboard of this Running pilot, as the dashboard proxy reaches it (with
+   * the pilot's client certificate, through the resource's ssh connection for a remote pilot).
+   */
+  async dashboard(): Promise<DashboardTarget> {
+    const record = await this.refresh();
+    if (record.state !== 'Running') {
+      throw new PilotStateError(
+        this.id,
+        record.state,
+        'its dashboard is shown while it is Running'
+      );
+    }
+    const target = await this.backend.openDashboard(record);
+    if (target === undefined) {
+      throw new Error(`Pilot ${this.id} (${record.description.type}) shows no dashboard`);
+    }
+    return target;
   }
 
   /** Closes the context if one was made (a Dask bridge ends); the next getContext makes another. */

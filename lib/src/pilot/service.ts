@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import { frameworkManager } from '../frameworks/index.js';
-import type { ProgressListener } from '../frameworks/plugin.js';
+import type { ContextOptions, DashboardTarget, ProgressListener } from '../frameworks/plugin.js';
 import {
   canTransition,
   isTerminal,
@@ -150,6 +150,7 @@ export class PilotComputeService {
       observe: id => this.observe(id),
       cancel: record => this.cancelRecord(record),
       createContext: record => this.createContext(record),
+      openDashboard: record => this.openDashboard(record),
       retain: () => this.retain(),
       release: () => this.release()
     };
@@ -689,10 +690,21 @@ export class PilotComputeService {
   private async createContext(record: PilotRecord): Promise<unknown> {
     if (record.details === undefined) throw new Error(`Pilot ${record.id} has no details`);
     const manager = frameworkManager(record.description.type, { cacheDir: this.cacheDir });
-    // Brokers on a resource reached over ssh are reached through that connection.
+    return await manager.getContext(record.details, this.contextOptions(record));
+  }
+
+  private async openDashboard(record: PilotRecord): Promise<DashboardTarget | undefined> {
+    if (record.details === undefined) return undefined;
+    const manager = frameworkManager(record.description.type, { cacheDir: this.cacheDir });
+    return await manager.dashboard?.(record.details, this.contextOptions(record));
+  }
+
+  /** How a client here reaches a pilot's framework and reads its credentials. */
+  private contextOptions(record: PilotRecord): ContextOptions {
+    // Endpoints on a resource reached over ssh are reached through that connection.
     const connection = this.connectionOf(record.description.resource);
     // Its credentials (a TLS pilot's client certificate) are read from its work directory.
-    return await manager.getContext(record.details, {
+    return {
       ...(record.workDir !== undefined ? { workDir: record.workDir } : {}),
       ...(connection !== undefined
         ? {
@@ -701,7 +713,7 @@ export class PilotComputeService {
             startProcess: argv => connection.spawn(argv)
           }
         : { readPilotFile: path => readFile(path) })
-    });
+    };
   }
 
   private retain(): void {

@@ -38,6 +38,11 @@ export interface DaskDetails {
   type: 'dask';
   /** The scheduler's address as a distributed.Client takes it ("tls://host:port"). */
   schedulerAddress: string;
+  /**
+   * The scheduler's dashboard ("https://host:port"), mutual TLS like the scheduler: browsers
+   * reach it through the Jupyter server's dashboard proxy (see `dashboardPath`).
+   */
+  dashboardAddress?: string;
   /** The worker process groups, one per node (children's included), by the node they run on. */
   workers: { name: string; node: string; pilotId?: string }[];
   daskVersion: string;
@@ -58,6 +63,19 @@ export function endpointOf(details: FrameworkDetails): string {
     case 'dask':
       return details.schedulerAddress;
   }
+}
+
+/** Where the Jupyter server shows pilots' dashboards (jupyter-server-proxy's name for it). */
+export const DASHBOARD_PREFIX = 'pilot-dashboards';
+
+/**
+ * The page of a pilot's dashboard relative to the Jupyter server's base URL, when its framework
+ * shows one (a Dask pilot's scheduler); undefined otherwise.
+ */
+export function dashboardPath(record: Pick<PilotRecord, 'id' | 'details'>): string | undefined {
+  const details = record.details;
+  if (details?.type !== 'dask' || details.dashboardAddress === undefined) return undefined;
+  return `${DASHBOARD_PREFIX}/${record.id}/status`;
 }
 
 /** What `endpointOf` gives, in words ("bootstrap servers", "scheduler"). */

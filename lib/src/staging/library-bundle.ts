@@ -7,7 +7,7 @@ import { sha256Of, type StagedFile } from './staged-directory.js';
  * Dask bridge (a Python program a Dask context starts on the resource).
  */
 export const BUNDLE_FILE = 'pilot-streaming.mjs';
-const BUNDLE_ASSETS = ['pffft.wasm', 'dask_bridge.py'];
+const BUNDLE_ASSETS = ['pffft.wasm', 'dask_bridge.py', 'dask_http_tls.py'];
 
 export interface LibraryBundle {
   files: StagedFile[];

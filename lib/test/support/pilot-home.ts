@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,4 +144,53 @@ export function connectionRefused(port: number): Promise<boolean> {
       else reject(error);
     });
   });
+}
+
+/** These processes and all their descendants (e.g. the worker processes a Dask nanny spawns). */
+export async function withDescendants(pids: number[]): Promise<number[]> {
+  const parents = new Map<number, number>();
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined);
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+    if (ppid !== undefined) parents.set(Number(name), Number(ppid));
+  }
+  const found = new Set(pids);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (found.has(ppid) && !found.has(pid)) {
+        found.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...found];
+}
+
+/** The IPv4 TCP sockets these processes listen on, as host and port. */
+export async function ipv4ListenersOf(pids: number[]): Promise<{ host: string; port: number }[]> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+    for (const fd of fds) {
+      const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    }
+  }
+  const listeners: { host: string; port: number }[] = [];
+  for (const line of (await readFile('/proc/net/tcp', 'utf8')).split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[3] !== '0A' || !inodes.has(fields[9] ?? '')) continue;
+    const [address, port] = fields[1]!.split(':') as [string, string];
+    // The kernel prints the address in host (little-endian) byte order.
+    const octets = address
+      .match(/../g)!
+      .map(byte => parseInt(byte, 16))
+      .reverse();
+    listeners.push({ host: octets.join('.'), port: parseInt(port, 16) });
+  }
+  return listeners;
 }

@@ -88,21 +88,28 @@ export class DaskBootstrap implements FrameworkBootstrap {
     });
     const env = { ...process.env, DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION: 'True' };
     const tls = daskServerTlsArgs(tlsDir);
+    // Every scheduler and worker serves HTTP; this makes it mutual TLS too (see the module).
+    const preload = ['--preload', pythonProgram('dask_http_tls.py')];
 
     onProgress({
       stage:
         parent !== undefined ? 'Starting Dask workers' : 'Starting the Dask scheduler and workers',
       fraction: 0.4
     });
-    const port = parent === undefined ? (await freePortsOn(firstNode, 1))[0]! : undefined;
+    const [port, dashboardPort] =
+      parent === undefined ? await freePortsOn(firstNode, 2) : [undefined, undefined];
     const schedulerAddress =
       parent?.details.schedulerAddress ?? `tls://${firstNode.address}:${port!}`;
+    const dashboardAddress =
+      parent !== undefined
+        ? parent.details.dashboardAddress
+        : `https://${firstNode.address}:${dashboardPort!}`;
     const request = (action: 'wait' | 'retire', names: string[]) =>
       schedulerRequest({ python, schedulerAddress, tlsDir, cwd: daskDir, action, names });
     const launch = async (node: PilotNode, role: string, args: string[]): Promise<DaskProcess> => {
       const what = `the Dask ${role} on ${node.name}`;
       const logPath = join(daskDir, `${role}-${node.name}.log`);
-      const argv = [...node.launcher, python, '-m', 'dask', role, ...args, ...tls];
+      const argv = [...node.launcher, python, '-m', 'dask', role, ...args, ...tls, ...preload];
       return { what, logPath, ...(await spawnLogged(argv, { cwd: daskDir, logPath, env, what })) };
     };
     const scheduler =
@@ -112,7 +119,8 @@ export class DaskBootstrap implements FrameworkBootstrap {
             firstNode.address,
             '--port',
             String(port),
-            '--no-dashboard',
+            '--dashboard-address',
+            `${firstNode.address}:${dashboardPort!}`,
             '--scheduler-file',
             join(daskDir, 'scheduler.json')
           ])
@@ -153,6 +161,9 @@ export class DaskBootstrap implements FrameworkBootstrap {
             '--host',
             node.address,
             '--no-dashboard',
+            // Its HTTP server (health, metrics) on the node's address, a port of its choosing.
+            '--dashboard-address',
+            `${node.address}:0`,
             '--local-directory',
             join(daskDir, `worker-${node.name}`),
             '--death-timeout',
@@ -170,6 +181,7 @@ export class DaskBootstrap implements FrameworkBootstrap {
     const details: DaskDetails = {
       type: 'dask',
       schedulerAddress,
+      ...(dashboardAddress !== undefined ? { dashboardAddress } : {}),
       workers: nodes.map((node, index) => ({
         name: workerNames[index]!,
         node: node.name,

@@ -8,7 +8,8 @@ import type { CachedDistribution, ProgressListener } from '../plugin.js';
 /** The Dask release pilots run (distributed pins the matching dask). */
 export const DASK_VERSION = '2026.8.0';
 /** What Dask's environment holds: distributed, and a Kafka client for the bridge's consumer. */
-const REQUIREMENTS = [`distributed==${DASK_VERSION}`, 'kafka-python==3.0.12'];
+/** bokeh draws the scheduler's dashboard. */
+const REQUIREMENTS = [`distributed==${DASK_VERSION}`, 'bokeh==3.9.2', 'kafka-python==3.0.12'];
 const MARKER = 'complete.json';
 /** A download or an install that takes longer than this has hung. */
 const PIP_TIMEOUT_MS = 15 * 60_000;

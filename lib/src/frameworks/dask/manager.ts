@@ -4,9 +4,12 @@ import type {
   PilotDescription,
   ValidationProblem
 } from '../../protocol/index.js';
+import { readPilotClientCredentials } from '../certificates.js';
+import { tlsDashboardTarget } from '../dashboard-target.js';
 import type {
   CachedDistribution,
   ContextOptions,
+  DashboardTarget,
   FrameworkManager,
   ProgressListener
 } from '../plugin.js';
@@ -50,12 +53,7 @@ export class DaskManager implements FrameworkManager<DaskContext> {
    */
   async getContext(details: FrameworkDetails, options: ContextOptions = {}): Promise<DaskContext> {
     if (details.type !== 'dask') throw new Error(`Not a Dask pilot's details: ${details.type}`);
-    const { workDir, readPilotFile } = options;
-    if (workDir === undefined || readPilotFile === undefined) {
-      throw new Error(
-        `Dask at ${details.schedulerAddress} takes clients with the pilot's certificate only, and the pilot's work directory is not known to read it from`
-      );
-    }
+    const { workDir, readPilotFile } = pilotFiles(details.schedulerAddress, options);
     const bridge = await readBridgeLaunch(workDir, readPilotFile);
     const files = daskClientFiles(posix.join(workDir, DASK_TLS_DIR));
     return DaskContext.open({
@@ -72,6 +70,35 @@ export class DaskManager implements FrameworkManager<DaskContext> {
       ...(options.startProcess !== undefined ? { start: options.startProcess } : {})
     });
   }
+
+  /** The scheduler's dashboard (mutual TLS, as the scheduler), reached as the context is. */
+  async dashboard(
+    details: FrameworkDetails,
+    options: ContextOptions
+  ): Promise<DashboardTarget | undefined> {
+    if (details.type !== 'dask' || details.dashboardAddress === undefined) return undefined;
+    const { workDir, readPilotFile } = pilotFiles(details.dashboardAddress, options);
+    const credentials = await readPilotClientCredentials(
+      posix.join(workDir, DASK_TLS_DIR),
+      readPilotFile,
+      'Dask'
+    );
+    return tlsDashboardTarget(details.dashboardAddress, credentials, options.socketFactory);
+  }
+}
+
+/** Where a Dask pilot's client certificate is read from, which its endpoints require. */
+function pilotFiles(
+  endpoint: string,
+  options: ContextOptions
+): Required<Pick<ContextOptions, 'workDir' | 'readPilotFile'>> {
+  const { workDir, readPilotFile } = options;
+  if (workDir === undefined || readPilotFile === undefined) {
+    throw new Error(
+      `Dask at ${endpoint} takes clients with the pilot's certificate only, and the pilot's work directory is not known to read it from`
+    );
+  }
+  return { workDir, readPilotFile };
 }
 
 /** How the pilot's supervisor says its bridge runs there (see DaskBootstrap). */

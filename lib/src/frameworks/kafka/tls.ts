@@ -1,6 +1,12 @@
 import { join, posix } from 'node:path';
 import type { FrameworkDetails } from '../../protocol/index.js';
-import { AUTHORITY_FILES, issuePilotCertificates, writeSecret } from '../certificates.js';
+import {
+  AUTHORITY_FILES,
+  issuePilotCertificates,
+  readPilotClientCredentials,
+  writeSecret,
+  type ClientCredentials
+} from '../certificates.js';
 
 /**
  * Per-pilot mutual TLS for Kafka. A pilot's supervisor makes a certificate authority of its own
@@ -22,11 +28,7 @@ export const TLS_FILES = {
 } as const;
 
 /** What a kafkajs client presents and trusts (kafkajs `ssl: {ca, cert, key}`). */
-export interface KafkaClientCredentials {
-  ca: string;
-  cert: string;
-  key: string;
-}
+export type KafkaClientCredentials = ClientCredentials;
 
 /**
  * Writes a pilot's TLS files into `tlsDir` (made 0700, files 0600): with `parentTlsDir`, certs
@@ -64,28 +66,13 @@ export function toolSecurityArgs(tlsDir: string | undefined): string[] {
 
 /**
  * The client credentials in a pilot's TLS directory (`<work dir>/kafka/tls`), read with `read`
- * (local files, or SFTP for a pilot on a remote resource). The paths are POSIX: work
- * directories on resources are.
+ * (local files, or SFTP for a pilot on a remote resource).
  */
-export async function readClientCredentials(
+export function readClientCredentials(
   dir: string,
   read: (path: string) => Promise<Buffer>
 ): Promise<KafkaClientCredentials> {
-  const names = [TLS_FILES.caCert, TLS_FILES.clientCert, TLS_FILES.clientKey];
-  const reads = await Promise.allSettled(names.map(name => read(posix.join(dir, name))));
-  // The first file that cannot be read, in that order, whichever read failed first.
-  const failed = reads.findIndex(outcome => outcome.status === 'rejected');
-  if (failed !== -1) {
-    const { reason } = reads[failed] as PromiseRejectedResult;
-    throw new Error(
-      `Cannot read the pilot's Kafka client credentials ${posix.join(dir, names[failed]!)}: ${(reason as Error).message}`,
-      { cause: reason }
-    );
-  }
-  const [ca, cert, key] = reads.map(outcome =>
-    (outcome as PromiseFulfilledResult<Buffer>).value.toString('utf8')
-  );
-  return { ca: ca!, cert: cert!, key: key! };
+  return readPilotClientCredentials(dir, read, 'Kafka');
 }
 
 /** The settings of Kafka's own tools (and brokers as clients) for the pilot's TLS files. */

@@ -11,9 +11,11 @@ import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
 import { smallKafkaPilot } from '../../support/small-kafka.js';
 import { until } from '../../support/until.js';
 import {
+  ipv4ListenersOf,
   listeningSockets,
   processesMentioning,
-  usePilotTestHome
+  usePilotTestHome,
+  withDescendants
 } from '../../support/pilot-home.js';
 
 const run = promisify(execFile);
@@ -85,6 +87,25 @@ describe('a Dask pilot on fork://localhost', () => {
       expect(
         await tryTls(host, port, { ca: [own.ca], cert: foreign.cert, key: foreign.key })
       ).toEqual({ refused: expect.any(String) });
+    }
+    // Every socket the scheduler, workers and nannies listen on (their comms, and the HTTP
+    // servers of the dashboard, health and metrics) is on the node's address and mutual TLS.
+    // (The pilot's agent, which runs compute units, has endpoints and an authority of its own.)
+    const listeners = await ipv4ListenersOf(
+      await withDescendants(await processesMentioning(tlsDir))
+    );
+    // scheduler + dashboard, worker comm + HTTP, nanny comm (the worker runs under a nanny).
+    expect(listeners.length).toBeGreaterThanOrEqual(5);
+    for (const { host, port } of listeners) {
+      expect({ host, port }).toEqual({ host: '127.0.0.1', port });
+      expect({ port, own: await tryTls(host, port, { ca: [own.ca], ...own }) }).toEqual({
+        port,
+        own: 'accepted'
+      });
+      expect({ port, none: await tryTls(host, port, { ca: [own.ca] }) }).toEqual({
+        port,
+        none: { refused: expect.any(String) }
+      });
     }
     // A Dask client without the pilot's certificate gets nowhere, over TCP or TLS.
     const { python } = await ensureDaskEnvironment({

@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDashboardProxy } from '../../../src/dashboards/dashboard-proxy.js';
 import type { DaskContext } from '../../../src/frameworks/index.js';
 import type { Pilot } from '../../../src/pilot/index.js';
 import type { DaskDetails } from '../../../src/protocol/index.js';
@@ -8,6 +12,7 @@ import {
   waitForIdleNodes
 } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
+import { getOverSocket } from '../../support/unix-http.js';
 
 const testbed = inject('testbed');
 
@@ -27,7 +32,7 @@ describe('Dask pilots over slurm+ssh://', () => {
     await waitForIdleNodes(testbed, 30_000);
   });
 
-  it('runs 1,000 tasks on workers of all three nodes', async () => {
+  it('runs 1,000 tasks on workers of all three nodes, and shows its dashboard through the proxy', async () => {
     pilot = await client.service.createPilot({
       type: 'dask',
       resource: client.resource,
@@ -58,6 +63,27 @@ describe('Dask pilots over slurm+ssh://', () => {
       true
     );
     expect(ranOn.size).toBeGreaterThan(1);
+
+    // Its dashboard, on a node of the cluster, through the ssh connection and the proxy.
+    expect(details.dashboardAddress).toMatch(/^https:\/\/[^:]+:\d+$/);
+    const socketDir = await mkdtemp(join(tmpdir(), 'dashboard-proxy-'));
+    const proxy = await startDashboardProxy({
+      pilots: client.service,
+      socketPath: join(socketDir, 'socket')
+    });
+    try {
+      const counts = await getOverSocket(
+        join(socketDir, 'socket'),
+        `/${pilot.id}/json/counts.json`
+      );
+      expect(counts.status).toBe(200);
+      expect(JSON.parse(counts.body)).toMatchObject({ workers: 3 });
+      const status = await getOverSocket(join(socketDir, 'socket'), `/${pilot.id}/status`);
+      expect(status.body).toContain('<title>Dask Diagnostic UI</title>');
+    } finally {
+      await proxy.close();
+      await rm(socketDir, { recursive: true, force: true });
+    }
   });
 
   it('grows by a 2-node child and shrinks back while tasks run, losing none; leaves nothing', async () => {

@@ -46,7 +46,12 @@ describe('the bundled library, copied alone', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bundle-'));
     const built = distModule('bundle/pilot-streaming.mjs');
-    for (const name of ['pilot-streaming.mjs', 'pffft.wasm', 'dask_bridge.py']) {
+    for (const name of [
+      'pilot-streaming.mjs',
+      'pffft.wasm',
+      'dask_bridge.py',
+      'dask_http_tls.py'
+    ]) {
       await copyFile(join(built, '..', name), join(dir, name));
     }
     bundle = join(dir, 'pilot-streaming.mjs');
@@ -61,6 +66,7 @@ describe('the bundled library, copied alone', () => {
   it('holds only those files, and finds its Python programs beside itself', async () => {
     expect((await readdir(dir)).sort()).toEqual([
       'dask_bridge.py',
+      'dask_http_tls.py',
       'pffft.wasm',
       'pilot-streaming.mjs'
     ]);
