@@ -14,6 +14,7 @@ import type {
 } from '../plugin.js';
 import { spawnLogged, stopProcess, type Exit } from '../processes.js';
 import { BRIDGE_LAUNCH_FILE, type BridgeLaunch } from './bridge-launch.js';
+import { daskConfigurationEnv } from './configuration.js';
 import { DASK_VERSION, ensureDaskEnvironment, ensureDaskWheels } from './distribution.js';
 import { DASK_TLS_DIR, daskClientFiles, daskServerTlsArgs, issueDaskCredentials } from './tls.js';
 
@@ -86,7 +87,11 @@ export class DaskBootstrap implements FrameworkBootstrap {
       hosts: nodes.flatMap(node => [node.address, node.name]),
       ...(parent !== undefined ? { parentTlsDir: join(parent.workDir!, DASK_TLS_DIR) } : {})
     });
-    const env = { ...process.env, DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION: 'True' };
+    const env = {
+      ...process.env,
+      ...daskConfigurationEnv(description.configuration),
+      DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION: 'True'
+    };
     const tls = daskServerTlsArgs(tlsDir);
     // Every scheduler and worker serves HTTP; this makes it mutual TLS too (see the module).
     const preload = ['--preload', pythonProgram('dask_http_tls.py')];

@@ -13,6 +13,7 @@ import type {
   FrameworkManager,
   ProgressListener
 } from '../plugin.js';
+import { daskConfigurationProblems } from './configuration.js';
 import { DaskContext } from './context.js';
 import { BRIDGE_LAUNCH_FILE, type BridgeLaunch } from './bridge-launch.js';
 import { cachedDaskDistribution, ensureDaskWheels } from './distribution.js';
@@ -28,15 +29,7 @@ export class DaskManager implements FrameworkManager<DaskContext> {
   }
 
   validate(description: PilotDescription): ValidationProblem[] {
-    const problems: ValidationProblem[] = [];
-    for (const [key, value] of Object.entries(description.configuration)) {
-      problems.push({
-        key: `configuration.${key}`,
-        value,
-        expected: 'no configuration for a Dask pilot (its settings are not taken yet)'
-      });
-    }
-    return problems;
+    return daskConfigurationProblems(description.configuration);
   }
 
   async prepare(onProgress: ProgressListener): Promise<void> {

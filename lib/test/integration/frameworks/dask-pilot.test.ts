@@ -43,7 +43,8 @@ describe('a Dask pilot on fork://localhost', () => {
       type: 'dask',
       resource: 'fork://localhost',
       name: 'dask',
-      walltimeMinutes: 20
+      walltimeMinutes: 20,
+      configuration: { 'distributed.scheduler.allowed-failures': 7 }
     });
     await pilot.wait('Running', { timeoutMs: 170_000 });
     const record = await pilot.refresh();
@@ -136,6 +137,11 @@ describe('a Dask pilot on fork://localhost', () => {
     // An importable function by name, and a task's Python error with its traceback.
     const [total] = await context.gather<number>([await context.submit('builtins:sum', [1, 2, 3])]);
     expect(total).toBe(6);
+    // The pilot's configuration reached Dask (given as DASK_* variables to every node).
+    const [allowedFailures] = await context.gather<number>([
+      await context.submit('dask.config:get', 'distributed.scheduler.allowed-failures')
+    ]);
+    expect(allowedFailures).toBe(7);
     const failing = await context.submit(
       { code: 'def invert(x):\n    return 1 / x', name: 'invert' },
       0
@@ -232,13 +238,14 @@ describe('a Dask pilot on fork://localhost', () => {
     );
   });
 
-  it('refuses configuration it does not take yet, naming the key', async () => {
+  it('refuses configuration that would undo its security, naming the key', async () => {
     await expect(
       test.service.createPilot({
         type: 'dask',
         resource: 'fork://localhost',
-        configuration: { 'distributed.scheduler.work-stealing': false }
+        configuration: { 'distributed.comm.require-encryption': false }
       })
-    ).rejects.toThrow(/configuration\.distributed\.scheduler\.work-stealing/);
+    ).rejects.toThrow(/configuration\.distributed\.comm\.require-encryption/);
+    expect(await test.service.listPilots()).toEqual([]);
   });
 });
