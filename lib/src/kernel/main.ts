@@ -4,6 +4,7 @@ import v8 from 'node:v8';
 import { readConnectionFile } from './connection.js';
 import { Kernel } from './kernel.js';
 import { logKernel } from './log.js';
+import { watchParent } from './parent-watch.js';
 
 const connectionFile = process.argv[2];
 if (connectionFile === undefined) {
@@ -22,6 +23,10 @@ try {
   // up: loading them takes about a second, and a client that hears no heartbeat for a second
   // calls the kernel dead.
   await kernel.start(async () => (await import('./plugins.js')).kernelPlugins);
+  watchParent(why => {
+    logKernel(`${why}: shutting down`);
+    void kernel.shutdown(false);
+  });
 } catch (error) {
   logKernel('failed to start', error);
   process.exit(1);

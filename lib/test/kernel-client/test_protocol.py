@@ -1,14 +1,20 @@
 """Wire protocol behaviour: channels, status, signatures, comms, interrupt, shutdown."""
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from queue import Empty
 
+from jupyter_client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
 from jupyter_client.session import Session
 
 from conftest import (
+    LIB,
     execute,
     iopub_for,
     iopub_until,
@@ -361,3 +367,47 @@ def test_sigint_while_idle_does_not_kill_the_kernel(kernel):
     time.sleep(0.3)
     reply, messages = execute(kc, "'alive'")
     assert result_text(messages) == "'alive'"
+
+
+def _running(pid):
+    """Whether the process runs (a zombie waiting for its reaper does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_kernel_ends_when_its_jupyter_server_is_killed(kernelspec_dir, tmp_path):
+    """A server killed with SIGKILL cannot shut its kernels down: ours notices and ends."""
+    spec = json.loads((kernelspec_dir / "kernel.json").read_text())
+    connection_file, _ = write_connection_file(str(tmp_path / "kernel.json"))
+    argv = [arg.replace("{connection_file}", connection_file) for arg in spec["argv"]]
+    # A stand-in for the Jupyter server: it starts the kernel, then dies without a word.
+    server = subprocess.Popen(
+        [sys.executable, "-c",
+         "import subprocess, sys, time\n"
+         "kernel = subprocess.Popen(sys.argv[1:])\n"
+         "print(kernel.pid, flush=True)\n"
+         "time.sleep(600)\n",
+         *argv],
+        stdout=subprocess.PIPE, text=True, cwd=LIB, env={**os.environ, **spec.get("env", {})},
+    )
+    kernel_pid = int(server.stdout.readline())
+    client = BlockingKernelClient(connection_file=connection_file)
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        server.kill()
+        server.wait()
+        killed_at = time.monotonic()
+        while _running(kernel_pid) and time.monotonic() - killed_at < 10:
+            time.sleep(0.1)
+        assert not _running(kernel_pid), "the kernel still runs 10 s after its server was killed"
+        print(f"kernel ended {time.monotonic() - killed_at:.1f} s after its server was killed")
+    finally:
+        client.stop_channels()
+        server.stdout.close()
+        if _running(kernel_pid):
+            os.kill(kernel_pid, signal.SIGKILL)
