@@ -18,6 +18,7 @@ import { defaultPilotCache, PilotComputeService, type DaskContext } from '../../
 import { ValidationError, type PilotRecord, type PilotState } from '../../src/protocol/index.js';
 import { Testbed } from '../../test/testbed/testbed.js';
 import { writeFormattedMarkdown } from '../support/markdown.js';
+import { median } from '../support/stats.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,7 +29,6 @@ const SLURM_NODE_COUNTS = [1, 3];
 /** Waits until the scheduler at argv[1] has argv[5] workers: a user's client, as the pilot's. */
 const WAIT_FOR_WORKERS = `
 import sys
-import { median } from '../support/stats.js';
 from distributed import Client
 from distributed.security import Security
 address, ca, cert, key, count = sys.argv[1:6]
@@ -105,7 +105,7 @@ async function measurePilot(
 async function measurePeer(python: string, dir: string, nodes: number): Promise<number> {
   const tlsDir = join(dir, 'tls');
   await issueDaskCredentials({ pilotId: 'peer', tlsDir, hosts: ['127.0.0.1'] });
-  const [port] = await pickFreePorts(1);
+  const [port, dashboardPort] = await pickFreePorts(2);
   const address = `tls://127.0.0.1:${port!}`;
   const env = { ...process.env, DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION: 'True' };
   const tls = daskServerTlsArgs(tlsDir);
@@ -121,7 +121,9 @@ async function measurePeer(python: string, dir: string, nodes: number): Promise<
         '127.0.0.1',
         '--port',
         String(port),
-        '--no-dashboard',
+        // The dashboard as a pilot's scheduler shows it (Bokeh's import is part of the start).
+        '--dashboard-address',
+        `127.0.0.1:${dashboardPort!}`,
         ...tls
       ],
       { cwd: dir, logPath: join(dir, 'scheduler.log'), env, what: 'the Dask scheduler' }

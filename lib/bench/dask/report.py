@@ -28,7 +28,7 @@ def main():
         "**Ours:** `createPilot({type: 'dask'})` until its context (the Python bridge's client) lists",
         "every worker, through the pilot's ssh connection for `slurm+ssh://` (the testbed's SLURM",
         "cluster, whose nodes share this machine's cores). **Peer, in the same round:** Dask's own",
-        "commands on this machine, `python -m dask scheduler` and one `python -m dask worker` per node",
+        "commands on this machine, `python -m dask scheduler` (with its dashboard, as a pilot's) and one `python -m dask worker` per node",
         "with the same TLS files, until a `distributed.Client` sees every worker.",
         f"Median of {results['runs']} rounds after one warm-up round; configurations and peers take turns.",
         "",
