@@ -13,7 +13,7 @@ import {
   issueServerCertificate
 } from '../../src/scistream/tls/certificates.js';
 import { randomPortRange } from '../../test/testbed/scistream/loopback-gateways.js';
-import { OidcIssuer } from '../../test/testbed/scistream/oidc-issuer.js';
+import { AUDIENCE, OidcIssuer } from '../../test/testbed/scistream/oidc-issuer.js';
 import { binNodeArgs, bundleBin, S2csProcess } from '../../test/testbed/scistream/s2cs-process.js';
 import { SshTunnel, waitListening } from './sshd-tunnel.js';
 
@@ -96,6 +96,8 @@ test('SciStream gateway benchmark: throughput against peers, whole-stream set-up
           join(dir, name),
           '--issuer',
           issuer.issuer,
+          '--audience',
+          AUDIENCE,
           '--peer-ca',
           ca.certFile
         ],

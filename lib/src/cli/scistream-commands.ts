@@ -28,6 +28,7 @@ interface ServerOptions {
   issuer?: string;
   jwksUri?: string;
   audience?: string;
+  anyAudience?: boolean;
   scope: string;
   introspectionUrl?: string;
   clientId?: string;
@@ -117,10 +118,22 @@ async function verifierFrom(options: ServerOptions): Promise<TokenVerifier | nul
         '--insecure-no-auth turns auth off'
     );
   }
+  if (options.audience === undefined && options.anyAudience !== true) {
+    throw new Error(
+      `auth: --issuer ${options.issuer} needs --audience <aud>, the audience its tokens name for this gateway ` +
+        '(a token the issuer gave for another service is refused); --any-audience accepts tokens for any audience'
+    );
+  }
+  if (options.audience === undefined) {
+    process.stderr.write(
+      `WARNING: --any-audience: tokens of ${options.issuer} for any service are accepted here; ` +
+        'give --audience to accept only tokens meant for this gateway\n'
+    );
+  }
   return new JwksTokenVerifier({
     issuer: options.issuer,
     jwksUri: options.jwksUri,
-    audience: options.audience,
+    audience: options.audience ?? null,
     requiredScope: options.scope
   });
 }
@@ -210,7 +223,8 @@ export function s2csCommand(): Command {
     )
     .option('--issuer <url>', 'OIDC issuer whose JWT access tokens are accepted')
     .option('--jwks-uri <url>', "issuer's JWKS (default: from its discovery document)")
-    .option('--audience <aud>', 'required token audience')
+    .option('--audience <aud>', 'the audience JWT access tokens must name (required with --issuer)')
+    .option('--any-audience', 'accept JWT access tokens for any audience (warns)')
     .option('--scope <scope>', 'required token scope', 'scistream')
     .option('--introspection-url <url>', 'validate opaque tokens by RFC 7662 introspection')
     .option('--client-id <id>', 'introspection client id')

@@ -1,10 +1,11 @@
 import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeExit } from '../../allocation/exits.js';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
 import { pythonProgram } from '../../entry-points/roles.js';
 import type { DaskDetails } from '../../protocol/index.js';
+import { readPilotClientCredentials } from '../certificates.js';
 import { lastLines } from '../log-tail.js';
 import type {
   BootstrapOptions,
@@ -16,6 +17,7 @@ import { spawnLogged, stopProcess, type Exit } from '../processes.js';
 import { BRIDGE_LAUNCH_FILE, type BridgeLaunch } from './bridge-launch.js';
 import { daskConfigurationEnv } from './configuration.js';
 import { DASK_VERSION, ensureDaskEnvironment, ensureDaskWheels } from './distribution.js';
+import { waitForWorkers } from './scheduler-http.js';
 import { DASK_TLS_DIR, daskClientFiles, daskServerTlsArgs, issueDaskCredentials } from './tls.js';
 
 const READY_TIMEOUT_S = 120;
@@ -178,7 +180,33 @@ export class DaskBootstrap implements FrameworkBootstrap {
       );
       workers.push(...started);
       onProgress({ stage: `Waiting for ${nodes.length} Dask worker(s) to join`, fraction: 0.6 });
-      await untilFirstExit(request('wait', workerNames), processes(), signal);
+      // The scheduler's HTTP server says which workers serve it (a Python client, for a parent
+      // recorded before dashboards, takes a second longer to start).
+      const waiting = new AbortController();
+      const stopWaiting = (): void => waiting.abort(signal.reason);
+      signal.addEventListener('abort', stopWaiting, { once: true });
+      try {
+        await untilFirstExit(
+          dashboardAddress !== undefined
+            ? waitForWorkers({
+                dashboardAddress,
+                credentials: await readPilotClientCredentials(
+                  tlsDir,
+                  path => readFile(path),
+                  'Dask'
+                ),
+                names: workerNames,
+                timeoutMs: READY_TIMEOUT_S * 1000,
+                signal: waiting.signal
+              })
+            : request('wait', workerNames),
+          processes(),
+          signal
+        );
+      } finally {
+        waiting.abort();
+        signal.removeEventListener('abort', stopWaiting);
+      }
     } catch (error) {
       await stop(10_000);
       throw error;

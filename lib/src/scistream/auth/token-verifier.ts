@@ -122,7 +122,11 @@ export interface JwksVerifierOptions {
   issuer: string;
   /** Defaults to the issuer's discovery document's jwks_uri. */
   jwksUri?: string;
-  audience?: string;
+  /**
+   * The audience (`aud`) tokens must name: this gateway, so that a token the issuer gave for
+   * another service is refused here. `null` accepts any audience, which a caller must choose.
+   */
+  audience: string | null;
   requiredScope: string;
   /** How long the issuer may take to answer a discovery or JWKS request (default 5 s). */
   timeoutMs?: number;
@@ -136,7 +140,9 @@ export class JwksTokenVerifier implements TokenVerifier {
   readonly description: string;
 
   constructor(private readonly options: JwksVerifierOptions) {
-    this.description = `JWT from issuer ${options.issuer} with scope "${options.requiredScope}"`;
+    this.description =
+      `JWT from issuer ${options.issuer} with scope "${options.requiredScope}"` +
+      (options.audience !== null ? ` for audience "${options.audience}"` : ' for any audience');
     this.timeoutMs = options.timeoutMs ?? DEFAULT_ISSUER_TIMEOUT_MS;
   }
 
@@ -209,10 +215,15 @@ export class JwksTokenVerifier implements TokenVerifier {
     try {
       ({ payload } = await jwtVerify(token, await this.keys(), {
         issuer: this.options.issuer,
-        audience: this.options.audience
+        ...(this.options.audience !== null ? { audience: this.options.audience } : {})
       }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new AuthError('token expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') {
+        throw new AuthError(
+          `token is for audience ${JSON.stringify(error.payload.aud ?? null)}, not "${this.options.audience ?? ''}"`
+        );
+      }
       const unavailable = this.keysFailure(error);
       if (unavailable !== undefined) throw unavailable;
       if (error instanceof joseErrors.JOSEError) {

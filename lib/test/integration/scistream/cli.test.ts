@@ -298,4 +298,31 @@ describe('s2uc commands (processes) against two gateways', () => {
     expect(open.stderr).toMatch(/WARNING: S2CS auth is disabled/);
     expect(await open.stop('SIGTERM')).toBe(0);
   });
+
+  test('s2cs with an issuer requires the audience its tokens name, unless any is chosen', async () => {
+    const base = [
+      's2cs',
+      '--listener-ip',
+      '127.0.0.1',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--server-crt',
+      bed.server.certFile,
+      '--server-key',
+      bed.server.keyFile,
+      '--state-dir',
+      join(bed.dir, 'cli-audience-state'),
+      '--issuer',
+      bed.issuer.issuer
+    ];
+    await expect(run(process.execPath, [cli, ...base], { timeout: 30_000 })).rejects.toThrow(
+      /--issuer \S+ needs --audience <aud>.*--any-audience accepts tokens for any audience/
+    );
+    const anyAudience = new S2csProcess(cli, [...base.slice(1), '--any-audience']);
+    await anyAudience.start();
+    expect(anyAudience.stderr).toMatch(/WARNING: --any-audience: tokens of \S+ for any service/);
+    expect(await anyAudience.stop('SIGTERM')).toBe(0);
+  });
 });

@@ -15,7 +15,7 @@ import {
   type CertificateFiles
 } from '../../../src/scistream/tls/certificates.js';
 import { randomPortRange } from '../../testbed/scistream/loopback-gateways.js';
-import { AUDIENCE, OidcIssuer } from '../../testbed/scistream/oidc-issuer.js';
+import { AUDIENCE, OidcIssuer, OTHER_SERVICE } from '../../testbed/scistream/oidc-issuer.js';
 import { bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
 import { consume, Producer } from '../../testbed/scistream/stream-peers.js';
 
@@ -267,6 +267,27 @@ describe('SciStream hardening: gateway state, silent issuers, clear errors', () 
     }
   }, 60_000);
 
+  test("the token verifier refuses a token for another of the issuer's services, naming both audiences", async () => {
+    const other = await issuer.token(issuer.clients.alice, { otherService: true });
+    const own = await issuer.token(issuer.clients.alice);
+    const verifier = new JwksTokenVerifier({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      requiredScope: 'scistream'
+    });
+    await expect(verifier.verify(other)).rejects.toThrow(
+      `token is for audience "${OTHER_SERVICE}", not "${AUDIENCE}"`
+    );
+    await expect(verifier.verify(own)).resolves.toMatchObject({ subject: 'alice' });
+    // Chosen explicitly (s2cs --any-audience), any audience of the issuer is accepted.
+    const anyAudience = new JwksTokenVerifier({
+      issuer: issuer.issuer,
+      audience: null,
+      requiredScope: 'scistream'
+    });
+    await expect(anyAudience.verify(other)).resolves.toMatchObject({ subject: 'alice' });
+  });
+
   test('the token verifier times out a silent issuer (discovery and JWKS) and names it', async () => {
     const silent = new SilentServer();
     const silentIssuer = await silent.start();
@@ -274,6 +295,7 @@ describe('SciStream hardening: gateway state, silent issuers, clear errors', () 
       for (const options of [{}, { jwksUri: `${silentIssuer}/jwks` }]) {
         const verifier = new JwksTokenVerifier({
           issuer: silentIssuer,
+          audience: AUDIENCE,
           requiredScope: 'scistream',
           timeoutMs: 1000,
           ...options

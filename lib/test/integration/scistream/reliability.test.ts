@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Gateway } from '../../../src/scistream/s2uc/gateway.js';
 import { ScistreamClient } from '../../../src/scistream/s2uc/scistream-client.js';
 import { LoopbackGateways, randomPortRange } from '../../testbed/scistream/loopback-gateways.js';
+import { AUDIENCE } from '../../testbed/scistream/oidc-issuer.js';
 import { bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
 import { consume, Producer } from '../../testbed/scistream/stream-peers.js';
 
@@ -160,6 +161,8 @@ describe('reliability', () => {
         stateDir,
         '--issuer',
         bed.issuer.issuer,
+        '--audience',
+        AUDIENCE,
         '--scope',
         'scistream'
       ];

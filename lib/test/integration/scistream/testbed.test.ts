@@ -16,7 +16,7 @@ import {
 } from '../../../src/scistream/tls/certificates.js';
 import { randomPortRange } from '../../testbed/scistream/loopback-gateways.js';
 import { ADDRESSES, NetworkTestbed, type Host } from '../../testbed/scistream/network-testbed.js';
-import { OidcIssuer } from '../../testbed/scistream/oidc-issuer.js';
+import { AUDIENCE, OidcIssuer } from '../../testbed/scistream/oidc-issuer.js';
 import { bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
 
 const run = promisify(execFile);
@@ -170,6 +170,8 @@ describe('SciStream across two facilities in network namespaces', () => {
           join(dir, host),
           '--issuer',
           issuer.issuer,
+          '--audience',
+          AUDIENCE,
           '--peer-ca',
           ca
         ],

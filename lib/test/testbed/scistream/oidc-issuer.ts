@@ -17,6 +17,8 @@ export const AUDIENCE = 'urn:pilot-streaming:scistream';
 const SHORT_LIVED_RESOURCE = 'urn:pilot-streaming:scistream:short';
 /** Resource whose tokens are opaque (validated by introspection, as Globus Auth's are). */
 const OPAQUE_RESOURCE = 'urn:pilot-streaming:scistream:opaque';
+/** Another service of the same issuer: its tokens name it as their audience, not SciStream. */
+export const OTHER_SERVICE = 'urn:pilot-streaming:other-service';
 
 /**
  * A real OpenID Connect provider (oidc-provider) on loopback issuing JWT access tokens by the
@@ -69,7 +71,7 @@ export class OidcIssuer {
           defaultResource: () => AUDIENCE,
           getResourceServerInfo: (_ctx, resource) => ({
             scope: `${SCISTREAM_SCOPE} other`,
-            audience: AUDIENCE,
+            audience: resource === OTHER_SERVICE ? OTHER_SERVICE : AUDIENCE,
             accessTokenFormat: resource === OPAQUE_RESOURCE ? 'opaque' : 'jwt',
             accessTokenTTL: resource === SHORT_LIVED_RESOURCE ? 1 : 300
           })
@@ -83,11 +85,12 @@ export class OidcIssuer {
   /** An access token for `client` (scope: everything the client may have). */
   async token(
     client: IssuerClient,
-    options: { shortLived?: boolean; opaque?: boolean } = {}
+    options: { shortLived?: boolean; opaque?: boolean; otherService?: boolean } = {}
   ): Promise<string> {
     const body = new URLSearchParams({ grant_type: 'client_credentials', scope: client.scope });
     if (options.shortLived) body.set('resource', SHORT_LIVED_RESOURCE);
     if (options.opaque) body.set('resource', OPAQUE_RESOURCE);
+    if (options.otherService) body.set('resource', OTHER_SERVICE);
     const response = await fetch(`${this.issuer}/token`, {
       method: 'POST',
       headers: {
