@@ -42,9 +42,10 @@ def main():
     lines += [
         "",
         "Where the time goes: a pilot records itself, launches its supervisor (an `sbatch` job on",
-        "SLURM, then `srun` steps for the other nodes), issues the pilot's certificates, and checks",
-        "the workers with a client of its own before it says Running; the context then starts the",
-        "bridge (a Python process importing `distributed`, over ssh for a remote pilot) and connects.",
+        "SLURM, then `srun` steps for the other nodes), issues the pilot's certificates, and asks",
+        "the scheduler's HTTP server (mutual TLS) until every worker is listed before it says Running;",
+        "the context then starts the bridge (a Python process importing `distributed`, over ssh for a",
+        "remote pilot) and connects.",
         "",
         "![Dask start-up](dask.png)",
         "",
