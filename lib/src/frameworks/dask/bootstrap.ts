@@ -173,8 +173,10 @@ export class DaskBootstrap implements FrameworkBootstrap {
             `${node.address}:0`,
             '--local-directory',
             join(daskDir, `worker-${node.name}`),
+            // As patient as the pilot: a worker (and its nanny) starting on a busy node may
+            // take as long as the pilot waits for it, and gives up no earlier.
             '--death-timeout',
-            '60'
+            String(READY_TIMEOUT_S)
           ])
         )
       );
