@@ -53,10 +53,7 @@ function certificate(options: {
 }): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(options.publicKeyPem);
-  // Positive 128-bit serial from the CSPRNG (a leading 0 bit keeps it positive in DER).
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
-  cert.serialNumber = serial.toString('hex');
+  cert.serialNumber = serialNumber(randomBytes(16));
   const now = Date.now();
   cert.validity.notBefore = new Date(now - CLOCK_SKEW_MS);
   cert.validity.notAfter = new Date(now + VALIDITY_MS);
@@ -122,6 +119,17 @@ async function issue(
 }
 
 /** Writes a file only its owner can read (0600). */
+/**
+ * A certificate serial (hex) from 16 random bytes: positive and minimally encoded in DER, as
+ * OpenSSL 3 requires (a first byte of 0x00 followed by one below 0x80 is refused as "unsupported",
+ * which failed about one certificate in 500). The first byte is forced into 0x40-0x7f.
+ */
+export function serialNumber(random: Buffer): string {
+  const serial = Buffer.from(random);
+  serial[0] = 0x40 | (serial[0]! & 0x3f);
+  return serial.toString('hex');
+}
+
 export async function writeSecret(path: string, content: string): Promise<void> {
   await writeFile(path, content, { mode: 0o600 });
 }
