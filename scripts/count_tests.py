@@ -1,14 +1,26 @@
 """Prints "<passed> <failed>" for one test report, so test.sh can count tests, not suites;
-with --failed, prints the names of the failed tests instead, one a line (the summary lists
-them, as CI logs often keep only their end).
+with --failed, prints the names of the failed tests instead, each followed by the first lines
+of why it failed, indented (the summary lists them, as CI logs often keep only their end).
 
 Usage: python3 count_tests.py [--failed] vitest|pytest|playwright REPORT_FILE
 """
 
 import json
 import os
+import re
 import sys
 import xml.etree.ElementTree as ElementTree
+
+
+WHY_LINES = 8
+WHY_WIDTH = 240
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def failure(name, message):
+    """A failed test's name with the first lines of its message, indented."""
+    lines = [line.rstrip() for line in ANSI.sub("", message or "").splitlines() if line.strip()]
+    return "\n".join([name] + [f"    {line[:WHY_WIDTH]}" for line in lines[:WHY_LINES]])
 
 
 def vitest(path):
@@ -18,9 +30,13 @@ def vitest(path):
     failed = []
     for result in report.get("testResults", []):
         tests = result.get("assertionResults", [])
-        failed += [f"{os.path.relpath(result['name'])} › {t['fullName']}" for t in tests if t.get("status") == "failed"]
+        failed += [
+            failure(f"{os.path.relpath(result['name'])} › {t['fullName']}", "\n".join(t.get("failureMessages", [])))
+            for t in tests
+            if t.get("status") == "failed"
+        ]
         if result.get("status") == "failed" and not any(t.get("status") == "failed" for t in tests):
-            failed.append(f"{os.path.relpath(result['name'])} (did not load or run)")
+            failed.append(failure(f"{os.path.relpath(result['name'])} (did not load or run)", result.get("message")))
     return report["numPassedTests"], failed
 
 
@@ -30,8 +46,10 @@ def pytest(path):
     passed, failed = 0, []
     for suite in suites:
         for case in suite.iter("testcase"):
-            if case.find("failure") is not None or case.find("error") is not None:
-                failed.append(f"{case.get('classname')}::{case.get('name')}")
+            problem = case.find("failure") if case.find("failure") is not None else case.find("error")
+            if problem is not None:
+                why = problem.get("message") or problem.text
+                failed.append(failure(f"{case.get('classname')}::{case.get('name')}", why))
             elif case.find("skipped") is None:
                 passed += 1
     return passed, failed
@@ -47,7 +65,8 @@ def playwright(path):
         for spec in suite.get("specs", []):
             for test in spec.get("tests", []):
                 if test.get("status") == "unexpected":
-                    failed.append(" › ".join(titles + [spec["title"]]))
+                    errors = [r.get("error", {}).get("message", "") for r in test.get("results", [])]
+                    failed.append(failure(" › ".join(titles + [spec["title"]]), (errors or [""])[-1]))
         for child in suite.get("suites", []):
             visit(child, titles)
 

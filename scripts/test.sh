@@ -108,7 +108,7 @@ run_suite() {
   read -r passed failed <<<"$counts"
   if [[ $kind != check ]] && ((failed > 0)); then
     mapfile -t -O "${#FAILED_TESTS[@]}" FAILED_TESTS < <(
-      python3 "$REPO_ROOT/scripts/count_tests.py" --failed "$kind" "$report" | sed "s|^|$name: |"
+      python3 "$REPO_ROOT/scripts/count_tests.py" --failed "$kind" "$report" | sed "/^ /!s|^|$name: |"
     )
   fi
   # A runner that failed without reporting a failed test (crash, no tests found) still fails.
