@@ -2,7 +2,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeExit } from '../../allocation/exits.js';
-import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
+import type { PilotNode } from '../../allocation/nodes.js';
 import { pythonProgram } from '../../entry-points/roles.js';
 import type { DaskDetails } from '../../protocol/index.js';
 import { readPilotClientCredentials } from '../certificates.js';
@@ -17,6 +17,7 @@ import { spawnLogged, stopProcess, type Exit } from '../processes.js';
 import { BRIDGE_LAUNCH_FILE, type BridgeLaunch } from './bridge-launch.js';
 import { daskConfigurationEnv } from './configuration.js';
 import { DASK_VERSION, ensureDaskEnvironment, ensureDaskWheels } from './distribution.js';
+import { waitForSchedulerFile } from './scheduler-file.js';
 import { waitForWorkers } from './scheduler-http.js';
 import { DASK_TLS_DIR, daskClientFiles, daskServerTlsArgs, issueDaskCredentials } from './tls.js';
 
@@ -103,14 +104,11 @@ export class DaskBootstrap implements FrameworkBootstrap {
         parent !== undefined ? 'Starting Dask workers' : 'Starting the Dask scheduler and workers',
       fraction: 0.4
     });
-    const [port, dashboardPort] =
-      parent === undefined ? await freePortsOn(firstNode, 2) : [undefined, undefined];
-    const schedulerAddress =
-      parent?.details.schedulerAddress ?? `tls://${firstNode.address}:${port!}`;
-    const dashboardAddress =
-      parent !== undefined
-        ? parent.details.dashboardAddress
-        : `https://${firstNode.address}:${dashboardPort!}`;
+    // A pilot's own scheduler picks its ports and writes them here; its workers read them too.
+    const schedulerFile = join(daskDir, 'scheduler.json');
+    // Known once its scheduler is up (a parent's, from its record).
+    let schedulerAddress = parent?.details.schedulerAddress ?? '';
+    let dashboardAddress = parent?.details.dashboardAddress;
     const request = (action: 'wait' | 'retire', names: string[]) =>
       schedulerRequest({ python, schedulerAddress, tlsDir, cwd: daskDir, action, names });
     const launch = async (node: PilotNode, role: string, args: string[]): Promise<DaskProcess> => {
@@ -120,16 +118,16 @@ export class DaskBootstrap implements FrameworkBootstrap {
       return { what, logPath, ...(await spawnLogged(argv, { cwd: daskDir, logPath, env, what })) };
     };
     const scheduler =
-      port !== undefined
+      parent === undefined
         ? await launch(firstNode, 'scheduler', [
             '--host',
             firstNode.address,
             '--port',
-            String(port),
+            '0',
             '--dashboard-address',
-            `${firstNode.address}:${dashboardPort!}`,
+            `${firstNode.address}:0`,
             '--scheduler-file',
-            join(daskDir, 'scheduler.json')
+            schedulerFile
           ])
         : undefined;
     const workers: DaskProcess[] = [];
@@ -157,7 +155,8 @@ export class DaskBootstrap implements FrameworkBootstrap {
       const started = await Promise.all(
         nodes.map((node, index) =>
           launch(node, 'worker', [
-            schedulerAddress,
+            // Workers wait for their scheduler's file (on the work directory every node sees).
+            ...(parent !== undefined ? [schedulerAddress] : ['--scheduler-file', schedulerFile]),
             '--name',
             workerNames[index]!,
             '--nworkers',
@@ -181,6 +180,15 @@ export class DaskBootstrap implements FrameworkBootstrap {
         )
       );
       workers.push(...started);
+      if (parent === undefined) {
+        const written = await untilFirstExit(
+          waitForSchedulerFile(schedulerFile, { timeoutMs: READY_TIMEOUT_S * 1000, signal }),
+          processes(),
+          signal
+        );
+        schedulerAddress = written.address;
+        dashboardAddress = `https://${firstNode.address}:${written.dashboardPort}`;
+      }
       onProgress({ stage: `Waiting for ${nodes.length} Dask worker(s) to join`, fraction: 0.6 });
       // The scheduler's HTTP server says which workers serve it (a Python client, for a parent
       // recorded before dashboards, takes a second longer to start).
@@ -301,11 +309,11 @@ function schedulerRequest(options: {
  * Resolves with `work`, unless one of `processes` exits first or start-up is aborted (then
  * rejects with why).
  */
-async function untilFirstExit(
-  work: Promise<void>,
+async function untilFirstExit<T>(
+  work: Promise<T>,
   processes: DaskProcess[],
   signal: AbortSignal
-): Promise<void> {
+): Promise<T> {
   const exited = Promise.race(
     processes.map(async process => {
       const exit = await process.exit;
@@ -320,7 +328,7 @@ async function untilFirstExit(
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    await Promise.race([work, exited, aborted]);
+    return await Promise.race([work, exited, aborted]);
   } finally {
     signal.removeEventListener('abort', onAbort!);
     // The race's losers must not be reported as unhandled.
