@@ -14,7 +14,12 @@ import {
 } from '../../src/scistream/tls/certificates.js';
 import { randomPortRange } from '../../test/testbed/scistream/loopback-gateways.js';
 import { AUDIENCE, OidcIssuer } from '../../test/testbed/scistream/oidc-issuer.js';
-import { binNodeArgs, bundleBin, S2csProcess } from '../../test/testbed/scistream/s2cs-process.js';
+import {
+  binNodeArgs,
+  bundleBin,
+  s2csArgs,
+  S2csProcess
+} from '../../test/testbed/scistream/s2cs-process.js';
 import { SshTunnel, waitListening } from './sshd-tunnel.js';
 
 const run = promisify(execFile);
@@ -79,28 +84,14 @@ test('SciStream gateway benchmark: throughput against peers, whole-stream set-up
       const range = randomPortRange(100);
       const gateway = new S2csProcess(
         s2cs,
-        [
-          '--listener-ip',
-          '127.0.0.1',
-          '--bind',
-          '127.0.0.1',
-          '--port',
-          '0',
-          '--port-range',
-          `${range.low}-${range.high}`,
-          '--server-crt',
-          cert.certFile,
-          '--server-key',
-          cert.keyFile,
-          '--state-dir',
-          join(dir, name),
+        s2csArgs({ certificate: cert, port: 0, portRange: range, stateDir: join(dir, name) }, [
           '--issuer',
           issuer.issuer,
           '--audience',
           AUDIENCE,
           '--peer-ca',
           ca.certFile
-        ],
+        ]),
         undefined,
         {},
         [],

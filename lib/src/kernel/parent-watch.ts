@@ -6,6 +6,8 @@
  * JPY_PARENT_PID no longer exists (a launcher stood in between).
  */
 
+import { processExists } from '../host/process-exists.js';
+
 const POLL_MS = 1000;
 
 export interface ParentWatchOptions {
@@ -16,16 +18,6 @@ export interface ParentWatchOptions {
   /** Whether a process of this pid exists. */
   exists?: (pid: number) => boolean;
   intervalMs?: number;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user's process.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Calls `onGone` once, when the parent is gone; `stop()` ends the watch. */

@@ -164,14 +164,7 @@ export class Pilot {
    * (`getContext<DaskContext>()`).
    */
   async getContext<Context = Kafka>(): Promise<Context> {
-    const record = await this.refresh();
-    if (record.state !== 'Running') {
-      throw new PilotStateError(
-        this.id,
-        record.state,
-        'its context is available once it is Running'
-      );
-    }
+    const record = await this.refreshRunning('its context is available once it is Running');
     if (this.context === undefined) {
       const created = this.backend.createContext(record);
       this.context = created;
@@ -188,19 +181,19 @@ export class Pilot {
    * the pilot's client certificate, through the resource's ssh connection for a remote pilot).
    */
   async dashboard(): Promise<DashboardTarget> {
-    const record = await this.refresh();
-    if (record.state !== 'Running') {
-      throw new PilotStateError(
-        this.id,
-        record.state,
-        'its dashboard is shown while it is Running'
-      );
-    }
+    const record = await this.refreshRunning('its dashboard is shown while it is Running');
     const target = await this.backend.openDashboard(record);
     if (target === undefined) {
       throw new Error(`Pilot ${this.id} (${record.description.type}) shows no dashboard`);
     }
     return target;
+  }
+
+  /** The latest record, which must be Running; `needs` says what asked for it. */
+  private async refreshRunning(needs: string): Promise<PilotRecord> {
+    const record = await this.refresh();
+    if (record.state !== 'Running') throw new PilotStateError(this.id, record.state, needs);
+    return record;
   }
 
   /** Closes the context if one was made (a Dask bridge ends); the next getContext makes another. */

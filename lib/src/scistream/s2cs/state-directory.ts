@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { processExists } from '../../host/process-exists.js';
 
 /** The lock directory and the file naming its holder, inside the state directory. */
 const LOCK = 'gateway.lock';
@@ -68,7 +69,7 @@ export class StateDirectory {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
       // A live holder is refused at once; a killed one's lock is waited out until it is stale.
       const holder = await holderOf(path);
-      if (holder !== undefined && isAlive(holder)) {
+      if (holder !== undefined && processExists(holder)) {
         throw new StateDirectoryInUseError(path, `pid ${holder}`, { cause: error });
       }
       log(`state directory ${path}: waiting for the lock of a stopped gateway to go stale`);
@@ -128,16 +129,6 @@ async function holderOf(path: string): Promise<number | undefined> {
     throw error;
   }
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, but another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function rmdirIfEmpty(path: string): Promise<void> {

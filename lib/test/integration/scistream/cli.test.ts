@@ -9,6 +9,7 @@ import {
   binNodeArgs,
   bundleBin,
   bundleCli,
+  s2csArgs,
   S2csProcess
 } from '../../testbed/scistream/s2cs-process.js';
 import { consume, Producer } from '../../testbed/scistream/stream-peers.js';
@@ -277,18 +278,7 @@ describe('s2uc commands (processes) against two gateways', () => {
   test('s2cs refuses to start without auth settings unless auth is explicitly disabled', async () => {
     const base = [
       's2cs',
-      '--listener-ip',
-      '127.0.0.1',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--server-crt',
-      bed.server.certFile,
-      '--server-key',
-      bed.server.keyFile,
-      '--state-dir',
-      join(bed.dir, 'cli-state')
+      ...s2csArgs({ certificate: bed.server, port: 0, stateDir: join(bed.dir, 'cli-state') })
     ];
     await expect(run(process.execPath, [cli, ...base], { timeout: 30_000 })).rejects.toThrow(
       /give --issuer .* or --introspection-url .*--insecure-no-auth turns auth off/
@@ -302,20 +292,10 @@ describe('s2uc commands (processes) against two gateways', () => {
   test('s2cs with an issuer requires the audience its tokens name, unless any is chosen', async () => {
     const base = [
       's2cs',
-      '--listener-ip',
-      '127.0.0.1',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--server-crt',
-      bed.server.certFile,
-      '--server-key',
-      bed.server.keyFile,
-      '--state-dir',
-      join(bed.dir, 'cli-audience-state'),
-      '--issuer',
-      bed.issuer.issuer
+      ...s2csArgs(
+        { certificate: bed.server, port: 0, stateDir: join(bed.dir, 'cli-audience-state') },
+        ['--issuer', bed.issuer.issuer]
+      )
     ];
     await expect(run(process.execPath, [cli, ...base], { timeout: 30_000 })).rejects.toThrow(
       /--issuer \S+ needs --audience <aud>.*--any-audience accepts tokens for any audience/

@@ -16,7 +16,7 @@ import {
 } from '../../../src/scistream/tls/certificates.js';
 import { randomPortRange } from '../../testbed/scistream/loopback-gateways.js';
 import { AUDIENCE, OidcIssuer, OTHER_SERVICE } from '../../testbed/scistream/oidc-issuer.js';
-import { bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
+import { bundleCli, s2csArgs, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
 import { consume, Producer } from '../../testbed/scistream/stream-peers.js';
 
 const run = promisify(execFile);
@@ -72,18 +72,7 @@ describe('SciStream hardening: gateway state, silent issuers, clear errors', () 
 
   /** Arguments of a gateway on loopback with the test issuer; `extra` is appended. */
   function gatewayArgs(extra: string[], certificate = server): string[] {
-    const range = randomPortRange(20);
-    return [
-      '--listener-ip',
-      '127.0.0.1',
-      '--bind',
-      '127.0.0.1',
-      '--port-range',
-      `${range.low}-${range.high}`,
-      '--server-crt',
-      certificate.certFile,
-      '--server-key',
-      certificate.keyFile,
+    return s2csArgs({ certificate, portRange: randomPortRange(20) }, [
       '--issuer',
       issuer.issuer,
       '--audience',
@@ -91,7 +80,7 @@ describe('SciStream hardening: gateway state, silent issuers, clear errors', () 
       '--peer-ca',
       ca.certFile,
       ...extra
-    ];
+    ]);
   }
 
   function gateway(args: string[], home?: string): S2csProcess {

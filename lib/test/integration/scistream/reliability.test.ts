@@ -8,7 +8,7 @@ import { Gateway } from '../../../src/scistream/s2uc/gateway.js';
 import { ScistreamClient } from '../../../src/scistream/s2uc/scistream-client.js';
 import { LoopbackGateways, randomPortRange } from '../../testbed/scistream/loopback-gateways.js';
 import { AUDIENCE } from '../../testbed/scistream/oidc-issuer.js';
-import { bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
+import { bundleCli, s2csArgs, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
 import { consume, Producer } from '../../testbed/scistream/stream-peers.js';
 
 const MiB = 1024 * 1024;
@@ -144,28 +144,14 @@ describe('reliability', () => {
       const cli = await bundleCli(bed.dir);
       const portRange = randomPortRange(50);
       const stateDir = join(bed.dir, `process-gateway-${backend}`);
-      const args = [
-        '--listener-ip',
-        '127.0.0.1',
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--port-range',
-        `${portRange.low}-${portRange.high}`,
-        '--server-crt',
-        bed.server.certFile,
-        '--server-key',
-        bed.server.keyFile,
-        '--state-dir',
-        stateDir,
+      const args = s2csArgs({ certificate: bed.server, port: 0, portRange, stateDir }, [
         '--issuer',
         bed.issuer.issuer,
         '--audience',
         AUDIENCE,
         '--scope',
         'scistream'
-      ];
+      ]);
       let gateway = new S2csProcess(cli, args);
       const port = await gateway.start();
       const token = await bed.issuer.token(bed.issuer.clients.alice);

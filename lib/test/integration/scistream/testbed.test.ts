@@ -17,7 +17,7 @@ import {
 import { randomPortRange } from '../../testbed/scistream/loopback-gateways.js';
 import { ADDRESSES, NetworkTestbed, type Host } from '../../testbed/scistream/network-testbed.js';
 import { AUDIENCE, OidcIssuer } from '../../testbed/scistream/oidc-issuer.js';
-import { bundleCli, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
+import { bundleCli, s2csArgs, S2csProcess } from '../../testbed/scistream/s2cs-process.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -153,28 +153,16 @@ describe('SciStream across two facilities in network namespaces', () => {
       const range = ranges[host];
       const gateway = new S2csProcess(
         cli,
-        [
-          '--listener-ip',
-          settings[host].ip,
-          '--bind',
-          settings[host].ip,
-          '--port',
-          '0',
-          '--port-range',
-          `${range.low}-${range.high}`,
-          '--server-crt',
-          settings[host].cert.certFile,
-          '--server-key',
-          settings[host].cert.keyFile,
-          '--state-dir',
-          join(dir, host),
-          '--issuer',
-          issuer.issuer,
-          '--audience',
-          AUDIENCE,
-          '--peer-ca',
-          ca
-        ],
+        s2csArgs(
+          {
+            ip: settings[host].ip,
+            certificate: settings[host].cert,
+            port: 0,
+            portRange: range,
+            stateDir: join(dir, host)
+          },
+          ['--issuer', issuer.issuer, '--audience', AUDIENCE, '--peer-ca', ca]
+        ),
         bed.ns(host)
       );
       gateways.push(gateway);

@@ -37,6 +37,38 @@ async function bundle(entry: string, outfile: string): Promise<string> {
   return outfile;
 }
 
+/** What every test gateway is given; `s2csArgs` spells it as the s2cs command line. */
+export interface S2csSettings {
+  /** The address it listens on and gives to clients (`--listener-ip` and `--bind`). */
+  ip?: string;
+  certificate: { certFile: string; keyFile: string };
+  /** Its control port; left out, the s2cs default applies (0 picks a free one). */
+  port?: number;
+  portRange?: { low: number; high: number };
+  stateDir?: string;
+}
+
+/** The s2cs arguments of `settings`, with `extra` (auth, peer CA, …) appended. */
+export function s2csArgs(settings: S2csSettings, extra: string[] = []): string[] {
+  const ip = settings.ip ?? '127.0.0.1';
+  return [
+    '--listener-ip',
+    ip,
+    '--bind',
+    ip,
+    ...(settings.port !== undefined ? ['--port', String(settings.port)] : []),
+    ...(settings.portRange
+      ? ['--port-range', `${settings.portRange.low}-${settings.portRange.high}`]
+      : []),
+    '--server-crt',
+    settings.certificate.certFile,
+    '--server-key',
+    settings.certificate.keyFile,
+    ...(settings.stateDir !== undefined ? ['--state-dir', settings.stateDir] : []),
+    ...extra
+  ];
+}
+
 /** An S2CS as its own process (optionally inside a network namespace); stderr kept for errors. */
 export class S2csProcess {
   private child?: ChildProcess;
