@@ -4,6 +4,8 @@ import { frameworkManager } from '../frameworks/index.js';
 import { plaintextWarning } from '../frameworks/kafka/server-config.js';
 import { DASK_TLS_DIR } from '../frameworks/dask/tls.js';
 import { TLS_DIR } from '../frameworks/kafka/tls.js';
+import { CONNECT_TOKEN_FILE, SPARK_DIR } from '../frameworks/spark/bootstrap.js';
+import { SPARK_TLS_DIR } from '../frameworks/spark/tls.js';
 import { PilotComputeService } from '../pilot/index.js';
 import {
   formatDamagedRecords,
@@ -210,10 +212,15 @@ export function addPilotCommands(program: Command): void {
 /** How clients of other programs reach a Running pilot (paths only, no secret). */
 function securityNote(id: string, details: FrameworkDetails, workDir: string | undefined): string {
   if (details.security !== 'tls') return `Warning: ${plaintextWarning(id)}`;
-  const [who, dir] =
-    details.type === 'kafka'
-      ? ['Its brokers take', TLS_DIR]
-      : ['Its scheduler and workers take', DASK_TLS_DIR];
-  const where = workDir !== undefined ? posix.join(workDir, dir) : `the pilot's ${dir}`;
-  return `${who} TLS clients with its certificate only: ${where} (ca.pem, client.pem, client-key.pem)`;
+  const within = (dir: string): string =>
+    workDir !== undefined ? posix.join(workDir, dir) : `the pilot's ${dir}`;
+  const files = '(ca.pem, client.pem, client-key.pem)';
+  switch (details.type) {
+    case 'kafka':
+      return `Its brokers take TLS clients with its certificate only: ${within(TLS_DIR)} ${files}`;
+    case 'dask':
+      return `Its scheduler and workers take TLS clients with its certificate only: ${within(DASK_TLS_DIR)} ${files}`;
+    case 'spark':
+      return `Spark Connect and the web UIs take TLS clients with its certificate only: ${within(SPARK_TLS_DIR)} ${files}; Spark Connect also wants the token in ${within(posix.join(SPARK_DIR, CONNECT_TOKEN_FILE))}`;
+  }
 }

@@ -118,7 +118,6 @@ async function issue(
   return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.privateKeyPem };
 }
 
-/** Writes a file only its owner can read (0600). */
 /**
  * A certificate serial (hex) from 16 random bytes: positive and minimally encoded in DER, as
  * OpenSSL 3 requires (a first byte of 0x00 followed by one below 0x80 is refused as "unsupported",
@@ -130,6 +129,7 @@ export function serialNumber(random: Buffer): string {
   return serial.toString('hex');
 }
 
+/** Writes a file only its owner can read (0600). */
 export async function writeSecret(path: string, content: string): Promise<void> {
   await writeFile(path, content, { mode: 0o600 });
 }

@@ -5,6 +5,9 @@ import { DaskBootstrap } from './dask/bootstrap.js';
 import { DaskManager } from './dask/manager.js';
 import { KafkaBootstrap } from './kafka/bootstrap.js';
 import { KafkaManager } from './kafka/manager.js';
+import { SparkBootstrap } from './spark/bootstrap.js';
+import { withChildSparkWorkers, withoutChildSparkWorkers } from './spark/extension.js';
+import { SparkManager } from './spark/manager.js';
 import type { FrameworkBootstrap, FrameworkManager } from './plugin.js';
 
 export type * from './plugin.js';
@@ -20,6 +23,10 @@ export {
   type PythonFunction
 } from './dask/context.js';
 export { DASK_VERSION } from './dask/distribution.js';
+export { SparkManager } from './spark/manager.js';
+export { SparkContext } from './spark/context.js';
+export { SparkError, type SparkResult } from './spark/connect-client.js';
+export { SPARK_VERSION } from './spark/distribution.js';
 export { kafkaSource, type KafkaSource } from './kafka/tls.js';
 export { KAFKA_VERSION } from './kafka/distribution.js';
 
@@ -27,14 +34,22 @@ export { KAFKA_VERSION } from './kafka/distribution.js';
 export function withChild(parent: FrameworkDetails, child: FrameworkDetails): FrameworkDetails {
   if (parent.type === 'kafka' && child.type === 'kafka') return withChildBrokers(parent, child);
   if (parent.type === 'dask' && child.type === 'dask') return withChildWorkers(parent, child);
+  if (parent.type === 'spark' && child.type === 'spark') {
+    return withChildSparkWorkers(parent, child);
+  }
   throw new Error(`A ${child.type} pilot cannot join a ${parent.type} pilot's cluster`);
 }
 
 /** A stopped child's nodes leave its parent's details. */
 export function withoutChild(parent: FrameworkDetails, childId: string): FrameworkDetails {
-  return parent.type === 'kafka'
-    ? withoutChildBrokers(parent, childId)
-    : withoutChildWorkers(parent, childId);
+  switch (parent.type) {
+    case 'kafka':
+      return withoutChildBrokers(parent, childId);
+    case 'dask':
+      return withoutChildWorkers(parent, childId);
+    case 'spark':
+      return withoutChildSparkWorkers(parent, childId);
+  }
 }
 
 /** The client side of a framework type. */
@@ -44,6 +59,8 @@ export function frameworkManager(type: PilotType, options: { cacheDir: string })
       return new KafkaManager(options);
     case 'dask':
       return new DaskManager(options);
+    case 'spark':
+      return new SparkManager(options);
   }
 }
 
@@ -57,5 +74,7 @@ export function frameworkBootstrap(
       return new KafkaBootstrap(options);
     case 'dask':
       return new DaskBootstrap(options);
+    case 'spark':
+      return new SparkBootstrap(options);
   }
 }

@@ -53,15 +53,36 @@ export interface DaskDetails {
   security: 'tls';
 }
 
-export type FrameworkDetails = KafkaDetails | DaskDetails;
+/** A Spark standalone cluster: a master, a worker per node and a Spark Connect server. */
+export interface SparkDetails {
+  type: 'spark';
+  /** The master ("spark://host:port"); its RPC takes only peers with the pilot's secret. */
+  masterUrl: string;
+  /**
+   * Spark Connect ("host:port"), through the pilot's mutual-TLS front: clients present the
+   * pilot's certificate and its Connect token, both read from the pilot's work directory.
+   */
+  connectAddress: string;
+  /** The master's web UI ("https://host:port"), mutual TLS. */
+  masterUiAddress: string;
+  /** The worker on each node (children's included). */
+  workers: { node: string; address: string; pilotId?: string }[];
+  sparkVersion: string;
+  /** RPC authenticated and encrypted with a per-pilot secret; UIs and Connect mutual TLS. */
+  security: 'tls';
+}
 
-/** Where clients reach a running framework (Kafka's bootstrap servers, Dask's scheduler). */
+export type FrameworkDetails = KafkaDetails | DaskDetails | SparkDetails;
+
+/** Where clients reach a running framework (Kafka's bootstrap servers, Dask's scheduler, Spark Connect). */
 export function endpointOf(details: FrameworkDetails): string {
   switch (details.type) {
     case 'kafka':
       return details.bootstrapServers.join(',');
     case 'dask':
       return details.schedulerAddress;
+    case 'spark':
+      return details.connectAddress;
   }
 }
 
@@ -80,7 +101,14 @@ export function dashboardPath(record: Pick<PilotRecord, 'id' | 'details'>): stri
 
 /** What `endpointOf` gives, in words ("bootstrap servers", "scheduler"). */
 export function endpointLabel(details: FrameworkDetails): string {
-  return details.type === 'kafka' ? 'bootstrap servers' : 'scheduler';
+  switch (details.type) {
+    case 'kafka':
+      return 'bootstrap servers';
+    case 'dask':
+      return 'scheduler';
+    case 'spark':
+      return 'Spark Connect';
+  }
 }
 
 /** The process (or batch job) that holds the pilot on its resource. */

@@ -169,8 +169,11 @@ export async function withDescendants(pids: number[]): Promise<number[]> {
   return [...found];
 }
 
-/** The IPv4 TCP sockets these processes listen on, as host and port. */
-export async function ipv4ListenersOf(pids: number[]): Promise<{ host: string; port: number }[]> {
+/**
+ * The TCP sockets these processes listen on, as host and port: IPv4 ones, and IPv6 ones (Java's
+ * are IPv6 sockets), an IPv4-mapped address as its IPv4 form ("::" for IPv6's any address).
+ */
+export async function tcpListenersOf(pids: number[]): Promise<{ host: string; port: number }[]> {
   const inodes = new Set<string>();
   for (const pid of pids) {
     const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
@@ -181,16 +184,28 @@ export async function ipv4ListenersOf(pids: number[]): Promise<{ host: string; p
     }
   }
   const listeners: { host: string; port: number }[] = [];
-  for (const line of (await readFile('/proc/net/tcp', 'utf8')).split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    if (fields[3] !== '0A' || !inodes.has(fields[9] ?? '')) continue;
-    const [address, port] = fields[1]!.split(':') as [string, string];
-    // The kernel prints the address in host (little-endian) byte order.
-    const octets = address
-      .match(/../g)!
-      .map(byte => parseInt(byte, 16))
-      .reverse();
-    listeners.push({ host: octets.join('.'), port: parseInt(port, 16) });
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of (await readFile(table, 'utf8')).split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] !== '0A' || !inodes.has(fields[9] ?? '')) continue;
+      const [address, port] = fields[1]!.split(':') as [string, string];
+      listeners.push({ host: hostOf(address), port: parseInt(port, 16) });
+    }
   }
   return listeners;
+}
+
+/** An address of /proc/net/tcp{,6} (hex, each 32-bit word in host byte order) in words. */
+function hostOf(hex: string): string {
+  const ipv4 = (word: string): string =>
+    word
+      .match(/../g)!
+      .map(byte => parseInt(byte, 16))
+      .reverse()
+      .join('.');
+  if (hex.length === 8) return ipv4(hex);
+  if (/^0{32}$/.test(hex)) return '::';
+  // ::ffff:a.b.c.d: zeros, then 0000FFFF in the third word, then the IPv4 address.
+  if (hex.startsWith('0000000000000000FFFF0000')) return ipv4(hex.slice(24));
+  return `ipv6:${hex}`;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { checkServerIdentity } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { tableFromIPC, type Table } from 'apache-arrow';
@@ -24,6 +25,7 @@ export interface SparkConnectOptions {
   /** Include directory holding spark/connect/*.proto (see sparkConnectProtos). */
   protoDir: string;
   /** Without it the connection is plaintext (a Connect server on loopback behind TLS). */
+  /** `servername`: the name the server's certificate is checked against, when not the address's. */
   tls?: { ca: Buffer; cert: Buffer; key: Buffer; servername?: string };
   userId?: string;
 }
@@ -83,15 +85,18 @@ export class SparkConnectClient {
     const loaded = grpc.loadPackageDefinition(definition) as unknown as {
       spark: { connect: { SparkConnectService: grpc.ServiceClientConstructor } };
     };
+    const servername = options.tls?.servername;
     const credentials =
       options.tls !== undefined
-        ? grpc.credentials.createSsl(options.tls.ca, options.tls.key, options.tls.cert)
+        ? grpc.credentials.createSsl(options.tls.ca, options.tls.key, options.tls.cert, {
+            // Through a tunnel the address is a local port: the certificate is the node's.
+            ...(servername !== undefined
+              ? { checkServerIdentity: (_host, cert) => checkServerIdentity(servername, cert) }
+              : {})
+          })
         : grpc.credentials.createInsecure();
     this.client = new loaded.spark.connect.SparkConnectService(options.address, credentials, {
-      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-      ...(options.tls?.servername !== undefined
-        ? { 'grpc.ssl_target_name_override': options.tls.servername }
-        : {})
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES
     }) as unknown as ServiceClient;
     this.metadata.set('authorization', `Bearer ${options.token}`);
     this.userContext = { user_id: options.userId ?? 'pilot-streaming' };

@@ -31,10 +31,16 @@ function sparkSpec(version: string): MavenDistributionSpec {
     name: 'Spark',
     version,
     directory: 'spark',
-    // SQL (with core, the standalone master and worker), the Connect server, the Kafka source.
-    dependencies: [spark('spark-sql'), spark('spark-connect'), spark('spark-sql-kafka-0-10')].join(
-      '\n'
-    )
+    // SQL (with core, the standalone master and worker), the Connect server, the Kafka source,
+    // and MLlib, which the Connect server calls on (a session's release clears its ML cache).
+    dependencies: [
+      spark('spark-sql'),
+      spark('spark-connect'),
+      spark('spark-sql-kafka-0-10'),
+      spark('spark-mllib')
+    ].join('\n'),
+    // A cache fetched before MLlib was part of the distribution is fetched again.
+    accepts: jars => jars.includes(`spark-mllib_${SCALA_VERSION}-${version}.jar`)
   };
 }
 

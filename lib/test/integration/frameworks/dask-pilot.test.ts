@@ -11,7 +11,7 @@ import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
 import { smallKafkaPilot } from '../../support/small-kafka.js';
 import { until } from '../../support/until.js';
 import {
-  ipv4ListenersOf,
+  tcpListenersOf,
   listeningSockets,
   processesMentioning,
   usePilotTestHome,
@@ -92,7 +92,7 @@ describe('a Dask pilot on fork://localhost', () => {
     // Every socket the scheduler, workers and nannies listen on (their comms, and the HTTP
     // servers of the dashboard, health and metrics) is on the node's address and mutual TLS.
     // (The pilot's agent, which runs compute units, has endpoints and an authority of its own.)
-    const listeners = await ipv4ListenersOf(
+    const listeners = await tcpListenersOf(
       await withDescendants(await processesMentioning(tlsDir))
     );
     // scheduler + dashboard, worker comm + HTTP, nanny comm (the worker runs under a nanny).

@@ -36,8 +36,8 @@ describe('Spark Connect client', () => {
   const token = randomBytes(32).toString('hex');
   const clients: SparkConnectClient[] = [];
 
-  function client(options: { token?: string } = {}): SparkConnectClient {
-    const made = new SparkConnectClient({ address, token: options.token ?? token, protoDir });
+  function client(): SparkConnectClient {
+    const made = new SparkConnectClient({ address, token, protoDir });
     clients.push(made);
     return made;
   }
@@ -87,7 +87,8 @@ describe('Spark Connect client', () => {
   }, FETCH_TIMEOUT_MS);
 
   afterAll(async () => {
-    await Promise.all(clients.map(made => made.close().catch(() => undefined)));
+    // Every session is released (the server refuses only the one without the token).
+    await Promise.all(clients.map(made => made.close()));
     server?.kill('SIGTERM');
     await exited;
     if (workDir !== '') await rm(workDir, { recursive: true, force: true });
@@ -136,11 +137,11 @@ describe('Spark Connect client', () => {
   });
 
   it('is refused without the token', async () => {
-    const failure = await client({ token: 'not-the-token' })
-      .version()
-      .catch((error: unknown) => error);
+    const stranger = new SparkConnectClient({ address, token: 'not-the-token', protoDir });
+    const failure = await stranger.version().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SparkError);
     expect((failure as SparkError).code).toBe(status.UNAUTHENTICATED);
+    await expect(stranger.close()).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
   });
 
   it('interrupts a long query', async () => {

@@ -161,13 +161,13 @@ describe('ControlSession', () => {
     await session.handle({
       kind: 'create',
       requestId: 'c2',
-      description: { type: 'spark', resource: 'http://x' }
+      description: { type: 'storm', resource: 'http://x' }
     });
     expect(sent).toHaveLength(1);
     const reply = sent[0] as Extract<ControlMessage, { kind: 'reply'; ok: false }>;
     expect(reply).toMatchObject({ kind: 'reply', requestId: 'c2', ok: false });
     expect(reply.error.name).toBe('ValidationError');
-    expect(reply.error.message).toContain('type = "spark"');
+    expect(reply.error.message).toContain('type = "storm"');
     expect(reply.error.problems?.map(p => p.key).sort()).toEqual(['resource', 'type']);
   });
 

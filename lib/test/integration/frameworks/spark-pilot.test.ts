@@ -1,0 +1,144 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { getJson } from '../../../src/frameworks/https-json.js';
+import { SparkError, type SparkContext } from '../../../src/frameworks/index.js';
+import { CONNECT_TOKEN_FILE, SPARK_DIR } from '../../../src/frameworks/spark/bootstrap.js';
+import { SparkConnectClient } from '../../../src/frameworks/spark/connect-client.js';
+import {
+  ensureSparkDistribution,
+  SPARK_VERSION,
+  sparkConnectProtos
+} from '../../../src/frameworks/spark/distribution.js';
+import { SPARK_TLS_DIR } from '../../../src/frameworks/spark/tls.js';
+import type { SparkDetails } from '../../../src/protocol/index.js';
+import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
+import {
+  listeningSockets,
+  processesMentioning,
+  tcpListenersOf,
+  usePilotTestHome,
+  withDescendants
+} from '../../support/pilot-home.js';
+
+/** A master, a worker, Spark Connect and an executor start on a couple of cores. */
+const RUNNING_TIMEOUT_MS = 300_000;
+
+describe('a Spark pilot on fork://localhost', () => {
+  const test = usePilotTestHome('test');
+
+  it('runs SQL over 10^7 rows through its context, takes only clients with its certificate and token, and leaves nothing', async () => {
+    const listenersBefore = await listeningSockets();
+    const pilot = await test.service.createPilot({
+      type: 'spark',
+      resource: 'fork://localhost',
+      name: 'spark',
+      walltimeMinutes: 20,
+      configuration: { 'spark.sql.shuffle.partitions': 4 }
+    });
+    await pilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS });
+    const record = await pilot.refresh();
+    const details = record.details as SparkDetails;
+    expect(details).toMatchObject({
+      type: 'spark',
+      masterUrl: expect.stringMatching(/^spark:\/\/127\.0\.0\.1:\d+$/),
+      connectAddress: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      masterUiAddress: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/),
+      workers: [{ address: '127.0.0.1', pilotId: pilot.id }],
+      sparkVersion: SPARK_VERSION,
+      security: 'tls'
+    });
+
+    // Secrets: 0600 files in 0700 directories of the work dir, and never in the record.
+    const sparkDir = join(record.workDir!, SPARK_DIR);
+    const tlsDir = join(record.workDir!, SPARK_TLS_DIR);
+    for (const dir of [sparkDir, tlsDir]) expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    for (const file of [
+      join(sparkDir, 'spark.properties'),
+      join(sparkDir, CONNECT_TOKEN_FILE),
+      ...(await readdir(tlsDir)).map(name => join(tlsDir, name))
+    ]) {
+      expect({ file, mode: (await stat(file)).mode & 0o777 }).toEqual({ file, mode: 0o600 });
+    }
+    const token = (await readFile(join(sparkDir, CONNECT_TOKEN_FILE), 'utf8')).trim();
+    const properties = await readFile(join(sparkDir, 'spark.properties'), 'utf8');
+    const secret = /^spark\.authenticate\.secret=(.+)$/m.exec(properties)![1]!;
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const recordText = JSON.stringify(record);
+    for (const hidden of [token, secret, 'PRIVATE KEY', 'BEGIN CERTIFICATE']) {
+      expect(recordText).not.toContain(hidden);
+    }
+
+    // Real work: an aggregate over 10^7 rows, exact.
+    const context = await pilot.getContext<SparkContext>();
+    expect(await context.version()).toBe(SPARK_VERSION);
+    const { rows } = await context.sql(
+      'SELECT count(*) AS n, sum(id) AS total FROM range(0, 10000000, 1, 8)'
+    );
+    expect(rows).toEqual([{ n: 10_000_000n, total: 49_999_995_000_000n }]);
+    // The pilot's configuration reached the application.
+    expect((await context.sql("SELECT '${spark.sql.shuffle.partitions}' AS p")).rows).toEqual([
+      { p: '4' }
+    ]);
+
+    const own = {
+      ca: await readFile(join(tlsDir, 'ca.pem'), 'utf8'),
+      cert: await readFile(join(tlsDir, 'client.pem'), 'utf8'),
+      key: await readFile(join(tlsDir, 'client-key.pem'), 'utf8')
+    };
+    const foreign = await foreignCredentials();
+    // Spark Connect: TLS with the pilot's certificate only, then the token.
+    const [host, port] = details.connectAddress.split(':') as [string, string];
+    expect(await tryTls(host, Number(port), { ca: [own.ca], ...own, ALPNProtocols: ['h2'] })).toBe(
+      'accepted'
+    );
+    expect(await tryTls(host, Number(port), { ca: [own.ca] })).toEqual({
+      refused: expect.any(String)
+    });
+    expect(
+      await tryTls(host, Number(port), { ca: [own.ca], cert: foreign.cert, key: foreign.key })
+    ).toEqual({ refused: expect.any(String) });
+    const protoDir = await sparkConnectProtos(
+      await ensureSparkDistribution({ cacheDir: test.cacheDir })
+    );
+    const tokenless = new SparkConnectClient({
+      address: details.connectAddress,
+      token: 'not-the-token',
+      protoDir,
+      tls: { ca: Buffer.from(own.ca), cert: Buffer.from(own.cert), key: Buffer.from(own.key) }
+    });
+    const refused = await tokenless.version().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(SparkError);
+    expect((refused as SparkError).code).toBe(status.UNAUTHENTICATED);
+    await expect(tokenless.close()).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    // The master's UI: the pilot's certificate only.
+    const state = (await getJson(details.masterUiAddress, '/json/', own)) as {
+      workers: { state: string }[];
+      activeapps: { name: string }[];
+    };
+    expect(state.workers.map(worker => worker.state)).toEqual(['ALIVE']);
+    expect(state.activeapps.map(app => app.name)).toEqual([`Spark Connect of ${pilot.id}`]);
+    const ui = new URL(details.masterUiAddress);
+    expect(await tryTls(ui.hostname, Number(ui.port), { ca: [own.ca] })).toEqual({
+      refused: expect.any(String)
+    });
+
+    // Every socket the pilot's Spark processes listen on is on the node's address.
+    const listeners = await tcpListenersOf(
+      await withDescendants(await processesMentioning(sparkDir))
+    );
+    expect(listeners.length).toBeGreaterThanOrEqual(6);
+    for (const { host: address, port: listening } of listeners) {
+      expect({ address, listening }).toEqual({ address: '127.0.0.1', listening });
+    }
+
+    await pilot.cancel();
+    expect(pilot.state).toBe('Canceled');
+    expect(await processesMentioning(record.workDir!)).toEqual([]);
+    const newListeners = (await listeningSockets()).filter(
+      socket => !listenersBefore.includes(socket)
+    );
+    expect(newListeners).toEqual([]);
+  });
+});
