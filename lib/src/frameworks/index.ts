@@ -25,7 +25,8 @@ export {
 export { DASK_VERSION } from './dask/distribution.js';
 export { SparkManager } from './spark/manager.js';
 export { SparkContext } from './spark/context.js';
-export { SparkError, type SparkResult } from './spark/connect-client.js';
+export { SparkError, type SparkDataSource, type SparkResult } from './spark/connect-client.js';
+export { kafkaTopicSource } from './spark/kafka-source.js';
 export { SPARK_VERSION } from './spark/distribution.js';
 export { kafkaSource, type KafkaSource } from './kafka/tls.js';
 export { KAFKA_VERSION } from './kafka/distribution.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { checkServerIdentity } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { tableFromIPC, type Table } from 'apache-arrow';
+import { Table, tableFromIPC } from 'apache-arrow';
 
 /**
  * A thin Spark Connect client: Spark's own gRPC protocol (the .proto files of the server's jar,
@@ -34,6 +34,15 @@ export interface SparkConnectOptions {
 export interface SparkResult {
   rows: Record<string, unknown>[];
   table: Table;
+}
+
+/** What Spark reads (`spark.read.format(format).options(options).load(...paths)`). */
+export interface SparkDataSource {
+  format: string;
+  options?: Record<string, string>;
+  /** A DDL schema, e.g. "id BIGINT, name STRING", where the source does not know its own. */
+  schema?: string;
+  paths?: string[];
 }
 
 /** An error the Spark server reported (its error class leads the message, e.g. [PARSE_SYNTAX_ERROR]). */
@@ -117,6 +126,26 @@ export class SparkConnectClient {
     return this.collect({ range: { start: String(start), end: String(end), step: String(step) } });
   }
 
+  /**
+   * Makes `name` a temporary view (this session's) of a data source, e.g. a Kafka topic
+   * (`{ format: 'kafka', options: kafkaReadOptions(...) }`), for SQL to query.
+   */
+  async createView(name: string, source: SparkDataSource): Promise<void> {
+    const input = {
+      read: {
+        data_source: {
+          format: source.format,
+          options: source.options ?? {},
+          ...(source.schema !== undefined ? { schema: source.schema } : {}),
+          paths: source.paths ?? []
+        }
+      }
+    };
+    await this.execute({
+      command: { create_dataframe_view: { input, name, is_global: false, replace: true } }
+    });
+  }
+
   /** The server's Spark version. */
   async version(): Promise<string> {
     const response = (await this.unary(this.client.AnalyzePlan, {
@@ -147,7 +176,12 @@ export class SparkConnectClient {
 
   /** Executes a relation and gathers its Arrow batches into one table. */
   private collect(relation: object): Promise<SparkResult> {
-    const request = { ...this.base(), operation_id: randomUUID(), plan: { root: relation } };
+    return this.execute({ root: relation });
+  }
+
+  /** Executes a plan (a relation as `root`, or a `command`); resolves with what it returned. */
+  private execute(plan: object): Promise<SparkResult> {
+    const request = { ...this.base(), operation_id: randomUUID(), plan };
     return new Promise((resolve, reject) => {
       const tables: Table[] = [];
       const call = this.client.ExecutePlan(request, this.metadata);
@@ -159,7 +193,7 @@ export class SparkConnectClient {
       call.on('error', (error: grpc.ServiceError) => reject(sparkError(error)));
       call.on('end', () => {
         const [first, ...rest] = tables;
-        const table = first !== undefined ? first.concat(...rest) : tableFromIPC([]);
+        const table = first !== undefined ? first.concat(...rest) : new Table();
         resolve({
           table,
           rows: table.toArray().map((row: { toJSON(): Record<string, unknown> }) => row.toJSON())

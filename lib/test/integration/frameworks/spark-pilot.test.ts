@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { getJson } from '../../../src/frameworks/https-json.js';
-import { SparkError, type SparkContext } from '../../../src/frameworks/index.js';
+import { kafkaTopicSource, SparkError, type SparkContext } from '../../../src/frameworks/index.js';
 import { CONNECT_TOKEN_FILE, SPARK_DIR } from '../../../src/frameworks/spark/bootstrap.js';
 import { SparkConnectClient } from '../../../src/frameworks/spark/connect-client.js';
 import {
@@ -14,6 +14,8 @@ import {
 import { SPARK_TLS_DIR } from '../../../src/frameworks/spark/tls.js';
 import type { SparkDetails } from '../../../src/protocol/index.js';
 import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
+import { smallKafkaPilot } from '../../support/small-kafka.js';
+import { until } from '../../support/until.js';
 import {
   listeningSockets,
   processesMentioning,
@@ -140,5 +142,89 @@ describe('a Spark pilot on fork://localhost', () => {
       socket => !listenersBefore.includes(socket)
     );
     expect(newListeners).toEqual([]);
+  });
+
+  it("reads a Kafka pilot's topic through its Kafka source, every message counted once", async () => {
+    const [kafkaPilot, sparkPilot] = await Promise.all([
+      test.service.createPilot({ ...smallKafkaPilot, name: 'source' }),
+      test.service.createPilot({ type: 'spark', resource: 'fork://localhost', walltimeMinutes: 20 })
+    ]);
+    await Promise.all([
+      kafkaPilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS }),
+      sparkPilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS })
+    ]);
+    const count = 5_000;
+    const kafka = await kafkaPilot.getContext();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'numbers', numPartitions: 3 }] });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let start = 0; start < count; start += 500) {
+      await producer.send({
+        topic: 'numbers',
+        messages: Array.from({ length: 500 }, (_, i) => ({ value: String(start + i) }))
+      });
+    }
+    await producer.disconnect();
+
+    const spark = await sparkPilot.getContext<SparkContext>();
+    const source = kafkaTopicSource(await kafkaPilot.refresh(), 'numbers');
+    // Only paths of the Kafka pilot's TLS files go into the query.
+    expect(JSON.stringify(source)).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
+    await spark.createView('numbers', source);
+    const { rows } = await spark.sql(
+      'SELECT count(*) AS n, count(DISTINCT CAST(value AS STRING)) AS distinct_values, ' +
+        'sum(CAST(CAST(value AS STRING) AS BIGINT)) AS total, count(DISTINCT partition) AS partitions FROM numbers'
+    );
+    expect(rows).toEqual([
+      { n: 5000n, distinct_values: 5000n, total: BigInt((count * (count - 1)) / 2), partitions: 3n }
+    ]);
+    await Promise.all([kafkaPilot.cancel(), sparkPilot.cancel()]);
+  });
+
+  it('turns Failed with the reason within 10 s when its worker is killed, and leaves nothing', async () => {
+    const pilot = await test.service.createPilot({
+      type: 'spark',
+      resource: 'fork://localhost',
+      walltimeMinutes: 20
+    });
+    await pilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS });
+    const workDir = pilot.record.workDir!;
+    const pids = await processesMentioning(workDir);
+    const lines = await Promise.all(
+      pids.map(async pid =>
+        (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ')
+      )
+    );
+    const worker =
+      pids[lines.findIndex(line => / org\.apache\.spark\.deploy\.worker\.Worker /.test(line))];
+    expect(worker).toBeDefined();
+
+    const killedAt = Date.now();
+    process.kill(worker!, 'SIGKILL');
+    const reader = await test.newService().getPilot(pilot.id);
+    expect(await until(async () => (await reader.refresh()).state === 'Failed', 10_000)).toBe(true);
+    const elapsed = Date.now() - killedAt;
+    console.log(`Spark worker killed -> Failed in ${elapsed} ms`);
+    expect(elapsed).toBeLessThan(10_000);
+    expect(reader.record.reason).toMatch(
+      /the Spark worker on \S+ \(pid \d+\) was killed by signal SIGKILL/
+    );
+    expect(await until(async () => (await processesMentioning(workDir)).length === 0, 15_000)).toBe(
+      true
+    );
+  });
+
+  it('refuses configuration that would undo its security, naming the key', async () => {
+    await expect(
+      test.service.createPilot({
+        type: 'spark',
+        resource: 'fork://localhost',
+        configuration: { 'spark.authenticate': false }
+      })
+    ).rejects.toThrow(/configuration\.spark\.authenticate/);
+    expect(await test.service.listPilots()).toEqual([]);
   });
 });
