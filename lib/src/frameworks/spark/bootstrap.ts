@@ -88,7 +88,7 @@ function securityProperties(secret: string, token: string, stores: SparkStores):
  * A SPARK_HOME for the pilot: Spark's launcher (which starts executors) looks for `jars/` and a
  * RELEASE file there; the jars are the cache's.
  */
-async function makeSparkHome(dir: string, distribution: SparkDistribution): Promise<string> {
+export async function makeSparkHome(dir: string, distribution: SparkDistribution): Promise<string> {
   const home = join(dir, 'home');
   await mkdir(home, { recursive: true });
   await writeFile(join(home, 'RELEASE'), `Spark ${distribution.version} (Maven Central jars)\n`);

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getJson } from '../../../src/frameworks/https-json.js';
 import { kafkaTopicSource, SparkError, type SparkContext } from '../../../src/frameworks/index.js';
 import { CONNECT_TOKEN_FILE, SPARK_DIR } from '../../../src/frameworks/spark/bootstrap.js';
@@ -12,6 +12,7 @@ import {
   sparkConnectProtos
 } from '../../../src/frameworks/spark/distribution.js';
 import { SPARK_TLS_DIR } from '../../../src/frameworks/spark/tls.js';
+import type { Pilot } from '../../../src/pilot/index.js';
 import type { SparkDetails } from '../../../src/protocol/index.js';
 import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
 import { smallKafkaPilot } from '../../support/small-kafka.js';
@@ -27,22 +28,53 @@ import {
 /** A master, a worker, Spark Connect and an executor start on a couple of cores. */
 const RUNNING_TIMEOUT_MS = 300_000;
 
+// One Spark pilot (and a Kafka pilot to read) serve the tests of this block: a Spark pilot
+// takes tens of seconds of both cores to start.
 describe('a Spark pilot on fork://localhost', () => {
-  const test = usePilotTestHome('test');
+  const test = usePilotTestHome('file');
+  let pilot: Pilot;
+  let kafkaPilot: Pilot;
+  let listenersBefore: string[];
+  let own: { ca: string; cert: string; key: string };
 
-  it('runs SQL over 10^7 rows through its context, takes only clients with its certificate and token, and leaves nothing', async () => {
-    const listenersBefore = await listeningSockets();
-    const pilot = await test.service.createPilot({
-      type: 'spark',
-      resource: 'fork://localhost',
-      name: 'spark',
-      walltimeMinutes: 20,
-      configuration: { 'spark.sql.shuffle.partitions': 4 }
+  beforeAll(async () => {
+    listenersBefore = await listeningSockets();
+    [kafkaPilot, pilot] = await Promise.all([
+      test.service.createPilot({ ...smallKafkaPilot, name: 'source' }),
+      test.service.createPilot({
+        type: 'spark',
+        resource: 'fork://localhost',
+        name: 'spark',
+        walltimeMinutes: 20,
+        configuration: { 'spark.sql.shuffle.partitions': 4 }
+      })
+    ]);
+    await Promise.all([
+      kafkaPilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS }),
+      pilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS })
+    ]);
+    const tlsDir = join(pilot.record.workDir!, SPARK_TLS_DIR);
+    own = {
+      ca: await readFile(join(tlsDir, 'ca.pem'), 'utf8'),
+      cert: await readFile(join(tlsDir, 'client.pem'), 'utf8'),
+      key: await readFile(join(tlsDir, 'client-key.pem'), 'utf8')
+    };
+  }, RUNNING_TIMEOUT_MS + 60_000);
+
+  it('took its jars from the cache, and a warm cache fetches nothing', async () => {
+    const progress: string[] = [];
+    const started = Date.now();
+    await ensureSparkDistribution({
+      cacheDir: test.cacheDir,
+      onProgress: step => progress.push(step.stage)
     });
-    await pilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS });
+    expect(progress).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('publishes its endpoints, and keeps its secrets in 0600 files, never in its record', async () => {
     const record = await pilot.refresh();
-    const details = record.details as SparkDetails;
-    expect(details).toMatchObject({
+    expect(record.details as SparkDetails).toMatchObject({
       type: 'spark',
       masterUrl: expect.stringMatching(/^spark:\/\/127\.0\.0\.1:\d+$/),
       connectAddress: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
@@ -51,8 +83,6 @@ describe('a Spark pilot on fork://localhost', () => {
       sparkVersion: SPARK_VERSION,
       security: 'tls'
     });
-
-    // Secrets: 0600 files in 0700 directories of the work dir, and never in the record.
     const sparkDir = join(record.workDir!, SPARK_DIR);
     const tlsDir = join(record.workDir!, SPARK_TLS_DIR);
     for (const dir of [sparkDir, tlsDir]) expect((await stat(dir)).mode & 0o777).toBe(0o700);
@@ -71,24 +101,44 @@ describe('a Spark pilot on fork://localhost', () => {
     for (const hidden of [token, secret, 'PRIVATE KEY', 'BEGIN CERTIFICATE']) {
       expect(recordText).not.toContain(hidden);
     }
+  });
 
-    // Real work: an aggregate over 10^7 rows, exact.
+  it('runs SQL over 10^7 rows through its context, exact, with its configuration applied', async () => {
     const context = await pilot.getContext<SparkContext>();
     expect(await context.version()).toBe(SPARK_VERSION);
-    const { rows } = await context.sql(
-      'SELECT count(*) AS n, sum(id) AS total FROM range(0, 10000000, 1, 8)'
+    const result = await context.sql(
+      'SELECT count(*) AS n, sum(id) AS total, max(id) AS top FROM range(0, 10000000, 1, 8)'
     );
-    expect(rows).toEqual([{ n: 10_000_000n, total: 49_999_995_000_000n }]);
-    // The pilot's configuration reached the application.
+    expect(result.rows).toEqual([{ n: 10_000_000n, total: 49_999_995_000_000n, top: 9_999_999n }]);
+    expect(result.table.numRows).toBe(1);
+    expect(result.table.schema.fields.map(field => field.name)).toEqual(['n', 'total', 'top']);
     expect((await context.sql("SELECT '${spark.sql.shuffle.partitions}' AS p")).rows).toEqual([
       { p: '4' }
     ]);
+  });
 
-    const own = {
-      ca: await readFile(join(tlsDir, 'ca.pem'), 'utf8'),
-      cert: await readFile(join(tlsDir, 'client.pem'), 'utf8'),
-      key: await readFile(join(tlsDir, 'client-key.pem'), 'utf8')
-    };
+  it("answers as Spark does: a range, a session's view, an error class, an interrupted query", async () => {
+    const context = await pilot.getContext<SparkContext>();
+    expect((await context.range(0, 5, 2)).rows).toEqual([{ id: 0n }, { id: 2n }, { id: 4n }]);
+    await context.sql(
+      'CREATE TEMPORARY VIEW squares AS SELECT id, id * id AS square FROM range(4)'
+    );
+    expect((await context.sql('SELECT sum(square) AS s FROM squares')).rows).toEqual([{ s: 14n }]);
+    const missing = await context.sql('SELECT * FROM no_such_table').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(SparkError);
+    expect((missing as SparkError).message).toMatch(/TABLE_OR_VIEW_NOT_FOUND.*no_such_table/);
+    const long = context
+      .sql('SELECT count(*) FROM range(0, 1000000000000, 1, 2)')
+      .catch((error: unknown) => error);
+    await new Promise(resolve => setTimeout(resolve, 3000));
+    await context.interrupt();
+    const interrupted = await long;
+    expect(interrupted).toBeInstanceOf(SparkError);
+    expect((interrupted as SparkError).message).toMatch(/OPERATION_CANCELED|cancel|interrupt/i);
+  }, 60_000);
+
+  it("takes only clients with its certificate and token, every endpoint on the node's address", async () => {
+    const details = (await pilot.refresh()).details as SparkDetails;
     const foreign = await foreignCredentials();
     // Spark Connect: TLS with the pilot's certificate only, then the token.
     const [host, port] = details.connectAddress.split(':') as [string, string];
@@ -125,34 +175,17 @@ describe('a Spark pilot on fork://localhost', () => {
     expect(await tryTls(ui.hostname, Number(ui.port), { ca: [own.ca] })).toEqual({
       refused: expect.any(String)
     });
-
     // Every socket the pilot's Spark processes listen on is on the node's address.
     const listeners = await tcpListenersOf(
-      await withDescendants(await processesMentioning(sparkDir))
+      await withDescendants(await processesMentioning(join(pilot.record.workDir!, SPARK_DIR)))
     );
     expect(listeners.length).toBeGreaterThanOrEqual(6);
     for (const { host: address, port: listening } of listeners) {
       expect({ address, listening }).toEqual({ address: '127.0.0.1', listening });
     }
-
-    await pilot.cancel();
-    expect(pilot.state).toBe('Canceled');
-    expect(await processesMentioning(record.workDir!)).toEqual([]);
-    const newListeners = (await listeningSockets()).filter(
-      socket => !listenersBefore.includes(socket)
-    );
-    expect(newListeners).toEqual([]);
   });
 
   it("reads a Kafka pilot's topic through its Kafka source, every message counted once", async () => {
-    const [kafkaPilot, sparkPilot] = await Promise.all([
-      test.service.createPilot({ ...smallKafkaPilot, name: 'source' }),
-      test.service.createPilot({ type: 'spark', resource: 'fork://localhost', walltimeMinutes: 20 })
-    ]);
-    await Promise.all([
-      kafkaPilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS }),
-      sparkPilot.wait('Running', { timeoutMs: RUNNING_TIMEOUT_MS })
-    ]);
     const count = 5_000;
     const kafka = await kafkaPilot.getContext();
     const admin = kafka.admin();
@@ -169,7 +202,7 @@ describe('a Spark pilot on fork://localhost', () => {
     }
     await producer.disconnect();
 
-    const spark = await sparkPilot.getContext<SparkContext>();
+    const spark = await pilot.getContext<SparkContext>();
     const source = kafkaTopicSource(await kafkaPilot.refresh(), 'numbers');
     // Only paths of the Kafka pilot's TLS files go into the query.
     expect(JSON.stringify(source)).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
@@ -181,8 +214,23 @@ describe('a Spark pilot on fork://localhost', () => {
     expect(rows).toEqual([
       { n: 5000n, distinct_values: 5000n, total: BigInt((count * (count - 1)) / 2), partitions: 3n }
     ]);
-    await Promise.all([kafkaPilot.cancel(), sparkPilot.cancel()]);
   });
+
+  it('leaves no process and no listening port once cancelled', async () => {
+    await Promise.all([pilot.cancel(), kafkaPilot.cancel()]);
+    expect(pilot.state).toBe('Canceled');
+    for (const ended of [pilot, kafkaPilot]) {
+      expect(await processesMentioning(ended.record.workDir!)).toEqual([]);
+    }
+    const newListeners = (await listeningSockets()).filter(
+      socket => !listenersBefore.includes(socket)
+    );
+    expect(newListeners).toEqual([]);
+  });
+});
+
+describe('Spark pilot faults and bad input', () => {
+  const test = usePilotTestHome('test');
 
   it('turns Failed with the reason within 10 s when its worker is killed, and leaves nothing', async () => {
     const pilot = await test.service.createPilot({
