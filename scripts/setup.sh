@@ -103,6 +103,12 @@ prepare_kafka() {
   step "Kafka distribution (prepare kafka)" node "$REPO_ROOT/lib/dist/cli/main.js" prepare kafka
 }
 
+# Spark's jars (about 340 MB): for the tests, which start Spark pilots; `npm start` leaves them
+# to the first Spark pilot (or `pilot-streaming prepare spark`).
+prepare_spark() {
+  step "Spark distribution (prepare spark)" node "$REPO_ROOT/lib/dist/cli/main.js" prepare spark
+}
+
 install_kernelspec() {
   step "kernelspec into .venv" node "$REPO_ROOT/lib/dist/cli/main.js" kernel install \
     --prefix "$VENV" --env "PILOT_STREAMING_CACHE=$PILOT_STREAMING_CACHE"

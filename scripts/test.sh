@@ -154,6 +154,7 @@ if ! (
   # Installs them as root; otherwise names the missing ones and stops.
   ensure_debian_packages "${DEBIAN_PACKAGES[@]}"
   setup_project
+  prepare_spark
 ); then
   record set-up 1 0 1 "$((SECONDS - setup_start))"
   print_summary
