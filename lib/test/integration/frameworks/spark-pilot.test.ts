@@ -25,6 +25,18 @@ import {
   withDescendants
 } from '../../support/pilot-home.js';
 
+/** Spark's logs under `dir`: the daemons' and every executor's stdout and stderr. */
+async function logsUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter(
+      entry =>
+        entry.isFile() &&
+        (entry.name.endsWith('.log') || entry.name === 'stderr' || entry.name === 'stdout')
+    )
+    .map(entry => join(entry.parentPath, entry.name));
+}
+
 /** A master, a worker, Spark Connect and an executor start on a couple of cores. */
 const RUNNING_TIMEOUT_MS = 300_000;
 
@@ -97,9 +109,30 @@ describe('a Spark pilot on fork://localhost', () => {
     const properties = await readFile(join(sparkDir, 'spark.properties'), 'utf8');
     const secret = /^spark\.authenticate\.secret=(.+)$/m.exec(properties)![1]!;
     expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const storePassword = /^spark\.ssl\.ui\.keyStorePassword=(.+)$/m.exec(properties)![1]!;
     const recordText = JSON.stringify(record);
     for (const hidden of [token, secret, 'PRIVATE KEY', 'BEGIN CERTIFICATE']) {
       expect(recordText).not.toContain(hidden);
+    }
+    // Nor on any command line of its processes (executors' included: other users see those),
+    // nor in any log of Spark's, once a query has run executors.
+    const context = await pilot.getContext<SparkContext>();
+    await context.sql('SELECT count(*) FROM range(0, 1000, 1, 4)');
+    const pids = await withDescendants(await processesMentioning(sparkDir));
+    const commandLines = await Promise.all(
+      pids.map(pid => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''))
+    );
+    expect(commandLines.some(line => line.includes('CoarseGrainedExecutorBackend'))).toBe(true);
+    const logs = await logsUnder(sparkDir);
+    expect(logs.length).toBeGreaterThanOrEqual(4);
+    for (const hidden of [token, secret, storePassword]) {
+      expect(commandLines.filter(line => line.includes(hidden))).toEqual([]);
+      for (const log of logs) {
+        expect({ log, found: (await readFile(log, 'utf8')).includes(hidden) }).toEqual({
+          log,
+          found: false
+        });
+      }
     }
   });
 
