@@ -15,9 +15,9 @@ import {
 import { pickFreePorts } from '../../src/frameworks/free-ports.js';
 import { spawnLogged, stopProcess } from '../../src/frameworks/processes.js';
 import { defaultPilotCache, PilotComputeService, type DaskContext } from '../../src/pilot/index.js';
-import { ValidationError, type PilotRecord, type PilotState } from '../../src/protocol/index.js';
 import { Testbed } from '../../test/testbed/testbed.js';
 import { writeFormattedMarkdown } from '../support/markdown.js';
+import { benchRuns, transitionAt, useTestbedSsh } from '../support/pilot-bench.js';
 import { median } from '../support/stats.js';
 
 const run = promisify(execFile);
@@ -53,23 +53,6 @@ interface Row {
   toContext: number[];
   /** Dask's own start commands on this machine, scheduler + `nodes` workers → a client sees them. */
   peer: number[];
-}
-
-function runs(): number {
-  const value = process.env.DASK_BENCH_RUNS ?? '3';
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 1) {
-    throw new ValidationError('benchmark settings', [
-      { key: 'DASK_BENCH_RUNS', value, expected: 'a whole number ≥ 1' }
-    ]);
-  }
-  return count;
-}
-
-function transitionAt(record: PilotRecord, state: PilotState): number {
-  const change = record.history.find(entry => entry.state === state);
-  if (change === undefined) throw new Error(`Pilot ${record.id} has no ${state} transition`);
-  return Date.parse(change.at);
 }
 
 /** One pilot: created → its context lists `nodes` workers; then cancelled. */
@@ -171,14 +154,11 @@ async function measurePeer(python: string, dir: string, nodes: number): Promise<
 }
 
 test("Dask pilot start-up against Dask's own start commands, on fork:// and slurm+ssh://", async () => {
-  const count = runs();
+  const count = benchRuns('DASK_BENCH_RUNS', 3);
   const loadAtStart = loadavg()[0];
   const dir = await mkdtemp(join(tmpdir(), 'ps-dask-bench-'));
   const cacheDir = defaultPilotCache();
-  const saved = {
-    known: process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS,
-    identity: process.env.PILOT_STREAMING_SSH_IDENTITY
-  };
+  let restoreSsh: (() => void) | undefined;
   let testbed: Testbed | undefined;
   let service: PilotComputeService | undefined;
   try {
@@ -186,8 +166,7 @@ test("Dask pilot start-up against Dask's own start commands, on fork:// and slur
     const { python } = await ensureDaskEnvironment({ cacheDir, onProgress: () => undefined });
     testbed = await Testbed.start({ nodes: Math.max(...SLURM_NODE_COUNTS) });
     const { ssh } = testbed.info;
-    process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS = ssh.knownHostsPath;
-    process.env.PILOT_STREAMING_SSH_IDENTITY = ssh.identityPath;
+    restoreSsh = useTestbedSsh(ssh);
     const remoteHome = await mkdtemp(join(testbed.info.dir, 'home-'));
     service = new PilotComputeService({
       home: join(dir, 'home'),
@@ -259,10 +238,7 @@ test("Dask pilot start-up against Dask's own start commands, on fork:// and slur
     console.log(await writeFormattedMarkdown(markdown, await readFile(markdown, 'utf8')));
   } finally {
     await service?.close();
-    if (saved.known === undefined) delete process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS;
-    else process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS = saved.known;
-    if (saved.identity === undefined) delete process.env.PILOT_STREAMING_SSH_IDENTITY;
-    else process.env.PILOT_STREAMING_SSH_IDENTITY = saved.identity;
+    restoreSsh?.();
     await testbed?.stop();
     await rm(dir, { recursive: true, force: true });
   }

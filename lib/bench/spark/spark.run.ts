@@ -22,9 +22,9 @@ import {
 import { spawnLogged, stopProcess } from '../../src/frameworks/processes.js';
 import type { SparkContext } from '../../src/frameworks/index.js';
 import { defaultPilotCache, PilotComputeService } from '../../src/pilot/index.js';
-import { ValidationError, type PilotRecord, type PilotState } from '../../src/protocol/index.js';
 import { Testbed } from '../../test/testbed/testbed.js';
 import { writeFormattedMarkdown } from '../support/markdown.js';
+import { benchRuns, transitionAt, useTestbedSsh } from '../support/pilot-bench.js';
 import { median } from '../support/stats.js';
 
 const run = promisify(execFile);
@@ -49,23 +49,6 @@ interface Row {
   toContext: number[];
   /** Spark's own start commands on this machine: master, `nodes` workers, Connect answering. */
   peer: number[];
-}
-
-function runs(): number {
-  const value = process.env.SPARK_BENCH_RUNS ?? '2';
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 1) {
-    throw new ValidationError('benchmark settings', [
-      { key: 'SPARK_BENCH_RUNS', value, expected: 'a whole number ≥ 1' }
-    ]);
-  }
-  return count;
-}
-
-function transitionAt(record: PilotRecord, state: PilotState): number {
-  const change = record.history.find(entry => entry.state === state);
-  if (change === undefined) throw new Error(`Pilot ${record.id} has no ${state} transition`);
-  return Date.parse(change.at);
 }
 
 /** One pilot: created → its context answers; then cancelled. */
@@ -247,14 +230,11 @@ async function measurePeer(
 }
 
 test("Spark pilot start-up against Spark's own start commands, on fork:// and slurm+ssh://", async () => {
-  const count = runs();
+  const count = benchRuns('SPARK_BENCH_RUNS', 2);
   const loadAtStart = loadavg()[0];
   const dir = await mkdtemp(join(tmpdir(), 'ps-spark-bench-'));
   const cacheDir = defaultPilotCache();
-  const saved = {
-    known: process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS,
-    identity: process.env.PILOT_STREAMING_SSH_IDENTITY
-  };
+  let restoreSsh: (() => void) | undefined;
   let testbed: Testbed | undefined;
   let service: PilotComputeService | undefined;
   try {
@@ -262,8 +242,7 @@ test("Spark pilot start-up against Spark's own start commands, on fork:// and sl
     const protoDir = await sparkConnectProtos(distribution);
     testbed = await Testbed.start({ nodes: Math.max(...SLURM_NODE_COUNTS) });
     const { ssh } = testbed.info;
-    process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS = ssh.knownHostsPath;
-    process.env.PILOT_STREAMING_SSH_IDENTITY = ssh.identityPath;
+    restoreSsh = useTestbedSsh(ssh);
     const remoteHome = await mkdtemp(join(testbed.info.dir, 'home-'));
     service = new PilotComputeService({
       home: join(dir, 'home'),
@@ -335,10 +314,7 @@ test("Spark pilot start-up against Spark's own start commands, on fork:// and sl
     console.log(await writeFormattedMarkdown(markdown, await readFile(markdown, 'utf8')));
   } finally {
     await service?.close();
-    if (saved.known === undefined) delete process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS;
-    else process.env.PILOT_STREAMING_SSH_KNOWN_HOSTS = saved.known;
-    if (saved.identity === undefined) delete process.env.PILOT_STREAMING_SSH_IDENTITY;
-    else process.env.PILOT_STREAMING_SSH_IDENTITY = saved.identity;
+    restoreSsh?.();
     await testbed?.stop();
     await rm(dir, { recursive: true, force: true });
   }
