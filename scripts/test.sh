@@ -116,6 +116,24 @@ run_suite() {
   record "$name" "$rc" "$passed" "$failed" "$((SECONDS - start))"
 }
 
+# Java ignores TMPDIR and writes to the machine's /tmp unless told otherwise: its entries at the
+# start of the suites, to find any that a test or a pilot leaves there.
+SHARED_TEMP=/tmp
+shared_temp_entries() {
+  find "$SHARED_TEMP" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort
+}
+
+check_no_leftover_temp_files() {
+  local left
+  left=$(comm -13 "$RUN_DIR/shared-temp-before" <(shared_temp_entries))
+  if [[ -n $left ]]; then
+    echo "left behind in $SHARED_TEMP by the tests:" >&2
+    echo "$left" >&2
+    return 1
+  fi
+  echo "nothing new is left in $SHARED_TEMP"
+}
+
 check_no_leftover_processes() {
   local pids
   mapfile -t pids < <(processes_of_this_run)
@@ -161,6 +179,7 @@ if ! (
   exit 1
 fi
 
+shared_temp_entries >"$RUN_DIR/shared-temp-before"
 VITEST_REPORT=(--reporter=default --reporter=json)
 run_suite eslint check - 600 npx eslint .
 run_suite prettier check - 300 npx prettier --check .
@@ -194,6 +213,14 @@ if check_no_leftover_processes; then
   record "no leftover processes" 0 1 0 "$((SECONDS - leftovers_start))"
 else
   record "no leftover processes" 1 0 1 "$((SECONDS - leftovers_start))"
+fi
+leftovers_start=$SECONDS
+echo
+echo "======== no leftover files in the shared /tmp ========"
+if check_no_leftover_temp_files; then
+  record "no leftover temp files" 0 1 0 "$((SECONDS - leftovers_start))"
+else
+  record "no leftover temp files" 1 0 1 "$((SECONDS - leftovers_start))"
 fi
 
 print_summary

@@ -4,6 +4,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import lockfile from 'proper-lockfile';
+import { javaTempOptions } from './java-temp.js';
 import type { CachedDistribution, ProgressListener } from './plugin.js';
 
 /**
@@ -93,7 +94,13 @@ async function runMaven(
   onProgress: ProgressListener
 ): Promise<void> {
   const what = `${spec.name} ${spec.version}`;
-  const child = spawn('mvn', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Maven's JVM reads its options from MAVEN_OPTS; the user's own come last and win.
+  const mavenOptions = [...javaTempOptions(), process.env.MAVEN_OPTS ?? ''].join(' ').trim();
+  const child = spawn('mvn', args, {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MAVEN_OPTS: mavenOptions }
+  });
   const tail: string[] = [];
   let downloads = 0;
   const remember = (line: string): void => {

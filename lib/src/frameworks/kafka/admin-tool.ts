@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { javaTempOptions } from '../java-temp.js';
 import type { KafkaDistribution } from './distribution.js';
 
 /** Kafka's command-line tools used on a running cluster (in the distribution's kafka-tools jar). */
@@ -9,16 +10,8 @@ export const KAFKA_TOOLS = {
   cluster: 'org.apache.kafka.tools.ClusterTool'
 } as const;
 
-/**
- * Short-lived JVM: a small heap, the quick JIT tier only, and no hsperfdata file (it would land
- * in a shared /tmp directory).
- */
-export const SHORT_LIVED_JVM_OPTIONS = [
-  '-Xmx256m',
-  '-XX:TieredStopAtLevel=1',
-  '-XX:+UseSerialGC',
-  '-XX:-UsePerfData'
-];
+/** Short-lived JVM: a small heap and the quick JIT tier only. */
+export const SHORT_LIVED_JVM_OPTIONS = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
 
 /** The output of a tool, its stack frames left out (they bury the message). */
 function lastMessageLines(lines: readonly string[], count: number): string {
@@ -44,7 +37,14 @@ export async function runKafkaTool(options: {
   const command = `java -cp ${distribution.classPath} ${mainClass} ${args.join(' ')}`;
   const child = spawn(
     'java',
-    [...SHORT_LIVED_JVM_OPTIONS, '-cp', distribution.classPath, mainClass, ...args],
+    [
+      ...SHORT_LIVED_JVM_OPTIONS,
+      ...javaTempOptions(),
+      '-cp',
+      distribution.classPath,
+      mainClass,
+      ...args
+    ],
     {
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe']

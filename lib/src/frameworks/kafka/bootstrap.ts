@@ -6,6 +6,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { describeExit } from '../../allocation/exits.js';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
 import type { KafkaDetails } from '../../protocol/index.js';
+import { javaTempOptions } from '../java-temp.js';
 import { lastLines } from '../log-tail.js';
 import { exitOf, stopProcess, type Exit } from '../processes.js';
 import type {
@@ -47,8 +48,6 @@ const READY_TIMEOUT_MS = 120_000;
  */
 const QUORUM_STOP_GRACE_MS = 8_000;
 const PORT_ATTEMPTS = 3;
-/** No hsperfdata files in the shared /tmp (Java writes them there by default). */
-const JVM_FLAGS = ['-XX:-UsePerfData'];
 
 /** The parent a child's brokers join, which must run Kafka too. */
 function kafkaParent(parent: ParentCluster): ParentCluster<KafkaDetails> {
@@ -91,7 +90,7 @@ async function runJava(
   try {
     const child = spawn(
       'java',
-      [...SHORT_LIVED_JVM_OPTIONS, '-cp', distribution.classPath, ...args],
+      [...SHORT_LIVED_JVM_OPTIONS, ...javaTempOptions(), '-cp', distribution.classPath, ...args],
       {
         cwd,
         stdio: ['ignore', log.fd, log.fd]
@@ -452,7 +451,7 @@ export async function launchBroker(java: JavaSetting, plan: NodePlan): Promise<B
     const argv = [
       ...plan.node.launcher,
       'java',
-      ...JVM_FLAGS,
+      ...javaTempOptions(),
       `-Xmx${java.heap}`,
       `-Xms${java.heap}`,
       '-XX:+UseG1GC',

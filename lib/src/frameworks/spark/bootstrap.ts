@@ -17,7 +17,12 @@ import { spawnLogged, stopProcess, type Exit } from '../processes.js';
 import { startTlsFront, type TlsFront } from '../tls-front.js';
 import { sparkConfigurationArgs } from './configuration.js';
 import { ensureSparkDistribution, SPARK_VERSION, type SparkDistribution } from './distribution.js';
-import { CONNECT_SERVER_CLASS, sparkJavaArgs, startedServicePort } from './java.js';
+import {
+  CONNECT_SERVER_CLASS,
+  executorDefaultJavaOptions,
+  sparkJavaArgs,
+  startedServicePort
+} from './java.js';
 import { issueSparkCredentials, SPARK_TLS_DIR, SPARK_TLS_FILES, type SparkStores } from './tls.js';
 
 /** Where a Spark pilot keeps its files, relative to its work directory. */
@@ -274,6 +279,8 @@ export class SparkBootstrap implements FrameworkBootstrap {
           `spark.driver.bindAddress=${firstNode.address}`,
           '--conf',
           `spark.local.dir=${join(sparkDir, 'local')}`,
+          '--conf',
+          `spark.executor.defaultJavaOptions=${executorDefaultJavaOptions()}`,
           ...sparkConfigurationArgs(description.configuration),
           'spark-internal'
         ],

@@ -24,7 +24,9 @@ const RESERVED_KEYS = [
   'spark.ui.filters',
   'spark.ui.view.acls',
   'spark.driver.host',
-  'spark.driver.bindAddress'
+  'spark.driver.bindAddress',
+  // Keep executors' temporary files in the pilot's directory (extraJavaOptions stay the user's).
+  'spark.executor.defaultJavaOptions'
 ];
 
 /** The reserved key or tree (as "tree.*") that `key` falls under, if any. */
@@ -51,7 +53,7 @@ export function sparkConfigurationProblems(
       problems.push({
         key: where,
         value,
-        expected: `no value: the pilot sets ${reserved} itself (its secret, TLS, token and endpoints)`
+        expected: `no value: the pilot sets ${reserved} itself (its secret, TLS, token, endpoints and temporary directory)`
       });
     } else if (typeof value === 'string' && /[\r\n\0]/.test(value)) {
       problems.push({ key: where, value, expected: 'a single-line value' });

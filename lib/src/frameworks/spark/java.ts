@@ -1,3 +1,4 @@
+import { javaTempOptions } from '../java-temp.js';
 import type { SparkDistribution } from './distribution.js';
 
 /**
@@ -40,6 +41,7 @@ export function sparkJavaArgs(options: {
 }): string[] {
   return [
     ...SPARK_JAVA_MODULE_OPTIONS,
+    ...javaTempOptions(),
     `-Xmx${options.heapMb}m`,
     '-cp',
     options.distribution.classPath,
@@ -56,4 +58,14 @@ export function startedServicePort(log: string, service: string): number | undef
   const escaped = service.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const found = new RegExp(`Successfully started service '${escaped}' on port (\\d+)`).exec(log);
   return found !== null ? Number(found[1]) : undefined;
+}
+
+/**
+ * The JVM options the pilot gives executors (which Spark's workers start): Spark puts them
+ * before the application's own `spark.executor.extraJavaOptions`, split like a shell would.
+ */
+export function executorDefaultJavaOptions(): string {
+  return javaTempOptions()
+    .map(option => (/[\s'"\\]/.test(option) ? `'${option.replace(/'/g, `'"'"'`)}'` : option))
+    .join(' ');
 }

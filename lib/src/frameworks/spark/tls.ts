@@ -4,6 +4,7 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import forge from 'node-forge';
 import { AUTHORITY_FILES, issuePilotCertificates, writeSecret } from '../certificates.js';
+import { javaTempOptions } from '../java-temp.js';
 
 /**
  * Per-pilot TLS for Spark. Spark's web UIs (master, workers, the Connect server's driver) serve
@@ -81,7 +82,8 @@ export async function issueSparkCredentials(options: {
         'PKCS12',
         // The password from the environment: a command line is visible to every user.
         '-storepass:env',
-        'PILOT_STORE_PASSWORD'
+        'PILOT_STORE_PASSWORD',
+        ...javaTempOptions().map(option => `-J${option}`)
       ],
       { env: { ...process.env, PILOT_STORE_PASSWORD: stores.password } },
       (error, _stdout, stderr) =>

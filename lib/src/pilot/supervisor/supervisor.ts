@@ -14,6 +14,7 @@ import { readProcessStat, sessionMembers, signalProcess } from '../../resource/f
 import { writeEndNote } from '../pilot-files.js';
 import { applyTransition } from '../record.js';
 import { PilotRegistry } from '../registry.js';
+import { enterPilotTempDir } from './temp-dir.js';
 import { walltimeEnd } from './walltime.js';
 
 /** How long the framework gets to stop after SIGTERM before it is killed. */
@@ -57,6 +58,21 @@ function at(deadline: number, keepAlive: { stopped: boolean }): Promise<void> {
  * Failed with the framework's exit and last log lines). Returns the exit code.
  */
 export async function runSupervisor(options: {
+  pilotId: string;
+  home: string;
+  cacheDir: string;
+}): Promise<number> {
+  const tempDir = await enterPilotTempDir(
+    new PilotRegistry(options.home).workDirOf(options.pilotId)
+  );
+  try {
+    return await supervise(options);
+  } finally {
+    await tempDir.remove();
+  }
+}
+
+async function supervise(options: {
   pilotId: string;
   home: string;
   cacheDir: string;

@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { sparkJavaArgs, startedServicePort } from '../../../src/frameworks/spark/java.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  executorDefaultJavaOptions,
+  sparkJavaArgs,
+  startedServicePort
+} from '../../../src/frameworks/spark/java.js';
 
 describe('Spark JVM launch', () => {
   it("finds a service's port in Spark's log once it has started", () => {
@@ -33,6 +37,9 @@ describe('Spark JVM launch', () => {
       heapMb: 512
     });
     expect(args).toContain('--add-opens=java.base/sun.nio.ch=ALL-UNNAMED');
+    // Temporary files in TMPDIR (the pilot's), not the JVM's default /tmp; no hsperfdata.
+    expect(args).toContain('-XX:-UsePerfData');
+    expect(args).toContain(`-Djava.io.tmpdir=${process.env.TMPDIR ?? '/tmp'}`);
     expect(args.slice(-6)).toEqual([
       '-Xmx512m',
       '-cp',
@@ -41,5 +48,18 @@ describe('Spark JVM launch', () => {
       '--port',
       '0'
     ]);
+  });
+
+  afterEach(() => vi.unstubAllEnvs());
+
+  it("gives executors the pilot's temporary directory, quoted the way Spark splits options", () => {
+    vi.stubEnv('TMPDIR', '/work/pilot-1/tmp');
+    expect(executorDefaultJavaOptions()).toBe(
+      '-XX:-UsePerfData -Djava.io.tmpdir=/work/pilot-1/tmp'
+    );
+    vi.stubEnv('TMPDIR', "/work/Bob's pilot/tmp");
+    expect(executorDefaultJavaOptions()).toBe(
+      `-XX:-UsePerfData '-Djava.io.tmpdir=/work/Bob'"'"'s pilot/tmp'`
+    );
   });
 });
