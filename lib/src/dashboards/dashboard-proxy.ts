@@ -96,12 +96,30 @@ const HOP_HEADERS = new Set([
   'transfer-encoding'
 ]);
 
-function forwardedHeaders(request: IncomingMessage, host: string): OutgoingHttpHeaders {
+/**
+ * Headers in which jupyter-server-proxy tells an application the path it is served under
+ * (Spark's UI prefixes its links with X-Forwarded-Context).
+ */
+const CONTEXT_HEADERS = ['x-forwarded-context', 'x-proxycontextpath', 'x-forwarded-prefix'];
+
+/** The path the browser reaches the pilot's dashboard under: the proxy's own, and its id. */
+export function contextUnder(pilotId: string, context: string | string[] | undefined): string {
+  const outer = (Array.isArray(context) ? context[0] : context) ?? '';
+  return `${outer.replace(/\/+$/, '')}/${pilotId}`;
+}
+
+function forwardedHeaders(
+  request: IncomingMessage,
+  host: string,
+  pilotId: string
+): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (!HOP_HEADERS.has(name) && value !== undefined) headers[name] = value;
   }
   headers.host = host;
+  const context = contextUnder(pilotId, request.headers['x-forwarded-context']);
+  for (const name of CONTEXT_HEADERS) headers[name] = context;
   return headers;
 }
 
@@ -198,7 +216,7 @@ export async function startDashboardProxy(options: {
             agent,
             method: request.method,
             path,
-            headers: forwardedHeaders(request, new URL(target.address).host)
+            headers: forwardedHeaders(request, new URL(target.address).host, pilotId)
           },
           reply => {
             const headers = { ...reply.headers };

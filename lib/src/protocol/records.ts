@@ -91,12 +91,15 @@ export const DASHBOARD_PREFIX = 'pilot-dashboards';
 
 /**
  * The page of a pilot's dashboard relative to the Jupyter server's base URL, when its framework
- * shows one (a Dask pilot's scheduler); undefined otherwise.
+ * shows one (a Dask pilot's scheduler, a Spark pilot's master UI); undefined otherwise.
  */
 export function dashboardPath(record: Pick<PilotRecord, 'id' | 'details'>): string | undefined {
   const details = record.details;
-  if (details?.type !== 'dask' || details.dashboardAddress === undefined) return undefined;
-  return `${DASHBOARD_PREFIX}/${record.id}/status`;
+  if (details?.type === 'dask' && details.dashboardAddress !== undefined) {
+    return `${DASHBOARD_PREFIX}/${record.id}/status`;
+  }
+  if (details?.type === 'spark') return `${DASHBOARD_PREFIX}/${record.id}/`;
+  return undefined;
 }
 
 /** What `endpointOf` gives, in words ("bootstrap servers", "scheduler"). */

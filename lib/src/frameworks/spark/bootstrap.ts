@@ -5,7 +5,6 @@ import { describeExit } from '../../allocation/exits.js';
 import type { PilotNode } from '../../allocation/nodes.js';
 import type { SparkDetails } from '../../protocol/index.js';
 import { readPilotClientCredentials, writeSecret } from '../certificates.js';
-import { getJson } from '../https-json.js';
 import { lastLines } from '../log-tail.js';
 import type {
   BootstrapOptions,
@@ -23,12 +22,21 @@ import {
   sparkJavaArgs,
   startedServicePort
 } from './java.js';
+import { daemonPid, retireWorkers, type RetiringWorker } from './decommission.js';
+import { endpointOf, untilMasterSays } from './master-state.js';
 import { issueSparkCredentials, SPARK_TLS_DIR, SPARK_TLS_FILES, type SparkStores } from './tls.js';
 
 /** Where a Spark pilot keeps its files, relative to its work directory. */
 export const SPARK_DIR = 'spark';
 /** The Connect server's token (0600), which clients send with every call. */
 export const CONNECT_TOKEN_FILE = 'connect.token';
+/** The properties (secret included, 0600) every Spark process of the pilot reads. */
+const PROPERTIES_FILE = 'spark.properties';
+/**
+ * How long a child's workers get to finish their running tasks and hand their blocks on when
+ * it is cancelled (a child's supervisor is given 180 s: CHILD_CANCEL_GRACE_MS).
+ */
+const RETIRE_TIMEOUT_MS = 120_000;
 
 const READY_TIMEOUT_S = 180;
 const POLL_MS = 250;
@@ -53,9 +61,10 @@ async function logTail(path: string): Promise<string> {
 
 /**
  * The properties every Spark process of the pilot reads (0600): RPC authenticated with the
- * pilot's secret and encrypted; web UIs HTTPS with client certificates; the Connect token.
+ * pilot's secret (a child's: its parent's) and encrypted; web UIs HTTPS with client
+ * certificates; graceful decommissioning; the Connect token (a pilot with its own master).
  */
-function securityProperties(secret: string, token: string, stores: SparkStores): string {
+function sparkProperties(secret: string, stores: SparkStores, token?: string): string {
   // The stores are named per namespace: Spark's UIs do not take them from spark.ssl.* when
   // spark.ssl.enabled is off (which keeps RPC on its own AES encryption).
   const uiTls = (namespace: string): Record<string, string> => ({
@@ -81,7 +90,10 @@ function securityProperties(secret: string, token: string, stores: SparkStores):
     // The Connect server's (driver's) UI, and the master's and workers'.
     ...uiTls('spark.ssl.ui'),
     ...uiTls('spark.ssl.standalone'),
-    'spark.connect.authenticate.token': token
+    // Workers of a child pilot leave gracefully (see decommission.ts).
+    'spark.decommission.enabled': 'true',
+    'spark.storage.decommission.enabled': 'true',
+    ...(token !== undefined ? { 'spark.connect.authenticate.token': token } : {})
   };
   // Java properties files treat backslashes as escapes.
   return `${Object.entries(properties)
@@ -137,8 +149,8 @@ export class SparkBootstrap implements FrameworkBootstrap {
   }
 
   async start(options: BootstrapOptions): Promise<RunningFramework> {
-    const { pilotId, workDir, onProgress, signal, nodes, description } = options;
-    if (options.parent !== undefined) sparkParent(options.parent);
+    const { pilotId, workDir, onProgress, signal, nodes, description, log } = options;
+    const parent = options.parent !== undefined ? sparkParent(options.parent) : undefined;
     const firstNode = nodes[0];
     if (firstNode === undefined) throw new Error(`Pilot ${pilotId} has no node to run Spark on`);
     const distribution = await ensureSparkDistribution({ cacheDir: this.cacheDir, onProgress });
@@ -149,22 +161,27 @@ export class SparkBootstrap implements FrameworkBootstrap {
     const home = await makeSparkHome(sparkDir, distribution);
 
     onProgress({ stage: "Issuing the pilot's TLS certificates and secrets", fraction: 0.2 });
+    // A child's workers join the parent's cluster: its RPC secret, its authority's certificates.
     const stores = await issueSparkCredentials({
       pilotId,
       tlsDir,
-      hosts: nodes.flatMap(node => [node.address, node.name])
+      hosts: nodes.flatMap(node => [node.address, node.name]),
+      ...(parent !== undefined ? { parentTlsDir: join(parent.workDir, SPARK_TLS_DIR) } : {})
     });
-    const token = randomBytes(32).toString('hex');
-    const propertiesPath = join(sparkDir, 'spark.properties');
-    await writeSecret(
-      propertiesPath,
-      securityProperties(randomBytes(32).toString('hex'), token, stores)
-    );
-    await writeSecret(join(sparkDir, CONNECT_TOKEN_FILE), token);
+    const secret =
+      parent !== undefined ? await parentSecret(parent) : randomBytes(32).toString('hex');
+    const token = parent === undefined ? randomBytes(32).toString('hex') : undefined;
+    const propertiesPath = join(sparkDir, PROPERTIES_FILE);
+    await writeSecret(propertiesPath, sparkProperties(secret, stores, token));
+    if (token !== undefined) await writeSecret(join(sparkDir, CONNECT_TOKEN_FILE), token);
+    const credentials = await readPilotClientCredentials(tlsDir, path => readFile(path), 'Spark');
 
     const deadline = Date.now() + READY_TIMEOUT_S * 1000;
     const processes: SparkProcess[] = [];
+    const workers: SparkWorker[] = [];
     let front: TlsFront | undefined;
+    let masterUiAddress = parent?.details.masterUiAddress;
+    const workerDir = (node: PilotNode): string => join(sparkDir, `work-${node.name}`);
     const launch = async (
       node: PilotNode,
       role: string,
@@ -195,42 +212,79 @@ export class SparkBootstrap implements FrameworkBootstrap {
     };
     const stop = async (graceMs: number): Promise<void> => {
       await front?.close();
+      if (parent !== undefined) {
+        // Leaving the parent's cluster: running tasks finish, blocks move to other executors.
+        const leaving = workers.flatMap(({ pid, process: worker, ...rest }) =>
+          pid !== undefined && worker.child.exitCode === null ? [{ ...rest, pid }] : []
+        );
+        const endpoints = leaving.map(each => endpointOf({ host: each.node.address, ...each }));
+        if (leaving.length > 0) log(`decommissioning Spark workers ${endpoints.join(', ')}`);
+        await retireWorkers({
+          workers: leaving,
+          credentials,
+          timeoutMs: RETIRE_TIMEOUT_MS,
+          pollMs: POLL_MS
+        }).then(
+          ms => log(`Spark workers ${endpoints.join(', ')} have no executors left after ${ms} ms`),
+          (error: unknown) =>
+            log(`cannot retire Spark workers gracefully: ${(error as Error).message}`)
+        );
+      }
       // Workers end their executors; the master goes last.
-      const [master, ...rest] = processes;
+      const master = parent === undefined ? processes[0] : undefined;
+      const rest = processes.filter(each => each !== master);
       await Promise.all(rest.map(done => stopProcess(done.child, done.exit, graceMs / 2)));
       if (master !== undefined) await stopProcess(master.child, master.exit, graceMs / 2);
     };
+    const anyExited = async (): Promise<void> => {
+      for (const each of processes) {
+        if (each.child.exitCode !== null || each.child.signalCode !== null) {
+          throw new Error(
+            `${describeExit(each.what, await each.exit)} while the pilot started${await logTail(each.logPath)}`
+          );
+        }
+      }
+    };
 
     try {
-      onProgress({ stage: 'Starting the Spark master', fraction: 0.4 });
-      const master = await launch(
-        firstNode,
-        'master',
-        'org.apache.spark.deploy.master.Master',
-        [
-          '--host',
-          firstNode.address,
-          '--port',
-          '0',
-          '--webui-port',
-          '0',
-          '--properties-file',
-          propertiesPath
-        ],
-        DAEMON_HEAP_MB
-      );
-      const masterPort = await servicePort(master, 'sparkMaster', signal, deadline);
-      const masterUiPort = await servicePort(master, 'MasterUI (HTTPS)', signal, deadline);
-      const masterUrl = `spark://${firstNode.address}:${masterPort}`;
-      const masterUiAddress = `https://${firstNode.address}:${masterUiPort}`;
+      let masterUrl: string;
+      if (parent === undefined) {
+        onProgress({ stage: 'Starting the Spark master', fraction: 0.4 });
+        const master = await launch(
+          firstNode,
+          'master',
+          'org.apache.spark.deploy.master.Master',
+          [
+            '--host',
+            firstNode.address,
+            '--port',
+            '0',
+            '--webui-port',
+            '0',
+            '--properties-file',
+            propertiesPath
+          ],
+          DAEMON_HEAP_MB
+        );
+        const masterPort = await servicePort(master, 'sparkMaster', signal, deadline);
+        const masterUiPort = await servicePort(master, 'MasterUI (HTTPS)', signal, deadline);
+        masterUrl = `spark://${firstNode.address}:${masterPort}`;
+        masterUiAddress = `https://${firstNode.address}:${masterUiPort}`;
+      } else {
+        masterUrl = parent.details.masterUrl;
+      }
 
       onProgress({
-        stage: `Starting ${nodes.length} Spark worker(s) and Spark Connect`,
+        stage:
+          parent === undefined
+            ? `Starting ${nodes.length} Spark worker(s) and Spark Connect`
+            : `Starting ${nodes.length} Spark worker(s) for ${parent.pilotId}'s master`,
         fraction: 0.6
       });
-      await Promise.all(
-        nodes.map(node =>
-          launch(
+      const launched = await Promise.all(
+        nodes.map(async node => ({
+          node,
+          process: await launch(
             node,
             'worker',
             'org.apache.spark.deploy.worker.Worker',
@@ -247,83 +301,117 @@ export class SparkBootstrap implements FrameworkBootstrap {
               '--memory',
               `${WORKER_MEMORY_MB}m`,
               '--work-dir',
-              join(sparkDir, `work-${node.name}`),
+              workerDir(node),
               '--properties-file',
               propertiesPath,
               masterUrl
             ],
             DAEMON_HEAP_MB
           )
-        )
+        }))
       );
-      const connect = await launch(
-        firstNode,
-        'connect',
-        'org.apache.spark.deploy.SparkSubmit',
-        [
-          '--master',
-          masterUrl,
-          '--class',
-          CONNECT_SERVER_CLASS,
-          '--name',
-          `Spark Connect of ${pilotId}`,
-          '--properties-file',
-          propertiesPath,
-          '--conf',
-          'spark.connect.grpc.binding.address=127.0.0.1',
-          '--conf',
-          'spark.connect.grpc.binding.port=0',
-          '--conf',
-          `spark.driver.host=${firstNode.address}`,
-          '--conf',
-          `spark.driver.bindAddress=${firstNode.address}`,
-          '--conf',
-          `spark.local.dir=${join(sparkDir, 'local')}`,
-          '--conf',
-          `spark.executor.defaultJavaOptions=${executorDefaultJavaOptions()}`,
-          ...sparkConfigurationArgs(description.configuration),
-          'spark-internal'
-        ],
-        CONNECT_HEAP_MB
-      );
-      const connectPort = await servicePort(connect, CONNECT_SERVICE, signal, deadline);
-      const [node, key, ca] = await Promise.all(
-        [SPARK_TLS_FILES.nodeCert, SPARK_TLS_FILES.nodeKey, SPARK_TLS_FILES.caCert].map(name =>
-          readFile(join(tlsDir, name), 'utf8')
-        )
-      );
-      front = await startTlsFront({
-        host: firstNode.address,
-        cert: node!,
-        key: key!,
-        ca: ca!,
-        target: { host: '127.0.0.1', port: connectPort },
-        alpn: ['h2']
-      });
+      let connectAddress = parent?.details.connectAddress;
+      if (parent === undefined) {
+        const connect = await launch(
+          firstNode,
+          'connect',
+          'org.apache.spark.deploy.SparkSubmit',
+          [
+            '--master',
+            masterUrl,
+            '--class',
+            CONNECT_SERVER_CLASS,
+            '--name',
+            `Spark Connect of ${pilotId}`,
+            '--properties-file',
+            propertiesPath,
+            '--conf',
+            'spark.connect.grpc.binding.address=127.0.0.1',
+            '--conf',
+            'spark.connect.grpc.binding.port=0',
+            '--conf',
+            `spark.driver.host=${firstNode.address}`,
+            '--conf',
+            `spark.driver.bindAddress=${firstNode.address}`,
+            '--conf',
+            `spark.local.dir=${join(sparkDir, 'local')}`,
+            '--conf',
+            `spark.executor.defaultJavaOptions=${executorDefaultJavaOptions()}`,
+            ...sparkConfigurationArgs(description.configuration),
+            'spark-internal'
+          ],
+          CONNECT_HEAP_MB
+        );
+        const connectPort = await servicePort(connect, CONNECT_SERVICE, signal, deadline);
+        const [node, key, ca] = await Promise.all(
+          [SPARK_TLS_FILES.nodeCert, SPARK_TLS_FILES.nodeKey, SPARK_TLS_FILES.caCert].map(name =>
+            readFile(join(tlsDir, name), 'utf8')
+          )
+        );
+        front = await startTlsFront({
+          host: firstNode.address,
+          cert: node!,
+          key: key!,
+          ca: ca!,
+          target: { host: '127.0.0.1', port: connectPort },
+          alpn: ['h2']
+        });
+        connectAddress = `${firstNode.address}:${front.port}`;
+      }
 
       onProgress({
         stage: `Waiting for ${nodes.length} Spark worker(s) to register`,
         fraction: 0.8
       });
-      const credentials = await readPilotClientCredentials(tlsDir, path => readFile(path), 'Spark');
-      await waitForWorkers({
-        masterUiAddress,
+      // Known by the port each bound (a parent's worker may share a child's address).
+      for (const { node, process: worker } of launched) {
+        const port = await servicePort(worker, 'sparkWorker', signal, deadline);
+        const uiPort = await servicePort(worker, 'WorkerUI (HTTPS)', signal, deadline);
+        const pid = daemonPid(await readFile(worker.logPath, 'utf8'));
+        workers.push({
+          node,
+          port,
+          uiAddress: `https://${node.address}:${uiPort}`,
+          workDir: workerDir(node),
+          ...(pid !== undefined ? { pid } : {}),
+          process: worker
+        });
+      }
+      const expected = workers.map(worker => endpointOf({ host: worker.node.address, ...worker }));
+      await untilMasterSays({
+        masterUiAddress: masterUiAddress!,
         credentials,
-        addresses: nodes.map(each => each.address),
-        processes,
+        done: listed => {
+          const alive = new Set(
+            listed.filter(worker => worker.state === 'ALIVE').map(worker => endpointOf(worker))
+          );
+          return expected.every(endpoint => alive.has(endpoint));
+        },
+        describeMissing: listed =>
+          `Spark workers ${expected
+            .filter(
+              endpoint =>
+                !listed?.some(worker => endpointOf(worker) === endpoint && worker.state === 'ALIVE')
+            )
+            .join(', ')} did not register with the master within ${READY_TIMEOUT_S} s`,
+        check: anyExited,
         signal,
-        deadline
+        deadline,
+        pollMs: POLL_MS
       });
 
       const details: SparkDetails = {
         type: 'spark',
         masterUrl,
-        connectAddress: `${firstNode.address}:${front.port}`,
-        masterUiAddress,
+        connectAddress: connectAddress!,
+        masterUiAddress: masterUiAddress!,
         workers: nodes.map(each => ({ node: each.name, address: each.address, pilotId })),
         sparkVersion: SPARK_VERSION,
         security: 'tls'
       };
+      if (parent !== undefined) {
+        log(`Spark workers ${expected.join(', ')} joined ${parent.pilotId}'s master ${masterUrl}`);
+      }
       return {
         details,
         exited: Promise.race(
@@ -341,58 +429,37 @@ export class SparkBootstrap implements FrameworkBootstrap {
   }
 }
 
-interface MasterState {
-  workers?: { host?: string; state?: string }[];
+interface SparkWorker extends Omit<RetiringWorker, 'pid'> {
+  /** Unknown when its log does not name it: such a worker is stopped, not decommissioned. */
+  pid?: number;
+  process: SparkProcess;
 }
 
-/** Resolves once an ALIVE worker on each of `addresses` is registered with the master. */
-async function waitForWorkers(options: {
-  masterUiAddress: string;
-  credentials: Awaited<ReturnType<typeof readPilotClientCredentials>>;
-  addresses: string[];
-  processes: SparkProcess[];
-  signal: AbortSignal;
-  deadline: number;
-}): Promise<void> {
-  let missing = [...options.addresses];
-  let lastError: Error | undefined;
-  for (;;) {
-    options.signal.throwIfAborted();
-    for (const each of options.processes) {
-      if (each.child.exitCode !== null || each.child.signalCode !== null) {
-        throw new Error(
-          `${describeExit(each.what, await each.exit)} while the pilot started${await logTail(each.logPath)}`
-        );
-      }
-    }
-    try {
-      const state = (await getJson(
-        options.masterUiAddress,
-        '/json/',
-        options.credentials
-      )) as MasterState;
-      const alive = new Set(
-        (state.workers ?? []).filter(worker => worker.state === 'ALIVE').map(worker => worker.host)
-      );
-      missing = options.addresses.filter(address => !alive.has(address));
-      lastError = undefined;
-      if (missing.length === 0) return;
-    } catch (error) {
-      lastError = error as Error;
-    }
-    if (Date.now() > options.deadline) {
-      throw new Error(
-        `Spark workers on ${missing.join(', ')} did not register with the master within ${READY_TIMEOUT_S} s` +
-          (lastError !== undefined ? ` (last answer: ${lastError.message})` : '')
-      );
-    }
-    await new Promise(resolve => setTimeout(resolve, POLL_MS));
+/** The parent whose master a child's workers join, which must run Spark too. */
+function sparkParent(parent: ParentCluster): ParentCluster<SparkDetails> & { workDir: string } {
+  if (parent.details.type !== 'spark') {
+    throw new Error(
+      `Pilot ${parent.pilotId} runs ${parent.details.type}: a Spark pilot's workers join a Spark parent only`
+    );
   }
+  if (parent.workDir === undefined) {
+    throw new Error(
+      `Pilot ${parent.pilotId}'s work directory is not known: its RPC secret and authority admit the child's workers`
+    );
+  }
+  return { ...parent, details: parent.details, workDir: parent.workDir };
 }
 
-/** Growing a Spark pilot through a child is not built yet: said before anything starts. */
-function sparkParent(parent: ParentCluster): never {
-  throw new Error(
-    `Pilot ${parent.pilotId}: a Spark pilot cannot yet grow through a child pilot (parent); start a larger one`
-  );
+/** The RPC secret in the parent's properties, which the master asks every worker for. */
+async function parentSecret(parent: { pilotId: string; workDir: string }): Promise<string> {
+  const path = join(parent.workDir, SPARK_DIR, PROPERTIES_FILE);
+  const text = await readFile(path, 'utf8').catch((error: unknown) => {
+    throw new Error(
+      `Cannot read the Spark secret of ${parent.pilotId} (${path}): ${(error as Error).message}`,
+      { cause: error }
+    );
+  });
+  const found = /^spark\.authenticate\.secret=(.+)$/m.exec(text);
+  if (found === null) throw new Error(`${path} of ${parent.pilotId} holds no Spark secret`);
+  return found[1]!;
 }

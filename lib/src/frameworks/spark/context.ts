@@ -2,7 +2,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { ISocketFactory } from 'kafkajs';
 import type { ClientCredentials } from '../certificates.js';
 import { status } from '@grpc/grpc-js';
+import { getJsonThrough } from '../https-json.js';
+import type { DashboardTarget } from '../plugin.js';
 import { SparkConnectClient, SparkError } from './connect-client.js';
+import { MASTER_STATE_PATH, workersOf, type MasterWorker } from './master-state.js';
 
 /**
  * The context of a Spark pilot: a Spark Connect session over mutual TLS with the pilot's
@@ -13,6 +16,7 @@ import { SparkConnectClient, SparkError } from './connect-client.js';
 export class SparkContext extends SparkConnectClient {
   private constructor(
     options: ConstructorParameters<typeof SparkConnectClient>[0],
+    private readonly masterUi: DashboardTarget,
     private readonly bridge?: Server
   ) {
     super(options);
@@ -23,6 +27,8 @@ export class SparkContext extends SparkConnectClient {
     token: string;
     credentials: ClientCredentials;
     protoDir: string;
+    /** The master's web UI (mutual TLS), which tells the cluster's workers. */
+    masterUi: DashboardTarget;
     socketFactory?: ISocketFactory;
   }): Promise<SparkContext> {
     const { host, port } = splitAddress(options.connectAddress);
@@ -32,12 +38,15 @@ export class SparkContext extends SparkConnectClient {
       key: Buffer.from(options.credentials.key)
     };
     if (options.socketFactory === undefined) {
-      return new SparkContext({
-        address: options.connectAddress,
-        token: options.token,
-        tls,
-        protoDir: options.protoDir
-      });
+      return new SparkContext(
+        {
+          address: options.connectAddress,
+          token: options.token,
+          tls,
+          protoDir: options.protoDir
+        },
+        options.masterUi
+      );
     }
     const bridge = await tunnelBridge(options.socketFactory, host, port);
     const local = bridge.address();
@@ -50,8 +59,17 @@ export class SparkContext extends SparkConnectClient {
         tls: { ...tls, servername: host },
         protoDir: options.protoDir
       },
+      options.masterUi,
       bridge
     );
+  }
+
+  /**
+   * The cluster's workers as its master lists them (a child pilot's among them while it runs):
+   * address, state (ALIVE, DECOMMISSIONED, DEAD), cores and cores in use by executors.
+   */
+  async workers(): Promise<MasterWorker[]> {
+    return workersOf(await getJsonThrough(this.masterUi, MASTER_STATE_PATH));
   }
 
   /**

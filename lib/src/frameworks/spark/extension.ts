@@ -2,10 +2,13 @@ import type { SparkDetails } from '../../protocol/index.js';
 
 /** The parent's details with a running child's workers added (the parent lists every worker). */
 export function withChildSparkWorkers(parent: SparkDetails, child: SparkDetails): SparkDetails {
-  const known = new Set(parent.workers.map(worker => worker.address));
+  // Two pilots' workers may share an address (fork://): a worker is its pilot's node.
+  const key = (worker: SparkDetails['workers'][number]): string =>
+    `${worker.pilotId}/${worker.node}`;
+  const known = new Set(parent.workers.map(key));
   return {
     ...parent,
-    workers: [...parent.workers, ...child.workers.filter(worker => !known.has(worker.address))]
+    workers: [...parent.workers, ...child.workers.filter(worker => !known.has(key(worker)))]
   };
 }
 

@@ -5,9 +5,11 @@ import type {
   ValidationProblem
 } from '../../protocol/index.js';
 import { readPilotClientCredentials } from '../certificates.js';
+import { tlsDashboardTarget } from '../dashboard-target.js';
 import type {
   CachedDistribution,
   ContextOptions,
+  DashboardTarget,
   FrameworkManager,
   ProgressListener
 } from '../plugin.js';
@@ -70,7 +72,25 @@ export class SparkManager implements FrameworkManager<SparkContext> {
       token,
       credentials,
       protoDir: await sparkConnectProtos(distribution),
+      masterUi: tlsDashboardTarget(details.masterUiAddress, credentials, options.socketFactory),
       ...(options.socketFactory !== undefined ? { socketFactory: options.socketFactory } : {})
     });
+  }
+
+  /** The master's web UI (mutual TLS, as the master), reached as the context is. */
+  async dashboard(details: FrameworkDetails, options: ContextOptions): Promise<DashboardTarget> {
+    if (details.type !== 'spark') throw new Error(`Not a Spark pilot's details: ${details.type}`);
+    const { workDir, readPilotFile } = options;
+    if (workDir === undefined || readPilotFile === undefined) {
+      throw new Error(
+        `The Spark UI at ${details.masterUiAddress} takes clients with the pilot's certificate only, and the pilot's work directory is not known to read it from`
+      );
+    }
+    const credentials = await readPilotClientCredentials(
+      posix.join(workDir, SPARK_TLS_DIR),
+      readPilotFile,
+      'Spark'
+    );
+    return tlsDashboardTarget(details.masterUiAddress, credentials, options.socketFactory);
   }
 }

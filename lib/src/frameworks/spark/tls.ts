@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmod, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import forge from 'node-forge';
 import { AUTHORITY_FILES, issuePilotCertificates, writeSecret } from '../certificates.js';
-import { javaTempOptions } from '../java-temp.js';
+import { writeJavaStores, type JavaStores } from '../java-stores.js';
 
 /**
  * Per-pilot TLS for Spark. Spark's web UIs (master, workers, the Connect server's driver) serve
@@ -24,11 +20,7 @@ export const SPARK_TLS_FILES = {
 } as const;
 
 /** What Spark's SSL settings name: the stores and their password. */
-export interface SparkStores {
-  keyStore: string;
-  trustStore: string;
-  password: string;
-}
+export type SparkStores = JavaStores;
 
 /**
  * Writes a Spark pilot's TLS files into `tlsDir` (0700, files 0600): the authority (or the
@@ -47,53 +39,17 @@ export async function issueSparkCredentials(options: {
     ...options,
     serverSubject: `pilot-streaming Spark node of ${pilotId}`
   });
-  const stores: SparkStores = {
-    keyStore: join(tlsDir, SPARK_TLS_FILES.keyStore),
-    trustStore: join(tlsDir, SPARK_TLS_FILES.trustStore),
-    password: randomBytes(24).toString('base64url')
-  };
-  const keyStore = forge.pkcs12.toPkcs12Asn1(
-    forge.pki.privateKeyFromPem(node.keyPem),
-    [forge.pki.certificateFromPem(node.certPem), authority.cert],
-    stores.password,
-    { algorithm: '3des', friendlyName: 'node' }
-  );
   await Promise.all([
     writeSecret(join(tlsDir, SPARK_TLS_FILES.nodeCert), `${node.certPem}${authority.certPem}`),
-    writeSecret(join(tlsDir, SPARK_TLS_FILES.nodeKey), node.keyPem),
-    writeFile(stores.keyStore, Buffer.from(forge.asn1.toDer(keyStore).getBytes(), 'binary'), {
-      mode: 0o600
-    })
+    writeSecret(join(tlsDir, SPARK_TLS_FILES.nodeKey), node.keyPem)
   ]);
-  // A trusted-certificate entry needs Java's own attribute, which keytool writes.
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      options.keytool ?? 'keytool',
-      [
-        '-importcert',
-        '-noprompt',
-        '-alias',
-        'pilot-authority',
-        '-file',
-        join(tlsDir, SPARK_TLS_FILES.caCert),
-        '-keystore',
-        stores.trustStore,
-        '-storetype',
-        'PKCS12',
-        // The password from the environment: a command line is visible to every user.
-        '-storepass:env',
-        'PILOT_STORE_PASSWORD',
-        ...javaTempOptions().map(option => `-J${option}`)
-      ],
-      { env: { ...process.env, PILOT_STORE_PASSWORD: stores.password } },
-      (error, _stdout, stderr) =>
-        error
-          ? reject(
-              new Error(`keytool could not make the Spark trust store: ${stderr || error.message}`)
-            )
-          : resolve()
-    );
+  return writeJavaStores({
+    keyStore: join(tlsDir, SPARK_TLS_FILES.keyStore),
+    trustStore: join(tlsDir, SPARK_TLS_FILES.trustStore),
+    node,
+    authority,
+    caCertPath: join(tlsDir, SPARK_TLS_FILES.caCert),
+    framework: 'Spark',
+    ...(options.keytool !== undefined ? { keytool: options.keytool } : {})
   });
-  await chmod(stores.trustStore, 0o600);
-  return stores;
 }

@@ -376,7 +376,8 @@ async function reserveParentNodes(
       current.details.nextNodeId ?? Math.max(...current.details.brokers.map(b => b.nodeId)) + 1;
     return { ...current, details: { ...current.details, nextNodeId: firstNodeId + count } };
   });
-  const reserved = parent.details?.type === 'dask' || firstNodeId !== 0;
+  // Only Kafka numbers its nodes (broker ids); other frameworks' workers need no reservation.
+  const reserved = parent.details?.type !== 'kafka' || firstNodeId !== 0;
   if (parent.state !== 'Running' || parent.details === undefined || !reserved) {
     throw new Error(
       `pilot ${childId} extends ${parentId}, which is ${parent.state}: expected a Running parent`

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,9 @@ import {
 } from '../../../src/frameworks/spark/distribution.js';
 import { SPARK_TLS_DIR } from '../../../src/frameworks/spark/tls.js';
 import type { Pilot } from '../../../src/pilot/index.js';
-import type { SparkDetails } from '../../../src/protocol/index.js';
+import { dashboardPath, type SparkDetails } from '../../../src/protocol/index.js';
+import { startDashboardProxy } from '../../../src/dashboards/dashboard-proxy.js';
+import { getOverSocket } from '../../support/unix-http.js';
 import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
 import { smallKafkaPilot } from '../../support/small-kafka.js';
 import { until } from '../../support/until.js';
@@ -247,6 +250,29 @@ describe('a Spark pilot on fork://localhost', () => {
     expect(rows).toEqual([
       { n: 5000n, distinct_values: 5000n, total: BigInt((count * (count - 1)) / 2), partitions: 3n }
     ]);
+  });
+
+  it('shows its master UI inside JupyterLab through the dashboard proxy, links under its path', async () => {
+    expect(dashboardPath(await pilot.refresh())).toBe(`pilot-dashboards/${pilot.id}/`);
+    const socketDir = await mkdtemp(join(tmpdir(), 'dashboard-proxy-'));
+    const proxy = await startDashboardProxy({
+      pilots: test.newService(),
+      socketPath: join(socketDir, 'socket')
+    });
+    try {
+      // As jupyter-server-proxy forwards it: its own path in X-Forwarded-Context.
+      const page = await getOverSocket(join(socketDir, 'socket'), `/${pilot.id}/`, {
+        'X-Forwarded-Context': '/user/ada/pilot-dashboards'
+      });
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('Spark Master at spark://127.0.0.1:');
+      expect(page.body).toContain(`href="/user/ada/pilot-dashboards/${pilot.id}/static/`);
+      const state = await getOverSocket(join(socketDir, 'socket'), `/${pilot.id}/json/`);
+      expect(JSON.parse(state.body)).toMatchObject({ status: 'ALIVE', aliveworkers: 1 });
+    } finally {
+      await proxy.close();
+      await rm(socketDir, { recursive: true, force: true });
+    }
   });
 
   it('leaves no process and no listening port once cancelled', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { locationUnder, routeOf } from '../../../src/dashboards/dashboard-proxy.js';
+import { contextUnder, locationUnder, routeOf } from '../../../src/dashboards/dashboard-proxy.js';
 
 describe("the dashboard proxy's routes", () => {
   it('splits /<pilot id>/<path> and keeps the query', () => {
@@ -31,5 +31,15 @@ describe("the dashboard proxy's routes", () => {
     expect(locationUnder('pilot-0123456789ab', 'status')).toBe('status');
     expect(locationUnder('pilot-0123456789ab', 'https://dask.org/')).toBe('https://dask.org/');
     expect(locationUnder('pilot-0123456789ab', '//elsewhere/x')).toBe('//elsewhere/x');
+  });
+
+  it('tells a dashboard the path the browser sees it under (Spark prefixes its links with it)', () => {
+    expect(contextUnder('pilot-0123456789ab', '/user/ada/pilot-dashboards')).toBe(
+      '/user/ada/pilot-dashboards/pilot-0123456789ab'
+    );
+    expect(contextUnder('pilot-0123456789ab', '/pilot-dashboards/')).toBe(
+      '/pilot-dashboards/pilot-0123456789ab'
+    );
+    expect(contextUnder('pilot-0123456789ab', undefined)).toBe('/pilot-0123456789ab');
   });
 });
