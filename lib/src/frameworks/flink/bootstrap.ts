@@ -1,0 +1,335 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { describeExit } from '../../allocation/exits.js';
+import type { PilotNode } from '../../allocation/nodes.js';
+import type { FrameworkDetails } from '../../protocol/index.js';
+import { readPilotClientCredentials, writeSecret } from '../certificates.js';
+import { lastLines } from '../log-tail.js';
+import type { BootstrapOptions, FrameworkBootstrap, RunningFramework } from '../plugin.js';
+import { spawnLogged, stopProcess, type Exit } from '../processes.js';
+import { flinkOptions, renderConfigYaml } from './configuration.js';
+import type { FlinkDetails } from './details.js';
+import { ensureFlinkDistribution, FLINK_VERSION } from './distribution.js';
+import { flinkScriptEnvironment } from './environment.js';
+import { loggedRestEndpoint, loggedRpcEndpoint, type LoggedEndpoint } from './log-lines.js';
+import { JobManagerClient, SqlGatewayClient } from './rest-client.js';
+import { FLINK_TLS_DIR, issueFlinkCredentials } from './tls.js';
+
+/** Where a Flink pilot keeps its files, relative to its work directory. */
+export const FLINK_DIR = 'flink';
+/** The pilot's FLINK_CONF_DIR (0700), under FLINK_DIR: config.yaml (0600) holds its secrets. */
+export const FLINK_CONF_DIR = 'conf';
+/** One log per process, `<role>-<node>.log`, under FLINK_DIR. */
+export const FLINK_LOG_DIR = 'log';
+
+const READY_TIMEOUT_S = 180;
+const POLL_MS = 250;
+/** Task slots of each TaskManager when the description names no cores per node. */
+const DEFAULT_SLOTS = 2;
+
+/**
+ * Flink's processes log to the console only, which the supervisor writes to each process's
+ * log: one log per process, the one `exited` quotes (Flink's default also writes a file).
+ */
+const LOG4J_CONSOLE = `# Written by the pilot: Flink's processes log to their standard output, kept by the supervisor.
+rootLogger.level = INFO
+rootLogger.appenderRef.console.ref = ConsoleAppender
+appender.console.name = ConsoleAppender
+appender.console.type = CONSOLE
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
+logger.netty.name = org.jboss.netty.channel.DefaultChannelPipeline
+logger.netty.level = OFF
+`;
+
+interface FlinkProcess {
+  role: 'JobManager' | 'TaskManager' | 'SQL Gateway';
+  what: string;
+  node: PilotNode;
+  child: ChildProcess;
+  exit: Promise<Exit>;
+  logPath: string;
+}
+
+/** The end of a log for a reason text. */
+async function logTail(path: string): Promise<string> {
+  const lines = await lastLines(path, 200);
+  return lines.length > 0 ? `; last log lines:\n${lines.slice(-8).join('\n')}` : '';
+}
+
+function hasExited(process: FlinkProcess): boolean {
+  return process.child.exitCode !== null || process.child.signalCode !== null;
+}
+
+async function exitReason(process: FlinkProcess, when: string): Promise<string> {
+  const exit = await process.exit;
+  return `${describeExit(`${process.what} (pid ${String(process.child.pid)})`, exit)}${when}${await logTail(process.logPath)}`;
+}
+
+/** "https://host:port", with an IPv6 address in brackets. */
+function httpsAddress(host: string, port: number): string {
+  return `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
+/** The host of a TaskManager's RPC path ("pekko.ssl.tcp://flink@HOST:PORT/user/..."). */
+function taskManagerHost(path: string): string | undefined {
+  const found = /@(\[[^\]]+\]|[^:/]+):\d+\//.exec(path);
+  return found?.[1]?.replace(/^\[(.*)\]$/, '$1');
+}
+
+/**
+ * Waits until `process` has logged what `find` looks for, or it exits, or time runs out.
+ */
+async function untilLogged<T>(
+  process: FlinkProcess,
+  find: (log: string) => T | undefined,
+  what: string,
+  signal: AbortSignal,
+  deadline: number
+): Promise<T> {
+  for (;;) {
+    signal.throwIfAborted();
+    const found = find(await readFile(process.logPath, 'utf8'));
+    if (found !== undefined) return found;
+    if (hasExited(process)) throw new Error(await exitReason(process, ' while the pilot started'));
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${process.what} did not report ${what} within ${READY_TIMEOUT_S} s${await logTail(process.logPath)}`
+      );
+    }
+    await new Promise(resolve => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/**
+ * Resource side of Flink: a JobManager and the SQL Gateway on the first node, a TaskManager on
+ * each node, started by Flink's own scripts in the foreground (they exec the JVM, so the
+ * supervisor's child is the JVM) with the pilot's FLINK_CONF_DIR. Every endpoint listens on its
+ * node's address on a port Flink chooses and logs.
+ */
+export class FlinkBootstrap implements FrameworkBootstrap {
+  private readonly cacheDir: string;
+
+  constructor(options: { cacheDir: string }) {
+    this.cacheDir = options.cacheDir;
+  }
+
+  async start(options: BootstrapOptions): Promise<RunningFramework> {
+    const { pilotId, workDir, onProgress, signal, nodes, description } = options;
+    if (options.parent !== undefined) {
+      throw new Error(
+        `Pilot ${pilotId} names ${options.parent.pilotId} as its parent: a Flink pilot cannot add TaskManagers to another pilot's cluster yet (start a Flink pilot with more nodes instead)`
+      );
+    }
+    const firstNode = nodes[0];
+    if (firstNode === undefined) throw new Error(`Pilot ${pilotId} has no node to run Flink on`);
+    const distribution = await ensureFlinkDistribution({ cacheDir: this.cacheDir, onProgress });
+    signal.throwIfAborted();
+
+    const flinkDir = join(workDir, FLINK_DIR);
+    const confDir = join(flinkDir, FLINK_CONF_DIR);
+    const logDir = join(flinkDir, FLINK_LOG_DIR);
+    const pidDir = join(flinkDir, 'run');
+    const tlsDir = join(workDir, FLINK_TLS_DIR);
+    for (const dir of [flinkDir, confDir, logDir, pidDir]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    }
+
+    onProgress({ stage: "Issuing the pilot's TLS certificates and secrets", fraction: 0.2 });
+    const javaHome = process.env.JAVA_HOME;
+    const stores = await issueFlinkCredentials({
+      pilotId,
+      tlsDir,
+      hosts: nodes.flatMap(node => [node.address, node.name]),
+      ...(javaHome !== undefined && javaHome !== ''
+        ? { keytool: join(javaHome, 'bin', 'keytool') }
+        : {})
+    });
+    const configYaml = renderConfigYaml(
+      flinkOptions({
+        address: firstNode.address,
+        stores,
+        slotsPerTaskManager: description.coresPerNode ?? DEFAULT_SLOTS,
+        configuration: description.configuration
+      }),
+      `Flink configuration of pilot ${pilotId}, written by its supervisor.\nIt holds the pilot's key store password: readable by its owner only.`
+    );
+    await writeSecret(join(confDir, 'config.yaml'), configYaml);
+    await writeFile(join(confDir, 'log4j-console.properties'), LOG4J_CONSOLE, { mode: 0o600 });
+    const credentials = await readPilotClientCredentials(tlsDir, path => readFile(path), 'Flink');
+    // A pid directory per node: the scripts lock theirs, which a shared file system may not allow.
+    const environmentOn = async (node: PilotNode): Promise<NodeJS.ProcessEnv> => {
+      const nodePidDir = join(pidDir, node.name);
+      await mkdir(nodePidDir, { recursive: true, mode: 0o700 });
+      return flinkScriptEnvironment({ confDir, logDir, pidDir: nodePidDir, ident: pilotId });
+    };
+
+    const deadline = Date.now() + READY_TIMEOUT_S * 1000;
+    const processes: FlinkProcess[] = [];
+    const launch = async (
+      node: PilotNode,
+      role: FlinkProcess['role'],
+      argv: string[]
+    ): Promise<FlinkProcess> => {
+      const what = `the Flink ${role} on ${node.name}`;
+      const logPath = join(logDir, `${role.replace(/ /g, '-')}-${node.name}.log`);
+      const started = await spawnLogged([...node.launcher, ...argv], {
+        cwd: flinkDir,
+        logPath,
+        env: await environmentOn(node),
+        what
+      });
+      const made = { role, what, node, logPath, ...started };
+      processes.push(made);
+      return made;
+    };
+    const script = (name: string): string => join(distribution.home, 'bin', name);
+    const stop = async (graceMs: number): Promise<void> => {
+      // TaskManagers and the gateway first, so that the JobManager sees them leave.
+      const jobManager = processes.find(each => each.role === 'JobManager');
+      const rest = processes.filter(each => each !== jobManager);
+      await Promise.all(rest.map(each => stopProcess(each.child, each.exit, graceMs / 2)));
+      if (jobManager !== undefined) {
+        await stopProcess(jobManager.child, jobManager.exit, graceMs / 2);
+      }
+    };
+    const anyExited = async (): Promise<void> => {
+      const ended = processes.find(hasExited);
+      if (ended !== undefined) throw new Error(await exitReason(ended, ' while the pilot started'));
+    };
+
+    try {
+      onProgress({ stage: 'Starting the Flink JobManager', fraction: 0.4 });
+      const jobManager = await launch(firstNode, 'JobManager', [
+        script('jobmanager.sh'),
+        'start-foreground'
+      ]);
+      const rpc = await untilLogged(
+        jobManager,
+        loggedRpcEndpoint,
+        'its RPC endpoint',
+        signal,
+        deadline
+      );
+
+      onProgress({
+        stage: `Starting ${nodes.length} Flink TaskManager(s) and the SQL Gateway`,
+        fraction: 0.6
+      });
+      // Node-specific settings on the command line: config.yaml is the same on every node.
+      await Promise.all(
+        nodes.map(node =>
+          launch(node, 'TaskManager', [
+            script('taskmanager.sh'),
+            'start-foreground',
+            `-Djobmanager.rpc.port=${rpc.port}`,
+            `-Dtaskmanager.host=${node.address}`,
+            `-Dtaskmanager.bind-host=${node.address}`
+          ])
+        )
+      );
+      const rest: LoggedEndpoint = await untilLogged(
+        jobManager,
+        loggedRestEndpoint,
+        'its REST endpoint',
+        signal,
+        deadline
+      );
+      // The gateway submits jobs to the JobManager's REST endpoint, whose port it is told.
+      const gatewayProcess = await launch(firstNode, 'SQL Gateway', [
+        script('sql-gateway.sh'),
+        'start-foreground',
+        `-Drest.port=${rest.port}`
+      ]);
+      const gatewayEndpoint = await untilLogged(
+        gatewayProcess,
+        loggedRestEndpoint,
+        'its REST endpoint',
+        signal,
+        deadline
+      );
+
+      const restAddress = httpsAddress(firstNode.address, rest.port);
+      const sqlGatewayAddress = httpsAddress(firstNode.address, gatewayEndpoint.port);
+      onProgress({
+        stage: `Waiting for ${nodes.length} Flink TaskManager(s) to register`,
+        fraction: 0.8
+      });
+      await untilReady({
+        jobManager: new JobManagerClient({ address: restAddress, credentials }),
+        gateway: new SqlGatewayClient({ address: sqlGatewayAddress, credentials }),
+        nodes,
+        check: anyExited,
+        signal,
+        deadline
+      });
+
+      const details: FlinkDetails = {
+        type: 'flink',
+        restAddress,
+        sqlGatewayAddress,
+        taskManagers: nodes.map(node => ({ node: node.name, address: node.address, pilotId })),
+        flinkVersion: FLINK_VERSION,
+        security: 'tls'
+      };
+      return {
+        // FlinkDetails joins the protocol's FrameworkDetails with the 'flink' pilot type.
+        details: details as unknown as FrameworkDetails,
+        exited: Promise.race(processes.map(each => exitReason(each, ''))),
+        stop
+      };
+    } catch (error) {
+      await stop(10_000);
+      throw error;
+    }
+  }
+}
+
+/**
+ * Polls the JobManager (mutual TLS) until a TaskManager of every node has registered, and the
+ * gateway until it answers; fails early when `check` finds a process gone.
+ */
+async function untilReady(options: {
+  jobManager: JobManagerClient;
+  gateway: SqlGatewayClient;
+  nodes: readonly PilotNode[];
+  check: () => Promise<void>;
+  signal: AbortSignal;
+  deadline: number;
+}): Promise<void> {
+  const expected = options.nodes.map(node => node.address);
+  let missing: string[] = expected;
+  let lastError: Error | undefined;
+  for (;;) {
+    options.signal.throwIfAborted();
+    await options.check();
+    try {
+      const [overview, taskManagers] = await Promise.all([
+        options.jobManager.overview(),
+        options.jobManager.taskManagers()
+      ]);
+      const registered = new Set(taskManagers.map(each => taskManagerHost(each.path)));
+      missing = expected.filter(address => !registered.has(address));
+      if (missing.length === 0 && overview.taskmanagers >= expected.length) {
+        await options.gateway.info();
+        return;
+      }
+      lastError = undefined;
+    } catch (error) {
+      // Not answering yet: asked again until the deadline.
+      lastError = error as Error;
+    }
+    if (Date.now() > options.deadline) {
+      throw new Error(
+        `The Flink cluster was not ready within ${READY_TIMEOUT_S} s: ${
+          missing.length > 0
+            ? `no TaskManager registered from ${missing.join(', ')}`
+            : 'the SQL Gateway did not answer'
+        }${lastError !== undefined ? ` (last error: ${lastError.message})` : ''}`
+      );
+    }
+    await new Promise(resolve => setTimeout(resolve, POLL_MS));
+  }
+}
