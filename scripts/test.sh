@@ -117,10 +117,19 @@ run_suite() {
 }
 
 # Java ignores TMPDIR and writes to the machine's /tmp unless told otherwise: its entries at the
-# start of the suites, to find any that a test or a pilot leaves there.
+# start of the suites, to find any that a test or a pilot leaves there. A JVM's per-user
+# hsperfdata directory is shared by every JVM of the user and stays once made (each JVM removes
+# its own file in it at exit): the files in it count, not the empty directory.
 SHARED_TEMP=/tmp
 shared_temp_entries() {
-  find "$SHARED_TEMP" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort
+  local entry
+  while IFS= read -r entry; do
+    if [[ $entry == hsperfdata_* && -d $SHARED_TEMP/$entry ]]; then
+      find "$SHARED_TEMP/$entry" -mindepth 1 -maxdepth 1 -printf "$entry/%f\n" 2>/dev/null
+    else
+      echo "$entry"
+    fi
+  done < <(find "$SHARED_TEMP" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null) | sort
 }
 
 check_no_leftover_temp_files() {
