@@ -24,6 +24,7 @@ const { ensureKafkaDistribution, KAFKA_VERSION } = await import(
   join(libDir, 'dist', 'frameworks', 'kafka', 'distribution.js')
 );
 const { defaultPilotCache } = await import(join(libDir, 'dist', 'pilot', 'environment.js'));
+const { javaTempOptions } = await import(join(libDir, 'dist', 'frameworks', 'java-temp.js'));
 
 function run(command, args) {
   return new Promise((resolve, reject) => {
@@ -108,7 +109,12 @@ const { values } = parseArgs({
 const distribution = await ensureKafkaDistribution({
   cacheDir: values.cache ?? defaultPilotCache()
 });
-const html = await run('java', ['-cp', distribution.classPath, 'kafka.server.KafkaConfig']);
+const html = await run('java', [
+  ...javaTempOptions(),
+  '-cp',
+  distribution.classPath,
+  'kafka.server.KafkaConfig'
+]);
 const entries = parseKafkaConfigList(html);
 
 if (values.check) {
