@@ -8,8 +8,8 @@ import {
 import { ValidationError } from '../../../src/protocol/index.js';
 
 const stores = {
-  keyStore: '/work/pilot-1/flink/tls/keystore.p12',
-  trustStore: '/work/pilot-1/flink/tls/truststore.p12',
+  keyStore: '/home/ada/pilot-1/flink/tls/keystore.p12',
+  trustStore: '/home/ada/pilot-1/flink/tls/truststore.p12',
   password: 'Zm9vYmFy-random_password'
 };
 

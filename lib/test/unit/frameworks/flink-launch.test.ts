@@ -37,11 +37,11 @@ describe("the environment of Flink's scripts", () => {
   afterEach(() => vi.unstubAllEnvs());
 
   it("points them at the pilot's directories, and every JVM at its temporary directory", () => {
-    vi.stubEnv('TMPDIR', '/work/pilot-1/tmp');
+    vi.stubEnv('TMPDIR', '/home/ada/pilot-1/tmp');
     const env = flinkScriptEnvironment({
-      confDir: '/work/pilot-1/flink/conf',
-      logDir: '/work/pilot-1/flink/log',
-      pidDir: '/work/pilot-1/flink/run',
+      confDir: '/home/ada/pilot-1/flink/conf',
+      logDir: '/home/ada/pilot-1/flink/log',
+      pidDir: '/home/ada/pilot-1/flink/run',
       ident: 'pilot-1',
       base: {
         PATH: '/usr/bin',
@@ -52,20 +52,21 @@ describe("the environment of Flink's scripts", () => {
     });
     expect(env).toEqual({
       PATH: '/usr/bin',
-      FLINK_CONF_DIR: '/work/pilot-1/flink/conf',
-      FLINK_LOG_DIR: '/work/pilot-1/flink/log',
-      FLINK_PID_DIR: '/work/pilot-1/flink/run',
+      FLINK_CONF_DIR: '/home/ada/pilot-1/flink/conf',
+      FLINK_LOG_DIR: '/home/ada/pilot-1/flink/log',
+      FLINK_PID_DIR: '/home/ada/pilot-1/flink/run',
       FLINK_IDENT_STRING: 'pilot-1',
-      JDK_JAVA_OPTIONS: '-XX:-UsePerfData -Djava.io.tmpdir=/work/pilot-1/tmp -Duser.timezone=UTC'
+      JDK_JAVA_OPTIONS:
+        '-XX:-UsePerfData -Djava.io.tmpdir=/home/ada/pilot-1/tmp -Duser.timezone=UTC'
     });
   });
 
   it('quotes an option with white space the way the Java launcher splits JDK_JAVA_OPTIONS', () => {
-    expect(quoteJavaOption('-Djava.io.tmpdir=/work/my pilot/tmp')).toBe(
-      '"-Djava.io.tmpdir=/work/my pilot/tmp"'
+    expect(quoteJavaOption('-Djava.io.tmpdir=/home/ada/my pilot/tmp')).toBe(
+      '"-Djava.io.tmpdir=/home/ada/my pilot/tmp"'
     );
-    expect(quoteJavaOption('-Djava.io.tmpdir=/work/"odd" dir')).toBe(
-      `'-Djava.io.tmpdir=/work/"odd" dir'`
+    expect(quoteJavaOption('-Djava.io.tmpdir=/home/ada/"odd" dir')).toBe(
+      `'-Djava.io.tmpdir=/home/ada/"odd" dir'`
     );
     expect(() => quoteJavaOption(`-Dx=/a "b" 'c'`)).toThrow(/holds both kinds of quotes/);
     expect(quoteJavaOption('-XX:-UsePerfData')).toBe('-XX:-UsePerfData');

@@ -53,13 +53,13 @@ describe('Spark JVM launch', () => {
   afterEach(() => vi.unstubAllEnvs());
 
   it("gives executors the pilot's temporary directory, quoted the way Spark splits options", () => {
-    vi.stubEnv('TMPDIR', '/work/pilot-1/tmp');
+    vi.stubEnv('TMPDIR', '/home/ada/pilot-1/tmp');
     expect(executorDefaultJavaOptions()).toBe(
-      '-XX:-UsePerfData -Djava.io.tmpdir=/work/pilot-1/tmp'
+      '-XX:-UsePerfData -Djava.io.tmpdir=/home/ada/pilot-1/tmp'
     );
-    vi.stubEnv('TMPDIR', "/work/Bob's pilot/tmp");
+    vi.stubEnv('TMPDIR', "/home/ada/Bob's pilot/tmp");
     expect(executorDefaultJavaOptions()).toBe(
-      `-XX:-UsePerfData '-Djava.io.tmpdir=/work/Bob'"'"'s pilot/tmp'`
+      `-XX:-UsePerfData '-Djava.io.tmpdir=/home/ada/Bob'"'"'s pilot/tmp'`
     );
   });
 });
