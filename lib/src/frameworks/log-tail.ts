@@ -15,3 +15,18 @@ export async function lastLines(path: string, count: number): Promise<string[]> 
     await file.close();
   }
 }
+
+/**
+ * The end of a log for a reason text ("; last log lines:" and up to 8 lines), empty for an
+ * empty log. `withoutStackFrames` leaves out Java's "at ..." lines, which bury the message.
+ */
+export async function logTail(
+  path: string,
+  options: { withoutStackFrames?: boolean } = {}
+): Promise<string> {
+  let lines = await lastLines(path, 200);
+  if (options.withoutStackFrames === true) {
+    lines = lines.filter(line => !/^\s+(at |\.\.\. \d+ more)/.test(line));
+  }
+  return lines.length > 0 ? `; last log lines:\n${lines.slice(-8).join('\n')}` : '';
+}

@@ -26,6 +26,33 @@ export interface MavenDistributionSpec {
   accepts?: (jars: string[]) => boolean;
 }
 
+/**
+ * A `<dependency>` element; `alone` excludes everything it depends on (for a jar whose
+ * dependencies the distribution already has, or that shades its own).
+ */
+export function mavenDependency(
+  groupId: string,
+  artifactId: string,
+  version: string,
+  options: { alone?: boolean } = {}
+): string {
+  const exclusions =
+    options.alone === true
+      ? `
+      <exclusions>
+        <exclusion>
+          <groupId>*</groupId>
+          <artifactId>*</artifactId>
+        </exclusion>
+      </exclusions>`
+      : '';
+  return `    <dependency>
+      <groupId>${groupId}</groupId>
+      <artifactId>${artifactId}</artifactId>
+      <version>${version}</version>${exclusions}
+    </dependency>`;
+}
+
 export interface MavenDistribution {
   version: string;
   /** Directory holding every jar of the runtime class path. */

@@ -6,7 +6,7 @@ import type { PilotNode } from '../../allocation/nodes.js';
 import { pythonProgram } from '../../entry-points/roles.js';
 import type { DaskDetails } from '../../protocol/index.js';
 import { readPilotClientCredentials } from '../certificates.js';
-import { lastLines } from '../log-tail.js';
+import { logTail } from '../log-tail.js';
 import type {
   BootstrapOptions,
   FrameworkBootstrap,
@@ -52,12 +52,6 @@ interface DaskProcess {
   child: ChildProcess;
   exit: Promise<Exit>;
   logPath: string;
-}
-
-/** The end of a log for a reason text (Python's last traceback lines say what went wrong). */
-async function logTail(path: string): Promise<string> {
-  const lines = await lastLines(path, 200);
-  return lines.length > 0 ? `; last log lines:\n${lines.slice(-8).join('\n')}` : '';
 }
 
 /** Resource side of Dask: the scheduler on the first node, a worker process on every node. */

@@ -6,7 +6,7 @@ import { describeExit } from '../../allocation/exits.js';
 import type { PilotNode } from '../../allocation/nodes.js';
 import type { FrameworkDetails } from '../../protocol/index.js';
 import { readPilotClientCredentials, writeSecret } from '../certificates.js';
-import { lastLines } from '../log-tail.js';
+import { logTail } from '../log-tail.js';
 import type { BootstrapOptions, FrameworkBootstrap, RunningFramework } from '../plugin.js';
 import { spawnLogged, stopProcess, type Exit } from '../processes.js';
 import { flinkOptions, renderConfigYaml } from './configuration.js';
@@ -51,12 +51,6 @@ interface FlinkProcess {
   child: ChildProcess;
   exit: Promise<Exit>;
   logPath: string;
-}
-
-/** The end of a log for a reason text. */
-async function logTail(path: string): Promise<string> {
-  const lines = await lastLines(path, 200);
-  return lines.length > 0 ? `; last log lines:\n${lines.slice(-8).join('\n')}` : '';
 }
 
 function hasExited(process: FlinkProcess): boolean {

@@ -1,7 +1,11 @@
 import { chmod, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { ensureCachedDirectory } from '../cached-directory.js';
-import { ensureMavenDistribution, type MavenDistributionSpec } from '../maven-distribution.js';
+import {
+  ensureMavenDistribution,
+  mavenDependency,
+  type MavenDistributionSpec
+} from '../maven-distribution.js';
 import type { CachedDistribution, ProgressListener } from '../plugin.js';
 import { downloadVerified, releaseWheels, type IndexedFile } from './pypi-wheels.js';
 import { unpackWheel } from './wheel-unpack.js';
@@ -57,17 +61,8 @@ function distributionIn(dir: string): FlinkDistribution {
 
 /** The Maven Central jars: the gateway (its own classes only) and the shaded Kafka connector. */
 function mavenJarsSpec(): MavenDistributionSpec {
-  const jar = (artifact: string, version: string): string => `    <dependency>
-      <groupId>org.apache.flink</groupId>
-      <artifactId>${artifact}</artifactId>
-      <version>${version}</version>
-      <exclusions>
-        <exclusion>
-          <groupId>*</groupId>
-          <artifactId>*</artifactId>
-        </exclusion>
-      </exclusions>
-    </dependency>`;
+  const jar = (artifact: string, version: string): string =>
+    mavenDependency('org.apache.flink', artifact, version, { alone: true });
   return {
     name: 'Flink SQL Gateway and Kafka connector',
     version: FLINK_VERSION,

@@ -7,7 +7,7 @@ import { describeExit } from '../../allocation/exits.js';
 import { freePortsOn, type PilotNode } from '../../allocation/nodes.js';
 import type { KafkaDetails } from '../../protocol/index.js';
 import { javaTempOptions } from '../java-temp.js';
-import { lastLines } from '../log-tail.js';
+import { logTail } from '../log-tail.js';
 import { exitOf, stopProcess, type Exit } from '../processes.js';
 import type {
   BootstrapOptions,
@@ -59,20 +59,16 @@ function kafkaParent(parent: ParentCluster): ParentCluster<KafkaDetails> {
   return { ...parent, details: parent.details };
 }
 
+/** A broker's log for a reason text, without Java stack frames (they bury the message). */
+const brokerLogTail = (path: string): Promise<string> =>
+  logTail(path, { withoutStackFrames: true });
+
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64; one starting with "-" confuses CLIs. */
 export function newClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
   }
-}
-
-/** The end of a log for a reason text, without Java stack frames (they bury the message). */
-async function logTail(path: string): Promise<string> {
-  const lines = (await lastLines(path, 200)).filter(
-    line => !/^\s+(at |\.\.\. \d+ more)/.test(line)
-  );
-  return lines.length > 0 ? `; last log lines:\n${lines.slice(-8).join('\n')}` : '';
 }
 
 /**
@@ -322,7 +318,7 @@ export class KafkaBootstrap implements FrameworkBootstrap {
           );
         });
       }
-      const tails = await Promise.all(brokers.map(broker => logTail(broker.plan.logPath)));
+      const tails = await Promise.all(brokers.map(broker => brokerLogTail(broker.plan.logPath)));
       const exited = brokers.filter(
         broker => broker.child.exitCode !== null || broker.child.signalCode !== null
       );
@@ -340,7 +336,7 @@ export class KafkaBootstrap implements FrameworkBootstrap {
       }
       const first = exited[0] ?? brokers[0]!;
       throw new Error(
-        `${describeExit(`Kafka broker ${first.plan.nodeId} on ${first.plan.node.name}`, await first.exit)} before it was ready${await logTail(first.plan.logPath)}`
+        `${describeExit(`Kafka broker ${first.plan.nodeId} on ${first.plan.node.name}`, await first.exit)} before it was ready${await brokerLogTail(first.plan.logPath)}`
       );
     }
   }
@@ -439,7 +435,7 @@ export async function formatStorage(
   );
   if (formatted.code !== 0) {
     throw new Error(
-      `${describeExit(`Formatting Kafka storage of node ${plan.nodeId}`, formatted)}${await logTail(plan.logPath)}`
+      `${describeExit(`Formatting Kafka storage of node ${plan.nodeId}`, formatted)}${await brokerLogTail(plan.logPath)}`
     );
   }
 }
@@ -536,7 +532,7 @@ function running(
       brokers.map(broker =>
         broker.exit.then(
           async exit =>
-            `${describeExit(`Kafka broker ${broker.plan.nodeId} on ${broker.plan.node.name} (pid ${String(broker.child.pid)})`, exit)}${await logTail(broker.plan.logPath)}`
+            `${describeExit(`Kafka broker ${broker.plan.nodeId} on ${broker.plan.node.name} (pid ${String(broker.child.pid)})`, exit)}${await brokerLogTail(broker.plan.logPath)}`
         )
       )
     ),

@@ -2,6 +2,7 @@ import type { CachedDistribution, ProgressListener } from '../plugin.js';
 import {
   cachedMavenDistribution,
   ensureMavenDistribution,
+  mavenDependency,
   type MavenDistribution,
   type MavenDistributionSpec
 } from '../maven-distribution.js';
@@ -22,29 +23,13 @@ function kafkaSpec(version: string): MavenDistributionSpec {
     name: 'Kafka',
     version,
     directory: 'kafka',
-    dependencies: `    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka_${SCALA_VERSION}</artifactId>
-      <version>${version}</version>
-    </dependency>
-    <!-- Kafka's admin tools (partition reassignment, leader election, cluster membership). Their
-         other dependencies are the broker's, plus Kafka Connect's, which those tools do not use. -->
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka-tools</artifactId>
-      <version>${version}</version>
-      <exclusions>
-        <exclusion>
-          <groupId>*</groupId>
-          <artifactId>*</artifactId>
-        </exclusion>
-      </exclusions>
-    </dependency>
-    <dependency>
-      <groupId>org.apache.logging.log4j</groupId>
-      <artifactId>log4j-slf4j-impl</artifactId>
-      <version>${LOG4J_VERSION}</version>
-    </dependency>`,
+    dependencies: [
+      mavenDependency('org.apache.kafka', `kafka_${SCALA_VERSION}`, version),
+      // Kafka's admin tools (partition reassignment, leader election, cluster membership): their
+      // other dependencies are the broker's, plus Kafka Connect's, which those tools do not use.
+      mavenDependency('org.apache.kafka', 'kafka-tools', version, { alone: true }),
+      mavenDependency('org.apache.logging.log4j', 'log4j-slf4j-impl', LOG4J_VERSION)
+    ].join('\n'),
     // A cache fetched before the admin tools were part of the distribution is fetched again.
     accepts: jars => jars.includes(`kafka-tools-${version}.jar`)
   };

@@ -7,6 +7,7 @@ import yauzl from 'yauzl';
 import {
   cachedMavenDistribution,
   ensureMavenDistribution,
+  mavenDependency,
   type MavenDistribution,
   type MavenDistributionSpec
 } from '../maven-distribution.js';
@@ -22,11 +23,8 @@ const SCALA_VERSION = '2.13';
 export type SparkDistribution = MavenDistribution;
 
 function sparkSpec(version: string): MavenDistributionSpec {
-  const spark = (artifact: string): string => `    <dependency>
-      <groupId>org.apache.spark</groupId>
-      <artifactId>${artifact}_${SCALA_VERSION}</artifactId>
-      <version>${version}</version>
-    </dependency>`;
+  const spark = (artifact: string): string =>
+    mavenDependency('org.apache.spark', `${artifact}_${SCALA_VERSION}`, version);
   return {
     name: 'Spark',
     version,
