@@ -5,6 +5,7 @@ import { plaintextWarning } from '../frameworks/kafka/server-config.js';
 import { DASK_TLS_DIR } from '../frameworks/dask/tls.js';
 import { TLS_DIR } from '../frameworks/kafka/tls.js';
 import { CONNECT_TOKEN_FILE, SPARK_DIR } from '../frameworks/spark/bootstrap.js';
+import { FLINK_TLS_DIR } from '../frameworks/flink/tls.js';
 import { SPARK_TLS_DIR } from '../frameworks/spark/tls.js';
 import { PilotComputeService } from '../pilot/index.js';
 import {
@@ -222,5 +223,7 @@ function securityNote(id: string, details: FrameworkDetails, workDir: string | u
       return `Its scheduler and workers take TLS clients with its certificate only: ${within(DASK_TLS_DIR)} ${files}`;
     case 'spark':
       return `Spark Connect and the web UIs take TLS clients with its certificate only: ${within(SPARK_TLS_DIR)} ${files}; Spark Connect also wants the token in ${within(posix.join(SPARK_DIR, CONNECT_TOKEN_FILE))}`;
+    case 'flink':
+      return `The SQL Gateway and the JobManager's REST API and UI take TLS clients with its certificate only: ${within(FLINK_TLS_DIR)} ${files}`;
   }
 }

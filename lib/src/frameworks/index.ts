@@ -5,6 +5,8 @@ import { DaskBootstrap } from './dask/bootstrap.js';
 import { DaskManager } from './dask/manager.js';
 import { KafkaBootstrap } from './kafka/bootstrap.js';
 import { KafkaManager } from './kafka/manager.js';
+import { FlinkBootstrap } from './flink/bootstrap.js';
+import { FlinkManager } from './flink/manager.js';
 import { SparkBootstrap } from './spark/bootstrap.js';
 import { withChildSparkWorkers, withoutChildSparkWorkers } from './spark/extension.js';
 import { SparkManager } from './spark/manager.js';
@@ -28,6 +30,11 @@ export { SparkContext } from './spark/context.js';
 export { SparkError, type SparkDataSource, type SparkResult } from './spark/connect-client.js';
 export { kafkaTopicSource } from './spark/kafka-source.js';
 export { SPARK_VERSION } from './spark/distribution.js';
+export { FlinkManager } from './flink/manager.js';
+export { FlinkContext, type KafkaTableSource } from './flink/context.js';
+export { FlinkRestError, type SqlOptions, type SqlResult } from './flink/rest-client.js';
+export { kafkaTableOptions, withClause } from './flink/kafka-table.js';
+export { FLINK_VERSION } from './flink/distribution.js';
 export { kafkaSource, type KafkaSource } from './kafka/tls.js';
 export { KAFKA_VERSION } from './kafka/distribution.js';
 
@@ -38,6 +45,7 @@ export function withChild(parent: FrameworkDetails, child: FrameworkDetails): Fr
   if (parent.type === 'spark' && child.type === 'spark') {
     return withChildSparkWorkers(parent, child);
   }
+  // Flink pilots take no children yet (FlinkManager.validate refuses a parent).
   throw new Error(`A ${child.type} pilot cannot join a ${parent.type} pilot's cluster`);
 }
 
@@ -50,6 +58,8 @@ export function withoutChild(parent: FrameworkDetails, childId: string): Framewo
       return withoutChildWorkers(parent, childId);
     case 'spark':
       return withoutChildSparkWorkers(parent, childId);
+    case 'flink':
+      return parent;
   }
 }
 
@@ -62,6 +72,8 @@ export function frameworkManager(type: PilotType, options: { cacheDir: string })
       return new DaskManager(options);
     case 'spark':
       return new SparkManager(options);
+    case 'flink':
+      return new FlinkManager(options);
   }
 }
 
@@ -77,5 +89,7 @@ export function frameworkBootstrap(
       return new DaskBootstrap(options);
     case 'spark':
       return new SparkBootstrap(options);
+    case 'flink':
+      return new FlinkBootstrap(options);
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Framework types a pilot can bring up. Spark and Flink join this list later. */
-export const PILOT_TYPES = ['kafka', 'dask', 'spark'] as const;
+export const PILOT_TYPES = ['kafka', 'dask', 'spark', 'flink'] as const;
 export type PilotType = (typeof PILOT_TYPES)[number];
 
 /** Resource URL schemes with an adaptor. */

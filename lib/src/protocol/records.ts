@@ -72,9 +72,30 @@ export interface SparkDetails {
   security: 'tls';
 }
 
-export type FrameworkDetails = KafkaDetails | DaskDetails | SparkDetails;
+/** A Flink session cluster: a JobManager, a TaskManager per node and the SQL Gateway. */
+export interface FlinkDetails {
+  type: 'flink';
+  /** The JobManager's REST API and web UI ("https://host:port"), mutual TLS. */
+  restAddress: string;
+  /** The SQL Gateway's REST API ("https://host:port"), mutual TLS. */
+  sqlGatewayAddress: string;
+  /** The TaskManager on each node (children's included). */
+  taskManagers: { node: string; address: string; pilotId?: string }[];
+  flinkVersion: string;
+  /**
+   * RPC, blob and data transfers between the pilot's processes TLS with its authority's
+   * certificates; REST endpoints mutual TLS: clients present the pilot's client certificate,
+   * read from the pilot's work directory.
+   */
+  security: 'tls';
+}
 
-/** Where clients reach a running framework (Kafka's bootstrap servers, Dask's scheduler, Spark Connect). */
+export type FrameworkDetails = KafkaDetails | DaskDetails | SparkDetails | FlinkDetails;
+
+/**
+ * Where clients reach a running framework (Kafka's bootstrap servers, Dask's scheduler, Spark
+ * Connect, Flink's SQL Gateway).
+ */
 export function endpointOf(details: FrameworkDetails): string {
   switch (details.type) {
     case 'kafka':
@@ -83,6 +104,8 @@ export function endpointOf(details: FrameworkDetails): string {
       return details.schedulerAddress;
     case 'spark':
       return details.connectAddress;
+    case 'flink':
+      return details.sqlGatewayAddress;
   }
 }
 
@@ -91,14 +114,17 @@ export const DASHBOARD_PREFIX = 'pilot-dashboards';
 
 /**
  * The page of a pilot's dashboard relative to the Jupyter server's base URL, when its framework
- * shows one (a Dask pilot's scheduler, a Spark pilot's master UI); undefined otherwise.
+ * shows one (a Dask pilot's scheduler, a Spark pilot's master UI, a Flink pilot's JobManager
+ * UI); undefined otherwise.
  */
 export function dashboardPath(record: Pick<PilotRecord, 'id' | 'details'>): string | undefined {
   const details = record.details;
   if (details?.type === 'dask' && details.dashboardAddress !== undefined) {
     return `${DASHBOARD_PREFIX}/${record.id}/status`;
   }
-  if (details?.type === 'spark') return `${DASHBOARD_PREFIX}/${record.id}/`;
+  if (details?.type === 'spark' || details?.type === 'flink') {
+    return `${DASHBOARD_PREFIX}/${record.id}/`;
+  }
   return undefined;
 }
 
@@ -111,6 +137,8 @@ export function endpointLabel(details: FrameworkDetails): string {
       return 'scheduler';
     case 'spark':
       return 'Spark Connect';
+    case 'flink':
+      return 'SQL Gateway';
   }
 }
 

@@ -1,16 +1,17 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describeExit } from '../../allocation/exits.js';
 import type { PilotNode } from '../../allocation/nodes.js';
-import type { FrameworkDetails } from '../../protocol/index.js';
+import type { FlinkDetails } from '../../protocol/index.js';
 import { readPilotClientCredentials, writeSecret } from '../certificates.js';
 import { logTail } from '../log-tail.js';
 import type { BootstrapOptions, FrameworkBootstrap, RunningFramework } from '../plugin.js';
 import { spawnLogged, stopProcess, type Exit } from '../processes.js';
 import { flinkOptions, renderConfigYaml } from './configuration.js';
-import type { FlinkDetails } from './details.js';
+import { KAFKA_CONNECTOR_LINK } from './context.js';
+
 import { ensureFlinkDistribution, FLINK_VERSION } from './distribution.js';
 import { flinkScriptEnvironment } from './environment.js';
 import { loggedRestEndpoint, loggedRpcEndpoint, type LoggedEndpoint } from './log-lines.js';
@@ -130,6 +131,11 @@ export class FlinkBootstrap implements FrameworkBootstrap {
     for (const dir of [flinkDir, confDir, logDir, pidDir]) {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     }
+    // Sessions add the Kafka connector from the pilot's directory, whose path contexts know.
+    const connectorLink = join(workDir, KAFKA_CONNECTOR_LINK);
+    await mkdir(dirname(connectorLink), { recursive: true, mode: 0o700 });
+    await rm(connectorLink, { force: true });
+    await symlink(distribution.kafkaConnectorJar, connectorLink);
 
     onProgress({ stage: "Issuing the pilot's TLS certificates and secrets", fraction: 0.2 });
     const javaHome = process.env.JAVA_HOME;
@@ -269,8 +275,7 @@ export class FlinkBootstrap implements FrameworkBootstrap {
         security: 'tls'
       };
       return {
-        // FlinkDetails joins the protocol's FrameworkDetails with the 'flink' pilot type.
-        details: details as unknown as FrameworkDetails,
+        details,
         exited: Promise.race(processes.map(each => exitReason(each, ''))),
         stop
       };

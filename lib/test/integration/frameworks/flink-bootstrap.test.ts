@@ -13,7 +13,6 @@ import {
   FlinkBootstrap
 } from '../../../src/frameworks/flink/bootstrap.js';
 import { FLINK_JAVA_MODULE_OPTIONS } from '../../../src/frameworks/flink/configuration.js';
-import type { FlinkDetails } from '../../../src/frameworks/flink/details.js';
 import {
   ensureFlinkDistribution,
   FLINK_VERSION
@@ -26,7 +25,7 @@ import {
 import { FLINK_TLS_DIR } from '../../../src/frameworks/flink/tls.js';
 import type { RunningFramework } from '../../../src/frameworks/plugin.js';
 import { enterPilotTempDir } from '../../../src/pilot/supervisor/temp-dir.js';
-import type { PilotDescription } from '../../../src/protocol/index.js';
+import type { FlinkDetails, PilotDescription } from '../../../src/protocol/index.js';
 import { foreignCredentials, tryTls } from '../../support/kafka-access.js';
 import { testCacheDir } from '../../support/paths.js';
 import { until } from '../../support/until.js';
@@ -99,7 +98,7 @@ describe('a Flink cluster from FlinkBootstrap on one local node', () => {
       numberOfNodes: 1,
       walltimeMinutes: 20,
       configuration: { 'pipeline.name': 'pilot-test', 'table.exec.resource.default-parallelism': 1 }
-    } as unknown as PilotDescription; // 'flink' joins the protocol's pilot types later.
+    } as PilotDescription;
     running = await new FlinkBootstrap({ cacheDir }).start({
       pilotId: PILOT_ID,
       description,
@@ -109,7 +108,7 @@ describe('a Flink cluster from FlinkBootstrap on one local node', () => {
       nodes: [node],
       log: () => undefined
     });
-    details = running.details as unknown as FlinkDetails;
+    details = running.details as FlinkDetails;
     own = await readPilotClientCredentials(
       join(workDir, FLINK_TLS_DIR),
       path => readFile(path),
