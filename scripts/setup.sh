@@ -109,6 +109,12 @@ prepare_spark() {
   step "Spark distribution (prepare spark)" node "$REPO_ROOT/lib/dist/cli/main.js" prepare spark
 }
 
+# Flink (about 330 MB from PyPI's wheels, the SQL Gateway and Kafka connector jars from Maven
+# Central): for the tests; `npm start` leaves it to the first Flink pilot (or `prepare flink`).
+prepare_flink() {
+  step "Flink distribution (prepare flink)" node "$REPO_ROOT/lib/dist/cli/main.js" prepare flink
+}
+
 install_kernelspec() {
   step "kernelspec into .venv" node "$REPO_ROOT/lib/dist/cli/main.js" kernel install \
     --prefix "$VENV" --env "PILOT_STREAMING_CACHE=$PILOT_STREAMING_CACHE"

@@ -182,6 +182,7 @@ if ! (
   ensure_debian_packages "${DEBIAN_PACKAGES[@]}"
   setup_project
   prepare_spark
+  prepare_flink
 ); then
   record set-up 1 0 1 "$((SECONDS - setup_start))"
   print_summary

@@ -159,8 +159,8 @@ def test_miniapps_notebook_streams_the_tooth(pilot_home, monkeypatch):
     assert any("image/svg+xml" in d for d in data)
 
 
-def test_dask_notebook_runs_tasks_and_reads_kafka(tmp_path, pilot_home, monkeypatch):
-    notebook = nbformat.read(BINDER / "04-dask-and-kafka.ipynb", as_version=4)
+def test_frameworks_notebook_reads_kafka_with_each_context(tmp_path, pilot_home, monkeypatch):
+    notebook = nbformat.read(BINDER / "04-frameworks.ipynb", as_version=4)
     assert notebook.metadata.kernelspec.name == "pilot-streaming"
     assert all(not cell.get("outputs") for cell in notebook.cells), "saved with outputs"
     monkeypatch.setenv("PILOT_STREAMING_HOME", str(pilot_home))
@@ -181,4 +181,9 @@ def test_dask_notebook_runs_tasks_and_reads_kafka(tmp_path, pilot_home, monkeypa
     traceback = text_of(cell_starting("try {"))
     assert "return 1 / x" in traceback and "ZeroDivisionError" in traceback, traceback
     assert "8 batches: 2000 messages, total 1999000" in text_of(cell_starting("import { kafkaSource }"))
-    assert "Canceled Canceled" in text_of(code[-1])
+    assert "Running, Spark Connect 127.0.0.1:" in text_of(cell_starting("%pilot create spark"))
+    assert re.search(r"Spark 4\.\d+\.\d+: 2000 messages, total 1999000", text_of(cell_starting("import { kafkaTopicSource }")))
+    assert "Running, SQL Gateway https://127.0.0.1:" in text_of(cell_starting("%pilot create flink"))
+    flink = text_of(cell_starting("const flinkPilot"))
+    assert re.search(r"Flink 2\.\d+\.\d+: 2000 messages, total 1999000, in [12] window\(s\)", flink), flink
+    assert "Canceled Canceled Canceled Canceled" in text_of(code[-1])

@@ -27,7 +27,19 @@ export {
   type DaskWorkerInfo,
   type KafkaConsumption,
   type KafkaSource,
-  type PythonFunction
+  type PythonFunction,
+  SparkContext,
+  SparkError,
+  kafkaTopicSource,
+  type SparkDataSource,
+  type SparkResult,
+  FlinkContext,
+  FlinkRestError,
+  kafkaTableOptions,
+  withClause,
+  type KafkaTableSource,
+  type SqlOptions,
+  type SqlResult
 } from '../frameworks/index.js';
 import { PilotComputeService } from './service.js';
 

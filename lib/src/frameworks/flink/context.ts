@@ -5,6 +5,7 @@ import type { ClientCredentials } from '../certificates.js';
 import { tlsDashboardTarget } from '../dashboard-target.js';
 import { kafkaTableOptions, sqlString, withClause } from './kafka-table.js';
 import {
+  FlinkRestError,
   JobManagerClient,
   SqlGatewayClient,
   type FlinkJob,
@@ -34,12 +35,6 @@ export interface KafkaTableSource {
 /** A SQL identifier, quoted (`…`, backticks doubled). */
 function identifier(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``;
-}
-
-/** A connection refused or reset: the pilot's gateway is gone, and its sessions with it. */
-function gatewayGone(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET';
 }
 
 /**
@@ -150,14 +145,15 @@ export class FlinkContext {
   }
 
   /**
-   * Closes the session. A gateway already gone (the pilot is being cancelled) has no session
-   * left to close: that is not a failure.
+   * Closes the session. A gateway that cannot be reached (the pilot is being cancelled, or is
+   * gone) has no session left to close, or drops it once idle: that is not a failure; an
+   * error the gateway answers is.
    */
   async close(): Promise<void> {
     try {
       await this.session.close();
     } catch (error) {
-      if (!gatewayGone(error)) throw error;
+      if (error instanceof FlinkRestError) throw error;
     }
   }
 }

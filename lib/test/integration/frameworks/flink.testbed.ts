@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { FlinkContext } from '../../../src/frameworks/index.js';
+import type { Pilot } from '../../../src/pilot/index.js';
+import type { FlinkDetails } from '../../../src/protocol/index.js';
+import { run } from '../../testbed/command.js';
+import { processesOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
+import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
+
+const testbed = inject('testbed');
+const WINDOW_MS = 10_000;
+
+// A Flink pilot on three nodes of the testbed's SLURM cluster, reached through its login node's
+// sshd, reading a Kafka pilot of the same cluster: the staged distribution, a TaskManager per
+// node, the SQL Gateway and the JobManager through the ssh connection.
+describe('Flink pilots over slurm+ssh://', () => {
+  let client: PilotClient;
+  const pilots: Pilot[] = [];
+
+  beforeAll(async () => {
+    expect(await processesOnNodes(testbed)).toEqual([]);
+    client = await openPilotClient(testbed, testbed.ssh);
+  });
+
+  afterAll(async () => {
+    await client?.close(pilots);
+    await waitForIdleNodes(testbed, 30_000);
+  });
+
+  it("counts a Kafka pilot's topic in windows on TaskManagers of three nodes, exact; scancel leaves nothing", async () => {
+    const [kafkaPilot, pilot] = await Promise.all([
+      client.service.createPilot({
+        type: 'kafka',
+        resource: client.resource,
+        walltimeMinutes: 20,
+        configuration: { 'pilot.heap': '256m' }
+      }),
+      client.service.createPilot({
+        type: 'flink',
+        resource: client.resource,
+        numberOfNodes: 3,
+        walltimeMinutes: 20,
+        configuration: { 'table.exec.resource.default-parallelism': 3 }
+      })
+    ]);
+    pilots.push(kafkaPilot, pilot);
+    await Promise.all([
+      kafkaPilot.wait('Running', { timeoutMs: 300_000 }),
+      pilot.wait('Running', { timeoutMs: 300_000 })
+    ]);
+    const details = (await pilot.refresh()).details as FlinkDetails;
+    const nodes = testbed.slurm.nodes.map(node => node.name);
+    expect(new Set(details.taskManagers.map(each => each.node)).size).toBe(3);
+    for (const each of details.taskManagers) expect(nodes).toContain(each.node);
+
+    const context = await pilot.getContext<FlinkContext>();
+    expect((await context.taskManagers()).length).toBe(3);
+    const values = await context.sql(
+      'SELECT count(*) AS n, sum(x) AS total FROM (VALUES (1), (2), (3)) AS t(x)'
+    );
+    expect(values.rows).toEqual([[3, 6]]);
+
+    // Three windows of known sizes: message i carries i, its timestamp puts it in its window.
+    const sizes = [2000, 3000, 1000];
+    const firstWindow = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS - sizes.length * WINDOW_MS;
+    const kafka = await kafkaPilot.getContext();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'readings', numPartitions: 3 }] });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    let next = 0;
+    for (const [window, size] of sizes.entries()) {
+      const messages = Array.from({ length: size }, (_, i) => ({
+        value: String(next + i),
+        timestamp: String(firstWindow + window * WINDOW_MS + Math.floor((i * WINDOW_MS) / size))
+      }));
+      for (let start = 0; start < size; start += 500) {
+        await producer.send({ topic: 'readings', messages: messages.slice(start, start + 500) });
+      }
+      next += size;
+    }
+    await producer.disconnect();
+
+    await context.kafkaTable(
+      'readings',
+      "reading STRING, ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', WATERMARK FOR ts AS ts",
+      { pilot: await kafkaPilot.refresh(), topic: 'readings' }
+    );
+    const { rows } = await context.sql(
+      `SELECT count(*) AS n, sum(CAST(reading AS BIGINT)) AS total,
+              min(CAST(reading AS BIGINT)) AS first, max(CAST(reading AS BIGINT)) AS last
+         FROM TABLE(TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+        GROUP BY window_start, window_end`,
+      { executionConfig: { 'execution.runtime-mode': 'batch' } }
+    );
+    let first = 0;
+    const expected = sizes.map(size => {
+      const last = first + size - 1;
+      const row = [size, ((first + last) * size) / 2, first, last];
+      first += size;
+      return row;
+    });
+    expect([...rows].sort((a, b) => (a[2] as number) - (b[2] as number))).toEqual(expected);
+
+    // Cancelled from outside: the pilot says so, and its processes are gone from every node.
+    const canceled = Date.now();
+    await run(['scancel', pilot.record.job!.jobId], { env: { ...process.env, ...testbed.env } });
+    await pilot.wait('Canceled', { timeoutMs: 10_000 });
+    console.log(`scancel -> Canceled in ${Date.now() - canceled} ms: ${pilot.record.reason ?? ''}`);
+    await kafkaPilot.cancel();
+    await waitForIdleNodes(testbed, 30_000);
+    expect(await processesOnNodes(testbed)).toEqual([]);
+  }, 600_000);
+});
