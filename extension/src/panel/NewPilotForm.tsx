@@ -1,9 +1,16 @@
-import { PILOT_TYPES, formatProblem, type ValidationProblem } from '@pilot-streaming/lib/protocol';
+import {
+  PILOT_TYPES,
+  formatProblem,
+  type PilotSummary,
+  type PilotType,
+  type ValidationProblem
+} from '@pilot-streaming/lib/protocol';
 import * as React from 'react';
 import { ControlError } from '../control/control-error';
 import {
   checkNewPilotForm,
-  DEFAULT_RESOURCE,
+  CONFIGURATION_EXAMPLES,
+  EMPTY_FORM,
   type NewPilotFormValues
 } from '../pilots/new-pilot-form';
 import type { PendingCreate } from '../pilots/pilots-state';
@@ -21,21 +28,28 @@ function outcomeOf(error: unknown): Outcome {
   return { message: error instanceof Error ? error.message : String(error), problems: [] };
 }
 
-/** "New pilot": type, resource and an optional name, checked with the shared schema before sending. */
+/**
+ * "New pilot": type, resource and an optional name; nodes, wall time, cores, a parent to extend
+ * and the framework's configuration under "More". Checked with the shared schema before sending.
+ */
 export function NewPilotForm(props: {
   model: IPilotsModel;
+  pilots: readonly PilotSummary[];
   creating: readonly PendingCreate[];
 }): React.ReactElement {
   const [values, setValues] = React.useState<NewPilotFormValues>({
-    type: PILOT_TYPES[0],
-    resource: DEFAULT_RESOURCE,
-    name: ''
+    ...EMPTY_FORM,
+    type: PILOT_TYPES[0]
   });
   const [outcome, setOutcome] = React.useState<Outcome | undefined>();
+  // A child extends a Running pilot of its own type (the server checks the resource too).
+  const parents = props.pilots.filter(
+    pilot => pilot.type === values.type && pilot.state === 'Running'
+  );
 
   const change =
     (key: keyof NewPilotFormValues) =>
-    (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => {
+    (event: React.ChangeEvent<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>) => {
       setValues({ ...values, [key]: event.target.value });
     };
 
@@ -49,8 +63,8 @@ export function NewPilotForm(props: {
     setOutcome(undefined);
     try {
       await props.model.create(check.description);
-      // Ready for the next one; type and resource are usually the same again.
-      setValues(current => ({ ...current, name: '' }));
+      // Ready for the next one; the rest is usually the same again.
+      setValues(current => ({ ...current, name: '', parent: '' }));
     } catch (error) {
       setOutcome(outcomeOf(error));
     }
@@ -89,6 +103,64 @@ export function NewPilotForm(props: {
           onChange={change('name')}
         />
       </label>
+      <details className="ps-NewPilot-more">
+        <summary>More</summary>
+        <label className="ps-NewPilot-field">
+          <span>Nodes</span>
+          <input
+            name="nodes"
+            type="text"
+            inputMode="numeric"
+            value={values.nodes}
+            placeholder="1"
+            onChange={change('nodes')}
+          />
+        </label>
+        <label className="ps-NewPilot-field">
+          <span>Wall time (min)</span>
+          <input
+            name="walltime"
+            type="text"
+            inputMode="numeric"
+            value={values.walltime}
+            placeholder="60"
+            onChange={change('walltime')}
+          />
+        </label>
+        <label className="ps-NewPilot-field">
+          <span>Cores per node</span>
+          <input
+            name="cores"
+            type="text"
+            inputMode="numeric"
+            value={values.cores}
+            placeholder="the framework's default"
+            onChange={change('cores')}
+          />
+        </label>
+        <label className="ps-NewPilot-field">
+          <span>Extends</span>
+          <select name="parent" value={values.parent} onChange={change('parent')}>
+            <option value="">no pilot (a cluster of its own)</option>
+            {parents.map(pilot => (
+              <option key={pilot.id} value={pilot.id}>
+                {pilot.name !== undefined ? `${pilot.name} (${pilot.id})` : pilot.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="ps-NewPilot-field ps-NewPilot-configuration">
+          <span>Configuration</span>
+          <textarea
+            name="configuration"
+            rows={3}
+            value={values.configuration}
+            placeholder={CONFIGURATION_EXAMPLES[values.type as PilotType] ?? 'key = value'}
+            onChange={change('configuration')}
+            spellCheck={false}
+          />
+        </label>
+      </details>
       <div className="ps-NewPilot-actions">
         <button type="submit" className="ps-NewPilot-create jp-mod-styled jp-mod-accept">
           Create

@@ -67,7 +67,7 @@ function PilotsView(props: {
           {lastError.name}: {lastError.message}
         </div>
       )}
-      <NewPilotForm model={model} creating={state.creating} />
+      <NewPilotForm model={model} pilots={state.pilots} creating={state.creating} />
       {state.pilots.length === 0 ? (
         <div className="ps-PilotsPanel-empty">
           {connection.state === 'connected' ? 'No pilots yet.' : 'Waiting for the control kernel…'}
