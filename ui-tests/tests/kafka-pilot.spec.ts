@@ -79,7 +79,9 @@ test.describe('Pilots panel', () => {
   // Room for the panel next to a notebook (the screenshots go into the README).
   test.use({ viewport: { width: 1400, height: 900 } });
 
-  test('rejects an invalid resource without creating a pilot', async ({ page }) => {
+  test('rejects an invalid resource, node count or configuration line without creating a pilot', async ({
+    page
+  }) => {
     const panel = await openPilotsPanel(page);
     const before = await pilotIds(panel);
 
@@ -91,6 +93,23 @@ test.describe('Pilots panel', () => {
     await expect(error).toBeVisible();
     await expect(error).toContainText('resource');
     await expect(error).toContainText('ftp://localhost');
+    expect(await pilotIds(panel)).toEqual(before);
+
+    // The folded fields: each framework's example configuration, and lines that are not
+    // "key = value" named before anything is sent.
+    await panel.locator('select[name="type"]').selectOption('flink');
+    await panel.locator('.ps-NewPilot-more summary').click();
+    const configuration = panel.locator('textarea[name="configuration"]');
+    await expect(configuration).toHaveAttribute(
+      'placeholder',
+      /taskmanager\.memory\.process\.size/
+    );
+    await panel.locator('input[name="resource"]').fill('fork://localhost');
+    await panel.locator('input[name="nodes"]').fill('2');
+    await configuration.fill('parallelism.default = 2\nnot a setting');
+    await panel.locator('button.ps-NewPilot-create').click();
+    await expect(error).toContainText('configuration line 2');
+    await expect(error).toContainText('numberOfNodes');
     expect(await pilotIds(panel)).toEqual(before);
   });
 

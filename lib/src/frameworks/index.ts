@@ -6,6 +6,7 @@ import { DaskManager } from './dask/manager.js';
 import { KafkaBootstrap } from './kafka/bootstrap.js';
 import { KafkaManager } from './kafka/manager.js';
 import { FlinkBootstrap } from './flink/bootstrap.js';
+import { withChildTaskManagers, withoutChildTaskManagers } from './flink/extension.js';
 import { FlinkManager } from './flink/manager.js';
 import { SparkBootstrap } from './spark/bootstrap.js';
 import { withChildSparkWorkers, withoutChildSparkWorkers } from './spark/extension.js';
@@ -45,7 +46,9 @@ export function withChild(parent: FrameworkDetails, child: FrameworkDetails): Fr
   if (parent.type === 'spark' && child.type === 'spark') {
     return withChildSparkWorkers(parent, child);
   }
-  // Flink pilots take no children yet (FlinkManager.validate refuses a parent).
+  if (parent.type === 'flink' && child.type === 'flink') {
+    return withChildTaskManagers(parent, child);
+  }
   throw new Error(`A ${child.type} pilot cannot join a ${parent.type} pilot's cluster`);
 }
 
@@ -59,7 +62,7 @@ export function withoutChild(parent: FrameworkDetails, childId: string): Framewo
     case 'spark':
       return withoutChildSparkWorkers(parent, childId);
     case 'flink':
-      return parent;
+      return withoutChildTaskManagers(parent, childId);
   }
 }
 

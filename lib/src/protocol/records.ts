@@ -79,8 +79,10 @@ export interface FlinkDetails {
   restAddress: string;
   /** The SQL Gateway's REST API ("https://host:port"), mutual TLS. */
   sqlGatewayAddress: string;
-  /** The TaskManager on each node (children's included). */
-  taskManagers: { node: string; address: string; pilotId?: string }[];
+  /** The JobManager's RPC endpoint ("host:port"), which a child's TaskManagers join. */
+  rpcAddress: string;
+  /** The TaskManager on each node (children's included), by its resource id. */
+  taskManagers: { node: string; address: string; id: string; pilotId?: string }[];
   flinkVersion: string;
   /**
    * RPC, blob and data transfers between the pilot's processes TLS with its authority's

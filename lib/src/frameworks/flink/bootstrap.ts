@@ -7,7 +7,12 @@ import type { PilotNode } from '../../allocation/nodes.js';
 import type { FlinkDetails } from '../../protocol/index.js';
 import { readPilotClientCredentials, writeSecret } from '../certificates.js';
 import { logTail } from '../log-tail.js';
-import type { BootstrapOptions, FrameworkBootstrap, RunningFramework } from '../plugin.js';
+import type {
+  BootstrapOptions,
+  FrameworkBootstrap,
+  ParentCluster,
+  RunningFramework
+} from '../plugin.js';
 import { spawnLogged, stopProcess, type Exit } from '../processes.js';
 import { flinkOptions, renderConfigYaml } from './configuration.js';
 import { KAFKA_CONNECTOR_LINK } from './context.js';
@@ -15,7 +20,8 @@ import { KAFKA_CONNECTOR_LINK } from './context.js';
 import { ensureFlinkDistribution, FLINK_VERSION } from './distribution.js';
 import { flinkScriptEnvironment } from './environment.js';
 import { loggedRestEndpoint, loggedRpcEndpoint, type LoggedEndpoint } from './log-lines.js';
-import { JobManagerClient, SqlGatewayClient } from './rest-client.js';
+import { JobManagerClient, SqlGatewayClient, type FlinkTaskManager } from './rest-client.js';
+import { drainTaskManagers } from './retire.js';
 import { FLINK_TLS_DIR, issueFlinkCredentials } from './tls.js';
 
 /** Where a Flink pilot keeps its files, relative to its work directory. */
@@ -27,6 +33,8 @@ export const FLINK_LOG_DIR = 'log';
 
 const READY_TIMEOUT_S = 180;
 const POLL_MS = 250;
+/** How long a child's TaskManagers wait for their slots to drain before they stop anyway. */
+const RETIRE_TIMEOUT_MS = 120_000;
 /** Task slots of each TaskManager when the description names no cores per node. */
 const DEFAULT_SLOTS = 2;
 
@@ -68,10 +76,9 @@ function httpsAddress(host: string, port: number): string {
   return `https://${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
 }
 
-/** The host of a TaskManager's RPC path ("pekko.ssl.tcp://flink@HOST:PORT/user/..."). */
-function taskManagerHost(path: string): string | undefined {
-  const found = /@(\[[^\]]+\]|[^:/]+):\d+\//.exec(path);
-  return found?.[1]?.replace(/^\[(.*)\]$/, '$1');
+/** A TaskManager's resource id: its pilot and node (unique in a cluster a child joins). */
+function taskManagerId(pilotId: string, node: PilotNode): string {
+  return `${pilotId}_${node.name}`;
 }
 
 /**
@@ -112,12 +119,8 @@ export class FlinkBootstrap implements FrameworkBootstrap {
   }
 
   async start(options: BootstrapOptions): Promise<RunningFramework> {
-    const { pilotId, workDir, onProgress, signal, nodes, description } = options;
-    if (options.parent !== undefined) {
-      throw new Error(
-        `Pilot ${pilotId} names ${options.parent.pilotId} as its parent: a Flink pilot cannot add TaskManagers to another pilot's cluster yet (start a Flink pilot with more nodes instead)`
-      );
-    }
+    const { pilotId, workDir, onProgress, signal, nodes, description, log } = options;
+    const parent = options.parent !== undefined ? flinkParent(options.parent) : undefined;
     const firstNode = nodes[0];
     if (firstNode === undefined) throw new Error(`Pilot ${pilotId} has no node to run Flink on`);
     const distribution = await ensureFlinkDistribution({ cacheDir: this.cacheDir, onProgress });
@@ -139,17 +142,19 @@ export class FlinkBootstrap implements FrameworkBootstrap {
 
     onProgress({ stage: "Issuing the pilot's TLS certificates and secrets", fraction: 0.2 });
     const javaHome = process.env.JAVA_HOME;
+    // A child's TaskManagers join the parent's cluster with certificates of its authority.
     const stores = await issueFlinkCredentials({
       pilotId,
       tlsDir,
       hosts: nodes.flatMap(node => [node.address, node.name]),
+      ...(parent !== undefined ? { parentTlsDir: join(parent.workDir, FLINK_TLS_DIR) } : {}),
       ...(javaHome !== undefined && javaHome !== ''
         ? { keytool: join(javaHome, 'bin', 'keytool') }
         : {})
     });
     const configYaml = renderConfigYaml(
       flinkOptions({
-        address: firstNode.address,
+        address: parent !== undefined ? parent.rpc.host : firstNode.address,
         stores,
         slotsPerTaskManager: description.coresPerNode ?? DEFAULT_SLOTS,
         configuration: description.configuration
@@ -186,7 +191,32 @@ export class FlinkBootstrap implements FrameworkBootstrap {
       return made;
     };
     const script = (name: string): string => join(distribution.home, 'bin', name);
+    let jobManagerClient: JobManagerClient | undefined;
+    // Leaving the parent's cluster: the TaskManagers stop once their slots are free.
+    const retire = async (): Promise<void> => {
+      const ids = processes
+        .filter(each => each.role === 'TaskManager' && !hasExited(each))
+        .map(each => taskManagerId(pilotId, each.node));
+      if (jobManagerClient === undefined || ids.length === 0) return;
+      log(`retiring Flink TaskManagers ${ids.join(', ')}: waiting for their slots to drain`);
+      await drainTaskManagers({
+        jobManager: jobManagerClient,
+        ids,
+        timeoutMs: RETIRE_TIMEOUT_MS,
+        pollMs: POLL_MS
+      }).then(
+        ({ ms, busy }) =>
+          log(
+            busy.length === 0
+              ? `Flink TaskManagers ${ids.join(', ')} have no slot in use after ${ms} ms`
+              : `Flink TaskManagers ${busy.join(', ')} still have slots in use after ${ms} ms: they stop now, and Flink's restart strategy decides what becomes of those tasks`
+          ),
+        (error: unknown) =>
+          log(`cannot retire Flink TaskManagers gracefully: ${(error as Error).message}`)
+      );
+    };
     const stop = async (graceMs: number): Promise<void> => {
+      if (parent !== undefined) await retire();
       // TaskManagers and the gateway first, so that the JobManager sees them leave.
       const jobManager = processes.find(each => each.role === 'JobManager');
       const rest = processes.filter(each => each !== jobManager);
@@ -201,21 +231,30 @@ export class FlinkBootstrap implements FrameworkBootstrap {
     };
 
     try {
-      onProgress({ stage: 'Starting the Flink JobManager', fraction: 0.4 });
-      const jobManager = await launch(firstNode, 'JobManager', [
-        script('jobmanager.sh'),
-        'start-foreground'
-      ]);
-      const rpc = await untilLogged(
-        jobManager,
-        loggedRpcEndpoint,
-        'its RPC endpoint',
-        signal,
-        deadline
-      );
+      let rpc: LoggedEndpoint;
+      let jobManager: FlinkProcess | undefined;
+      if (parent === undefined) {
+        onProgress({ stage: 'Starting the Flink JobManager', fraction: 0.4 });
+        jobManager = await launch(firstNode, 'JobManager', [
+          script('jobmanager.sh'),
+          'start-foreground'
+        ]);
+        rpc = await untilLogged(
+          jobManager,
+          loggedRpcEndpoint,
+          'its RPC endpoint',
+          signal,
+          deadline
+        );
+      } else {
+        rpc = parent.rpc;
+      }
 
       onProgress({
-        stage: `Starting ${nodes.length} Flink TaskManager(s) and the SQL Gateway`,
+        stage:
+          parent === undefined
+            ? `Starting ${nodes.length} Flink TaskManager(s) and the SQL Gateway`
+            : `Starting ${nodes.length} Flink TaskManager(s) for ${parent.pilotId}'s JobManager`,
         fraction: 0.6
       });
       // Node-specific settings on the command line: config.yaml is the same on every node.
@@ -226,51 +265,71 @@ export class FlinkBootstrap implements FrameworkBootstrap {
             'start-foreground',
             `-Djobmanager.rpc.port=${rpc.port}`,
             `-Dtaskmanager.host=${node.address}`,
-            `-Dtaskmanager.bind-host=${node.address}`
+            `-Dtaskmanager.bind-host=${node.address}`,
+            `-Dtaskmanager.resource-id=${taskManagerId(pilotId, node)}`
           ])
         )
       );
-      const rest: LoggedEndpoint = await untilLogged(
-        jobManager,
-        loggedRestEndpoint,
-        'its REST endpoint',
-        signal,
-        deadline
-      );
-      // The gateway submits jobs to the JobManager's REST endpoint, whose port it is told.
-      const gatewayProcess = await launch(firstNode, 'SQL Gateway', [
-        script('sql-gateway.sh'),
-        'start-foreground',
-        `-Drest.port=${rest.port}`
-      ]);
-      const gatewayEndpoint = await untilLogged(
-        gatewayProcess,
-        loggedRestEndpoint,
-        'its REST endpoint',
-        signal,
-        deadline
-      );
-
-      const restAddress = httpsAddress(firstNode.address, rest.port);
-      const sqlGatewayAddress = httpsAddress(firstNode.address, gatewayEndpoint.port);
+      let restAddress: string;
+      let sqlGatewayAddress: string;
+      let gateway: SqlGatewayClient | undefined;
+      if (jobManager !== undefined) {
+        const rest: LoggedEndpoint = await untilLogged(
+          jobManager,
+          loggedRestEndpoint,
+          'its REST endpoint',
+          signal,
+          deadline
+        );
+        // The gateway submits jobs to the JobManager's REST endpoint, whose port it is told.
+        const gatewayProcess = await launch(firstNode, 'SQL Gateway', [
+          script('sql-gateway.sh'),
+          'start-foreground',
+          `-Drest.port=${rest.port}`
+        ]);
+        const gatewayEndpoint = await untilLogged(
+          gatewayProcess,
+          loggedRestEndpoint,
+          'its REST endpoint',
+          signal,
+          deadline
+        );
+        restAddress = httpsAddress(firstNode.address, rest.port);
+        sqlGatewayAddress = httpsAddress(firstNode.address, gatewayEndpoint.port);
+        gateway = new SqlGatewayClient({ address: sqlGatewayAddress, credentials });
+      } else {
+        ({ restAddress, sqlGatewayAddress } = parent!.details);
+      }
+      jobManagerClient = new JobManagerClient({ address: restAddress, credentials });
       onProgress({
         stage: `Waiting for ${nodes.length} Flink TaskManager(s) to register`,
         fraction: 0.8
       });
       await untilReady({
-        jobManager: new JobManagerClient({ address: restAddress, credentials }),
-        gateway: new SqlGatewayClient({ address: sqlGatewayAddress, credentials }),
-        nodes,
+        jobManager: jobManagerClient,
+        ...(gateway !== undefined ? { gateway } : {}),
+        taskManagerIds: nodes.map(node => taskManagerId(pilotId, node)),
         check: anyExited,
         signal,
         deadline
       });
+      if (parent !== undefined) {
+        log(
+          `Flink TaskManagers ${nodes.map(node => taskManagerId(pilotId, node)).join(', ')} joined ${parent.pilotId}'s JobManager`
+        );
+      }
 
       const details: FlinkDetails = {
         type: 'flink',
         restAddress,
         sqlGatewayAddress,
-        taskManagers: nodes.map(node => ({ node: node.name, address: node.address, pilotId })),
+        rpcAddress: `${isIP(rpc.host) === 6 ? `[${rpc.host}]` : rpc.host}:${rpc.port}`,
+        taskManagers: nodes.map(node => ({
+          node: node.name,
+          address: node.address,
+          id: taskManagerId(pilotId, node),
+          pilotId
+        })),
         flinkVersion: FLINK_VERSION,
         security: 'tls'
       };
@@ -287,32 +346,30 @@ export class FlinkBootstrap implements FrameworkBootstrap {
 }
 
 /**
- * Polls the JobManager (mutual TLS) until a TaskManager of every node has registered, and the
- * gateway until it answers; fails early when `check` finds a process gone.
+ * Polls the JobManager (mutual TLS) until every TaskManager of `taskManagerIds` has registered,
+ * and the gateway (when there is one: a child has none) until it answers; fails early when
+ * `check` finds a process gone.
  */
 async function untilReady(options: {
   jobManager: JobManagerClient;
-  gateway: SqlGatewayClient;
-  nodes: readonly PilotNode[];
+  gateway?: SqlGatewayClient;
+  taskManagerIds: readonly string[];
   check: () => Promise<void>;
   signal: AbortSignal;
   deadline: number;
 }): Promise<void> {
-  const expected = options.nodes.map(node => node.address);
-  let missing: string[] = expected;
+  let missing: readonly string[] = options.taskManagerIds;
   let lastError: Error | undefined;
   for (;;) {
     options.signal.throwIfAborted();
     await options.check();
     try {
-      const [overview, taskManagers] = await Promise.all([
-        options.jobManager.overview(),
-        options.jobManager.taskManagers()
-      ]);
-      const registered = new Set(taskManagers.map(each => taskManagerHost(each.path)));
-      missing = expected.filter(address => !registered.has(address));
-      if (missing.length === 0 && overview.taskmanagers >= expected.length) {
-        await options.gateway.info();
+      const registered = new Set(
+        (await options.jobManager.taskManagers()).map((each: FlinkTaskManager) => each.id)
+      );
+      missing = options.taskManagerIds.filter(id => !registered.has(id));
+      if (missing.length === 0) {
+        await options.gateway?.info();
         return;
       }
       lastError = undefined;
@@ -324,11 +381,40 @@ async function untilReady(options: {
       throw new Error(
         `The Flink cluster was not ready within ${READY_TIMEOUT_S} s: ${
           missing.length > 0
-            ? `no TaskManager registered from ${missing.join(', ')}`
+            ? `TaskManager(s) ${missing.join(', ')} did not register`
             : 'the SQL Gateway did not answer'
         }${lastError !== undefined ? ` (last error: ${lastError.message})` : ''}`
       );
     }
     await new Promise(resolve => setTimeout(resolve, POLL_MS));
   }
+}
+
+/** The parent whose JobManager a child's TaskManagers join, which must run Flink too. */
+function flinkParent(
+  parent: ParentCluster
+): ParentCluster<FlinkDetails> & { workDir: string; rpc: LoggedEndpoint } {
+  const { details } = parent;
+  if (details.type !== 'flink') {
+    throw new Error(
+      `Pilot ${parent.pilotId} runs ${details.type}: a Flink pilot's TaskManagers join a Flink parent only`
+    );
+  }
+  if (parent.workDir === undefined) {
+    throw new Error(
+      `Pilot ${parent.pilotId}'s work directory is not known: its authority admits the child's TaskManagers`
+    );
+  }
+  const rpc = /^(.*):(\d+)$/.exec(details.rpcAddress);
+  if (rpc === null) {
+    throw new Error(
+      `Pilot ${parent.pilotId}'s record names no JobManager RPC address (host:port) for TaskManagers to join; it says "${details.rpcAddress}"`
+    );
+  }
+  return {
+    ...parent,
+    details,
+    workDir: parent.workDir,
+    rpc: { host: rpc[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(rpc[2]) }
+  };
 }

@@ -61,6 +61,8 @@ const RESERVED_KEYS = [
   'jobmanager.bind-host',
   'taskmanager.host',
   'taskmanager.bind-host',
+  // Its pilot and node: how a child's TaskManagers are known when they leave.
+  'taskmanager.resource-id',
   'taskmanager.data.port',
   'taskmanager.data.bind-port',
   'taskmanager.collect-sink.port',

@@ -34,16 +34,7 @@ export class FlinkManager implements FrameworkManager<FlinkContext> {
   }
 
   validate(description: PilotDescription): ValidationProblem[] {
-    const problems = flinkConfigurationProblems(description.configuration);
-    if (description.parent !== undefined) {
-      problems.push({
-        key: 'parent',
-        value: description.parent,
-        expected:
-          "no parent: a Flink pilot cannot add TaskManagers to another pilot's cluster yet (start a Flink pilot with more nodes instead)"
-      });
-    }
-    return problems;
+    return flinkConfigurationProblems(description.configuration);
   }
 
   async prepare(onProgress: ProgressListener): Promise<void> {

@@ -22,13 +22,15 @@ export const FLINK_TLS_FILES = {
 export type FlinkStores = JavaStores;
 
 /**
- * Writes a Flink pilot's TLS files into `tlsDir` (0700, files 0600): the authority, the client
- * certificate, and the node certificate (valid for `hosts`) as Java stores.
+ * Writes a Flink pilot's TLS files into `tlsDir` (0700, files 0600): the authority (or the
+ * parent's, from `parentTlsDir`), the client certificate, and the node certificate (valid for
+ * `hosts`) as Java stores.
  */
 export async function issueFlinkCredentials(options: {
   pilotId: string;
   tlsDir: string;
   hosts: readonly string[];
+  parentTlsDir?: string;
   /** keytool of the Java that runs Flink (it makes the trust store). */
   keytool?: string;
 }): Promise<FlinkStores> {
@@ -37,7 +39,8 @@ export async function issueFlinkCredentials(options: {
     pilotId,
     tlsDir,
     hosts: options.hosts,
-    serverSubject: `pilot-streaming Flink node of ${pilotId}`
+    serverSubject: `pilot-streaming Flink node of ${pilotId}`,
+    ...(options.parentTlsDir !== undefined ? { parentTlsDir: options.parentTlsDir } : {})
   });
   return writeJavaStores({
     keyStore: join(tlsDir, FLINK_TLS_FILES.keyStore),

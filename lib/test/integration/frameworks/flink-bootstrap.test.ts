@@ -149,7 +149,10 @@ describe('a Flink cluster from FlinkBootstrap on one local node', () => {
       type: 'flink',
       restAddress: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/),
       sqlGatewayAddress: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/),
-      taskManagers: [{ node: node.name, address: '127.0.0.1', pilotId: PILOT_ID }],
+      rpcAddress: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      taskManagers: [
+        { node: node.name, address: '127.0.0.1', id: `${PILOT_ID}_${node.name}`, pilotId: PILOT_ID }
+      ],
       flinkVersion: FLINK_VERSION,
       security: 'tls'
     });

@@ -57,7 +57,10 @@ describe('a Flink pilot on fork://localhost', () => {
       type: 'flink',
       restAddress: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/),
       sqlGatewayAddress: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/),
-      taskManagers: [{ address: '127.0.0.1', pilotId: pilot.id }],
+      rpcAddress: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      taskManagers: [
+        { address: '127.0.0.1', id: expect.stringMatching(`^${pilot.id}_`), pilotId: pilot.id }
+      ],
       flinkVersion: FLINK_VERSION,
       security: 'tls'
     });

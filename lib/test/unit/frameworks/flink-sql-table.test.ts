@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { kafkaTableOptions, withClause } from '../../../src/frameworks/flink/kafka-table.js';
-import { FlinkManager } from '../../../src/frameworks/flink/manager.js';
-import { pilotDescriptionSchema, type KafkaDetails } from '../../../src/protocol/index.js';
+import type { KafkaDetails } from '../../../src/protocol/index.js';
 
 const kafka: KafkaDetails = {
   type: 'kafka',
@@ -52,28 +51,5 @@ describe("a Flink table over a Kafka pilot's topic", () => {
     expect(withClause({ topic: "it's", 'a.b': 'c' })).toBe(
       "WITH (\n  'topic' = 'it''s',\n  'a.b' = 'c'\n)"
     );
-  });
-});
-
-describe("FlinkManager's checks of a description", () => {
-  it('refuses a parent, naming the key: Flink pilots take no children yet', () => {
-    const manager = new FlinkManager({ cacheDir: '/home/ada/.cache/pilot-streaming' });
-    const description = pilotDescriptionSchema.parse({
-      type: 'flink',
-      resource: 'fork://localhost',
-      parent: 'pilot-0123456789ab'
-    });
-    expect(manager.validate(description)).toEqual([
-      {
-        key: 'parent',
-        value: 'pilot-0123456789ab',
-        expected: expect.stringContaining("cannot add TaskManagers to another pilot's cluster")
-      }
-    ]);
-    expect(
-      manager.validate(
-        pilotDescriptionSchema.parse({ type: 'flink', resource: 'fork://localhost' })
-      )
-    ).toEqual([]);
   });
 });
