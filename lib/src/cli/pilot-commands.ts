@@ -53,6 +53,9 @@ interface CreateOptions {
   queue?: string;
   project?: string;
   reservation?: string;
+  nodes?: string;
+  cores?: string;
+  parent?: string;
   wait: boolean;
   timeout: string;
 }
@@ -68,6 +71,9 @@ export function addPilotCommands(program: Command): void {
     .option('--name <name>', 'a name to recognise it by')
     .option('--config <key=value>', 'framework configuration (repeatable)', collect, [])
     .option('--walltime <minutes>', 'stop the pilot after this many minutes')
+    .option('--nodes <n>', 'number of nodes (slurm:// and slurm+ssh:// allocate several)')
+    .option('--cores <n>', "cores per node (Flink: task slots; the framework's default otherwise)")
+    .option('--parent <id>', 'a Running pilot of the same type whose cluster this one extends')
     .option('--queue <partition>', 'SLURM partition (slurm:// and slurm+ssh:// only)')
     .option('--project <account>', 'SLURM account to charge (slurm:// and slurm+ssh:// only)')
     .option('--reservation <name>', 'SLURM reservation (slurm:// and slurm+ssh:// only)')
@@ -87,8 +93,10 @@ export function addPilotCommands(program: Command): void {
       };
       if (options.name !== undefined) input.name = options.name;
       if (options.walltime !== undefined) input.walltimeMinutes = numberOrText(options.walltime);
+      if (options.nodes !== undefined) input.numberOfNodes = numberOrText(options.nodes);
+      if (options.cores !== undefined) input.coresPerNode = numberOrText(options.cores);
       // Passed on as given: the description says where they apply (batch schedulers only).
-      for (const key of ['queue', 'project', 'reservation'] as const) {
+      for (const key of ['parent', 'queue', 'project', 'reservation'] as const) {
         if (options[key] !== undefined) input[key] = options[key];
       }
       const service = new PilotComputeService();

@@ -3,7 +3,7 @@ import { numberOrText, ValidationError, type PilotDescriptionInput } from '../pr
 
 export const PILOT_MAGIC_USAGE = `Usage:
   %pilot create <type> --resource <url> [--name <name>] [--config key=value ...] [--walltime <minutes>]
-                [--queue <partition>] [--project <account>] [--reservation <name>] [--wait] [--timeout <seconds>]
+                [--nodes <n>] [--cores <per node>] [--parent <id>] [--queue <partition>] [--project <account>] [--reservation <name>] [--wait] [--timeout <seconds>]
   %pilot list
   %pilot show <id>
   %pilot cancel <id>`;
@@ -114,6 +114,9 @@ function parseCommandLine(args: string[]) {
       name: { type: 'string' },
       config: { type: 'string', multiple: true },
       walltime: { type: 'string' },
+      nodes: { type: 'string' },
+      cores: { type: 'string' },
+      parent: { type: 'string' },
       queue: { type: 'string' },
       project: { type: 'string' },
       reservation: { type: 'string' },
@@ -146,8 +149,10 @@ function createCommand(
   if (values.resource !== undefined) input.resource = values.resource;
   if (values.name !== undefined) input.name = values.name;
   if (values.walltime !== undefined) input.walltimeMinutes = numberOrText(values.walltime);
+  if (values.nodes !== undefined) input.numberOfNodes = numberOrText(values.nodes);
+  if (values.cores !== undefined) input.coresPerNode = numberOrText(values.cores);
   // Passed on as given: the description says where they apply (batch schedulers only).
-  for (const key of ['queue', 'project', 'reservation'] as const) {
+  for (const key of ['parent', 'queue', 'project', 'reservation'] as const) {
     if (values[key] !== undefined) input[key] = values[key];
   }
   let timeoutMs: number | undefined;

@@ -128,14 +128,16 @@ describe('pilot-streaming create, interrupted or timed out', () => {
     expect(await processesMentioning(test.home)).toEqual([]);
   });
 
-  it('refuses --queue and --project on fork:// before anything is launched', async () => {
+  it('refuses --queue, --project and several --nodes on fork:// before anything is launched', async () => {
     const run = new CreateRun(test.home, test.cacheDir, [
       '--resource',
       'fork://localhost',
       '--queue',
       'debug',
       '--project',
-      'astro42'
+      'astro42',
+      '--nodes',
+      '3'
     ]);
     expect(await run.exited).toBe(1);
     expect(run.stderr).toContain(
@@ -144,6 +146,7 @@ describe('pilot-streaming create, interrupted or timed out', () => {
     expect(run.stderr).toContain(
       'project = "astro42", expected no project outside a batch scheduler'
     );
+    expect(run.stderr).toContain('numberOfNodes = 3, expected exactly 1 node on fork://localhost');
     expect(run.stderr).not.toMatch(/launched/);
     expect(run.stdout).toBe('');
     const registry = await readdir(join(test.home, 'registry')).catch(() => []);

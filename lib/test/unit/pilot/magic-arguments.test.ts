@@ -66,6 +66,22 @@ describe('%pilot argument parsing', () => {
     expect(command).not.toHaveProperty('timeoutMs');
   });
 
+  it('passes --nodes, --cores and --parent to the description, numbers as numbers', () => {
+    const command = parsePilotMagic(
+      'create flink --resource slurm://localhost --nodes 2 --cores 4 --parent pilot-0123456789ab'
+    );
+    expect(command).toMatchObject({
+      input: { type: 'flink', numberOfNodes: 2, coresPerNode: 4, parent: 'pilot-0123456789ab' }
+    });
+    expect(
+      parsePilotDescription((command as { input: PilotDescriptionInput }).input)
+    ).toMatchObject({ numberOfNodes: 2, coresPerNode: 4, parent: 'pilot-0123456789ab' });
+    const many = parsePilotMagic('create flink --resource fork://localhost --nodes many');
+    expect(() => parsePilotDescription((many as { input: PilotDescriptionInput }).input)).toThrow(
+      /numberOfNodes = "many"/
+    );
+  });
+
   it('keeps a non-numeric walltime as text so the schema names it', () => {
     expect(parsePilotMagic('create kafka --walltime soon')).toMatchObject({
       input: { walltimeMinutes: 'soon' }
