@@ -166,7 +166,15 @@ async function supervise(options: {
 
   // Progress writes go one after the other, newest last.
   let progressChain = Promise.resolve();
+  // Each new stage goes to the log too, with its time: where a start spends it. Stages that
+  // differ only in their figures ("12.0 of 330.5 MB") are one stage.
+  let loggedStage = '';
   const onProgress = (progress: Progress): void => {
+    const stage = progress.stage.replace(/\d+(\.\d+)?/g, '#');
+    if (stage !== loggedStage) {
+      loggedStage = stage;
+      log(progress.stage);
+    }
     progressChain = progressChain
       .then(async () => {
         await registry.update(pilotId, current =>

@@ -16,6 +16,11 @@ import { smallKafkaPilot } from '../../support/small-kafka.js';
 import { getOverSocket } from '../../support/unix-http.js';
 import { until } from '../../support/until.js';
 import {
+  countWindows,
+  expectedWindows,
+  produceWindowedReadings
+} from '../../support/windowed-readings.js';
+import {
   listeningSockets,
   processesMentioning,
   usePilotTestHome,
@@ -24,7 +29,6 @@ import {
 
 /** A JobManager, a TaskManager and the gateway (and a Kafka pilot) start on a couple of cores. */
 const RUNNING_TIMEOUT_MS = 300_000;
-const WINDOW_MS = 10_000;
 
 // One Flink pilot (and a Kafka pilot to read) serve the tests of this block, in order.
 describe('a Flink pilot on fork://localhost', () => {
@@ -89,55 +93,15 @@ describe('a Flink pilot on fork://localhost', () => {
   }, 120_000);
 
   it("counts a Kafka pilot's topic in tumbling windows through the Kafka SQL connector, exactly", async () => {
-    // Three windows of known sizes: message i carries i, its timestamp puts it in its window.
     const sizes = [1000, 2500, 1500];
-    const firstWindow = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS - sizes.length * WINDOW_MS;
-    const kafka = await kafkaPilot.getContext();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'readings', numPartitions: 3 }] });
-    await admin.disconnect();
-    const producer = kafka.producer();
-    await producer.connect();
-    let next = 0;
-    for (const [window, size] of sizes.entries()) {
-      const messages = Array.from({ length: size }, (_, i) => ({
-        value: String(next + i),
-        timestamp: String(firstWindow + window * WINDOW_MS + Math.floor((i * WINDOW_MS) / size))
-      }));
-      for (let start = 0; start < size; start += 500) {
-        await producer.send({ topic: 'readings', messages: messages.slice(start, start + 500) });
-      }
-      next += size;
-    }
-    await producer.disconnect();
-
+    await produceWindowedReadings(await kafkaPilot.getContext(), 'readings', sizes);
     const kafkaRecord = await kafkaPilot.refresh();
     // Only paths of the Kafka pilot's TLS files go into the statement.
     expect(JSON.stringify(kafkaTableOptions(kafkaRecord, 'readings'))).not.toMatch(
       /PRIVATE KEY|BEGIN CERTIFICATE/
     );
     const context = await pilot.getContext<FlinkContext>();
-    await context.kafkaTable(
-      'readings',
-      "reading STRING, ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', WATERMARK FOR ts AS ts",
-      { pilot: kafkaRecord, topic: 'readings' }
-    );
-    const { rows } = await context.sql(
-      `SELECT count(*) AS n, sum(CAST(reading AS BIGINT)) AS total,
-                min(CAST(reading AS BIGINT)) AS first, max(CAST(reading AS BIGINT)) AS last
-           FROM TABLE(TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND))
-          GROUP BY window_start, window_end`,
-      { executionConfig: { 'execution.runtime-mode': 'batch' } }
-    );
-    let first = 0;
-    const expected = sizes.map(size => {
-      const last = first + size - 1;
-      const row = [size, ((first + last) * size) / 2, first, last];
-      first += size;
-      return row;
-    });
-    expect([...rows].sort((a, b) => (a[2] as number) - (b[2] as number))).toEqual(expected);
+    expect(await countWindows(context, kafkaRecord, 'readings')).toEqual(expectedWindows(sizes));
   }, 180_000);
 
   it('shows its JobManager UI inside JupyterLab through the dashboard proxy', async () => {

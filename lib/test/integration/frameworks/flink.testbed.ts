@@ -8,9 +8,13 @@ import { run } from '../../testbed/command.js';
 import { processesOnNodes, waitForIdleNodes } from '../../testbed/node-processes.js';
 import { openPilotClient, type PilotClient } from '../../testbed/pilot-client.js';
 import { until } from '../../support/until.js';
+import {
+  countWindows,
+  expectedWindows,
+  produceWindowedReadings
+} from '../../support/windowed-readings.js';
 
 const testbed = inject('testbed');
-const WINDOW_MS = 10_000;
 
 // A Flink pilot on three nodes of the testbed's SLURM cluster, reached through its login node's
 // sshd, reading a Kafka pilot of the same cluster: the staged distribution, a TaskManager per
@@ -62,49 +66,11 @@ describe('Flink pilots over slurm+ssh://', () => {
     );
     expect(values.rows).toEqual([[3, 6]]);
 
-    // Three windows of known sizes: message i carries i, its timestamp puts it in its window.
     const sizes = [2000, 3000, 1000];
-    const firstWindow = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS - sizes.length * WINDOW_MS;
-    const kafka = await kafkaPilot.getContext();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'readings', numPartitions: 3 }] });
-    await admin.disconnect();
-    const producer = kafka.producer();
-    await producer.connect();
-    let next = 0;
-    for (const [window, size] of sizes.entries()) {
-      const messages = Array.from({ length: size }, (_, i) => ({
-        value: String(next + i),
-        timestamp: String(firstWindow + window * WINDOW_MS + Math.floor((i * WINDOW_MS) / size))
-      }));
-      for (let start = 0; start < size; start += 500) {
-        await producer.send({ topic: 'readings', messages: messages.slice(start, start + 500) });
-      }
-      next += size;
-    }
-    await producer.disconnect();
-
-    await context.kafkaTable(
-      'readings',
-      "reading STRING, ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp', WATERMARK FOR ts AS ts",
-      { pilot: await kafkaPilot.refresh(), topic: 'readings' }
+    await produceWindowedReadings(await kafkaPilot.getContext(), 'readings', sizes);
+    expect(await countWindows(context, await kafkaPilot.refresh(), 'readings')).toEqual(
+      expectedWindows(sizes)
     );
-    const { rows } = await context.sql(
-      `SELECT count(*) AS n, sum(CAST(reading AS BIGINT)) AS total,
-              min(CAST(reading AS BIGINT)) AS first, max(CAST(reading AS BIGINT)) AS last
-         FROM TABLE(TUMBLE(TABLE readings, DESCRIPTOR(ts), INTERVAL '10' SECOND))
-        GROUP BY window_start, window_end`,
-      { executionConfig: { 'execution.runtime-mode': 'batch' } }
-    );
-    let first = 0;
-    const expected = sizes.map(size => {
-      const last = first + size - 1;
-      const row = [size, ((first + last) * size) / 2, first, last];
-      first += size;
-      return row;
-    });
-    expect([...rows].sort((a, b) => (a[2] as number) - (b[2] as number))).toEqual(expected);
 
     await kafkaPilot.cancel();
   }, 600_000);
